@@ -1,0 +1,43 @@
+# UPAIR Explorer — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+CORPUS ?= demo
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run build test test-fast bench clean-cache screenshots
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv (if missing) and install the pinned requirements
+
+build: $(STAMP) ## build the default corpus and its indices (cached; only missing work is done)
+	$(PY) -m core build --corpus $(CORPUS)
+
+run: build ## set up everything, then launch the dashboard on http://localhost:$(PORT)
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) --server.fileWatcherType none --server.headless true
+
+test: $(STAMP) ## run the whole test suite (slow and browser tests included)
+	@command -v chromium >/dev/null || echo "note: chromium not on PATH; browser tests will skip (apt-get install -y chromium)"
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## the suite without slow and browser tests
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+bench: $(STAMP) ## run the performance benchmark; writes bench/report.md and bench/report.json
+	$(PY) -m bench.run
+
+screenshots: $(STAMP) ## screenshot every page in headless Chromium into tests/screenshots/
+	$(PY) -m pytest -q tests/test_browser.py
+
+clean-cache: ## delete every cached embedding, index, map and the generated demo corpus
+	rm -rf cache/*

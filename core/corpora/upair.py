@@ -1,0 +1,124 @@
+"""Loader for the UPAIR benchmark layout (metadata.json, test/images/, qrels per axis)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
+from ..qrels import read_qrels
+from .base import AXES, Benchmark, Corpus, DatasetError
+
+
+def find_metadata(root: Path) -> Path:
+    """Locate metadata.json at ``root``, ``root/test`` or up to two levels below."""
+    root = Path(root)
+    if root.is_file() and root.name == "metadata.json":
+        return root
+    for cand in (root / "metadata.json", root / "test" / "metadata.json"):
+        if cand.is_file():
+            return cand
+    found = sorted(root.glob("*/metadata.json")) + sorted(root.glob("*/*/metadata.json"))
+    if not found:
+        raise DatasetError(
+            f"no metadata.json found in {root} (looked in it, in test/ and two levels below); "
+            "point at the folder of the unpacked UPAIR archive, or run `python -m core download-upair`."
+        )
+    return found[0]
+
+
+def _image_dirs(root: Path, meta_dir: Path) -> list[Path]:
+    dirs = [meta_dir / "test" / "images", meta_dir / "images", root / "test" / "images", root / "images", meta_dir]
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()]
+
+
+def _find_image(hashcode: str, dirs: list[Path]) -> Path | None:
+    for d in dirs:
+        for ext in IMAGE_EXTENSIONS:
+            p = d / f"{hashcode}{ext}"
+            if p.is_file():
+                return p
+    return None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def load_upair(root: Path | str, name: str | None = None) -> Corpus:
+    """Load a UPAIR-layout benchmark; bad records are skipped and counted in ``warnings``."""
+    root = Path(root).expanduser().resolve()
+    meta_path = find_metadata(root)
+    try:
+        meta = json.loads(meta_path.read_bytes().decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{meta_path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_path} must hold an object mapping query hash → {{query, candidates}}")
+    dirs = _image_dirs(root, meta_path.parent)
+    figures: dict[str, Figure] = {}
+    candidates: dict[str, tuple[str, ...]] = {}
+    warnings: list[str] = []
+
+    def add(rec: object, where: str) -> str | None:
+        if not isinstance(rec, dict) or not rec.get("hashcode"):
+            warnings.append(f"{meta_path}: {where}: record without a hashcode skipped")
+            return None
+        hid = str(rec["hashcode"])
+        path = _find_image(hid, dirs)
+        if path is None:
+            warnings.append(f"{meta_path}: {where}: image for {hid} not found in {', '.join(map(str, dirs))}; skipped")
+            return None
+        fig = Figure(
+            id=hid,
+            path=path,
+            patent=str(rec.get("patent", "") or ""),
+            section=str(rec.get("section", "") or "")[:1].upper(),
+            title=_text(rec.get("title")),
+            description=_text(rec.get("description", rec.get("fig_desc"))),
+            labels=parse_labels(rec.get("component_labels")),
+            source="upair",
+        )
+        if hid in figures and figures[hid] != fig:
+            warnings.append(f"{meta_path}: duplicate id {hid} with different metadata; kept the first")
+        figures.setdefault(hid, fig)
+        return hid
+
+    for key, entry in meta.items():
+        if not isinstance(entry, dict) or "query" not in entry:
+            warnings.append(f"{meta_path}: entry {key!r} has no 'query' record; skipped")
+            continue
+        qid = add(entry["query"], f"query {key}")
+        if qid is None:
+            continue
+        cands = entry.get("candidates", [])
+        if isinstance(cands, dict):
+            cands = [cands]
+        ids = [add(c, f"candidate {i} of query {key}") for i, c in enumerate(cands or [])]
+        candidates[qid] = tuple(dict.fromkeys(i for i in ids if i and i != qid))
+
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    qrels_files: dict[str, str] = {}
+    for axis in AXES:
+        for d in (meta_path.parent / "test", meta_path.parent, root / "test", root):
+            p = d / f"qrels_{axis}.txt"
+            if p.is_file():
+                q, problems = read_qrels(p, strict=False)
+                warnings.extend(problems)
+                unknown = sorted({f"{qid}/{doc}" for qid, docs in q.items() for doc in docs
+                                  if qid not in figures or doc not in figures})
+                if unknown:
+                    warnings.append(f"{p}: {len(unknown)} judgement(s) name unknown ids (e.g. {unknown[0]}); ignored")
+                    q = {qid: {d2: r for d2, r in docs.items() if d2 in figures}
+                         for qid, docs in q.items() if qid in figures}
+                qrels[axis] = q
+                qrels_files[axis] = str(p)
+                break
+    if not figures:
+        raise DatasetError(f"{meta_path}: no usable figures (every record was skipped: {warnings[:3]})")
+    bench = Benchmark(queries=tuple(candidates), candidates=candidates, qrels=qrels, qrels_files=qrels_files)
+    return Corpus(
+        name=name or f"upair:{root}", kind="upair", root=root, figures=tuple(figures.values()),
+        benchmark=bench, warnings=tuple(warnings),
+    )

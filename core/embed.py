@@ -1,0 +1,195 @@
+"""Embeddings of a corpus per encoder, built in batches and cached per item.
+
+Vectors are addressed by content (image bytes or cleaned text) inside a namespace made
+of the encoder's cache key and the library versions, so adding figures re-encodes only
+the new ones, the same image in two corpora is encoded once, and an interrupted build
+resumes from the last batch it wrote.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .corpora.base import Corpus
+from .encoders import Encoder, get_encoder
+from .figures import ImageError, file_digest, load_figure_image
+from .store import VectorStore, exclusive, key_of, library_versions
+
+log = logging.getLogger(__name__)
+
+#: Text fields a figure can be encoded by: its description, or its component labels.
+TEXT_FIELDS = ("desc", "labels")
+
+#: ``progress(done, total, message)`` callback used by the dashboard's progress bar.
+Progress = Callable[[int, int, str], None]
+
+
+class EncoderUnavailable(RuntimeError):
+    """The encoder cannot run here; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True, eq=False)
+class Embeddings:
+    """L2-normalised float32 vectors of a corpus for one encoder (rows in corpus order)."""
+
+    spec: str
+    what: str  # "image", "desc", "labels" or "text" (desc + labels, for text-only encoders)
+    key: str  # content address: corpus content + encoder + versions
+    ids: tuple[str, ...]
+    vectors: np.ndarray = field(repr=False)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+def require(spec: str) -> Encoder:
+    """The encoder for ``spec``, or EncoderUnavailable with the reason and the fix."""
+    enc = get_encoder(spec)
+    av = enc.availability()
+    if not av.ok:
+        raise EncoderUnavailable(f"{spec} is unavailable: {av.reason}. Fix: {av.fix}")
+    return enc
+
+
+def figure_text(fig, what: str) -> str:
+    """The cleaned text of a figure for a text field ("desc", "labels" or "text" = both)."""
+    from .encoders.text import clean_text
+
+    if what == "desc":
+        return clean_text(fig.description)
+    if what == "labels":
+        return clean_text(fig.labels_text)
+    return clean_text(f"{fig.title}. {fig.description}. {fig.labels_text}")
+
+
+_FITTED: dict[tuple[str, str], Encoder] = {}
+_FITTED_LOCK = threading.Lock()
+
+
+def _fitted(enc: Encoder, corpus: Corpus) -> Encoder:
+    """TF-IDF is fitted on the corpus's own texts (one fitted instance per corpus content,
+    never mutating the shared one); other encoders are returned as they are."""
+    if not hasattr(enc, "fit"):
+        return enc
+    texts = [figure_text(f, "text") for f in corpus.figures]
+    texts += [figure_text(f, w) for f in corpus.figures for w in TEXT_FIELDS]
+    digest = hashlib.sha1("\x1e".join(texts).encode()).hexdigest()
+    with _FITTED_LOCK:
+        key = (enc.spec, digest)
+        if key not in _FITTED:
+            _FITTED[key] = type(enc)().fit(texts)
+        return _FITTED[key]
+
+
+def _namespace(enc: Encoder, what: str) -> str:
+    return f"{enc.cache_key()}|{what}|{key_of(library_versions())}"
+
+
+def _encode_missing(
+    store: VectorStore,
+    keys: list[str],
+    payloads: dict[str, object],
+    encode: Callable[[list], np.ndarray],
+    batch_size: int,
+    label: str,
+    progress: Progress | None,
+    show_bar: bool,
+) -> list[str]:
+    """Encode every key not yet in ``store``, a batch at a time, persisting after each batch."""
+    from tqdm.auto import tqdm
+
+    todo = store.missing(keys)
+    problems: list[str] = []
+    if not todo:
+        return problems
+    bar = tqdm(total=len(todo), desc=label, unit="item", disable=not show_bar, leave=False)
+    done = 0
+    try:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            items = []
+            for k in chunk:
+                item = payloads[k]
+                if callable(item):
+                    try:
+                        item = item()
+                    except ImageError as exc:
+                        from PIL import Image
+
+                        problems.append(str(exc))
+                        item = Image.new("RGB", (64, 64), "white")
+                items.append(item)
+            vecs = encode(items)
+            store.add(chunk, vecs)
+            done += len(chunk)
+            bar.update(len(chunk))
+            if progress:
+                progress(done, len(todo), label)
+    finally:
+        bar.close()
+    return problems
+
+
+def build_embeddings(
+    corpus: Corpus,
+    spec: str,
+    what: str = "image",
+    progress: Progress | None = None,
+    show_bar: bool = True,
+) -> Embeddings:
+    """Embeddings of every figure of ``corpus`` by encoder ``spec``.
+
+    ``what`` is "image" (the drawing), "desc" / "labels" (a text field, for encoders with a
+    text tower) or "text" (title + description + labels, for text-only encoders). Only
+    items missing from the cache are encoded. One build per (encoder, what) at a time.
+    """
+    enc = require(spec)
+    if what == "image" and not enc.has_images:
+        what = "text"
+    if what != "image" and not enc.has_texts:
+        raise ValueError(f"{spec} has no text tower; cannot encode {what!r}")
+    enc = _fitted(enc, corpus)
+    ns = _namespace(enc, what)
+    with exclusive(f"embed|{ns}"):
+        store = VectorStore(ns)
+        if store.dropped:
+            log.warning("dropped %d damaged cache shard(s) for %s; re-encoding them", len(store.dropped), spec)
+        if what == "image":
+            keys = [file_digest(f.path) for f in corpus.figures]
+            payloads: dict[str, object] = {}
+            for f, k in zip(corpus.figures, keys):
+                payloads.setdefault(k, (lambda f=f: load_figure_image(f)))
+            encode, bs = enc.encode_images, enc.batch_size
+        else:
+            texts = [figure_text(f, what) for f in corpus.figures]
+            keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+            payloads = dict(zip(keys, texts))
+            encode, bs = enc.encode_texts, 256
+        label = f"{enc.label or spec} · {what}"
+        problems = _encode_missing(store, keys, payloads, encode, bs, label, progress, show_bar)
+        vectors = store.get(keys)
+    key = key_of(corpus.fingerprint, ns)
+    return Embeddings(spec=spec, what=what, key=key, ids=tuple(f.id for f in corpus.figures),
+                      vectors=np.ascontiguousarray(vectors, dtype=np.float32), problems=tuple(problems))
+
+
+def encode_query_image(spec: str, image) -> np.ndarray:
+    """One query image → (1, d) float32 unit vector."""
+    return require(spec).encode_images([image])
+
+
+def encode_query_text(spec: str, text: str, corpus: Corpus | None = None) -> np.ndarray:
+    """One query text → (1, d) float32 unit vector (TF-IDF needs the corpus it was fitted on)."""
+    from .encoders.text import clean_text
+
+    enc = require(spec)
+    if corpus is not None:
+        enc = _fitted(enc, corpus)
+    return enc.encode_texts([clean_text(text)])

@@ -1,0 +1,198 @@
+"""The ``Figure`` record and the one place where images are opened and normalised."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from . import config
+
+#: File endings every loader and the upload widget accept.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp", ".webp")
+
+
+class ImageError(ValueError):
+    """An image could not be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One patent figure of a corpus.
+
+    ``id`` is stable across runs (the UPAIR hashcode where there is one); ``labels`` are the
+    component labels; ``section`` is the CPC section letter ("A".."H") or "" when unknown.
+    """
+
+    id: str
+    path: Path
+    patent: str = ""
+    section: str = ""
+    title: str = ""
+    description: str = ""
+    labels: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def labels_text(self) -> str:
+        """Component labels joined into one text (as UPAIR's label runs encode them)."""
+        return ", ".join(self.labels)
+
+    @property
+    def espacenet_url(self) -> str:
+        """Link to the patent on Espacenet, or "" when the patent number is unknown."""
+        if not self.patent:
+            return ""
+        return f"https://worldwide.espacenet.com/patent/search?q=pn%3D{self.patent}"
+
+
+def parse_labels(value: object) -> tuple[str, ...]:
+    """Component labels as a tuple, whether given as a list or a comma/semicolon string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts = value.replace(";", ",").split(",")
+    elif isinstance(value, Iterable):
+        parts = [str(v) for v in value]
+    else:
+        parts = [str(value)]
+    return tuple(p.strip() for p in parts if p and p.strip())
+
+
+@lru_cache(maxsize=200_000)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-1 of a file's bytes, memoised on (path, size, mtime)."""
+    st = os.stat(path)
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+def _check_pixels(width: int, height: int, name: str) -> None:
+    if width * height > config.MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{name} is {width} x {height} pixels ({width * height / 1e6:.0f} MP), more than the "
+            f"{config.MAX_IMAGE_PIXELS / 1e6:.0f} MP limit; downscale it and try again."
+        )
+
+
+def _bomb_message(name: str, exc: BaseException) -> str:
+    """Plain message for Pillow's own decompression-bomb refusal (it names no dimensions)."""
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(m.group(1)) / 1e6:.0f} MP ({int(m.group(1)):,} pixels)" if m else "too large"
+    return (
+        f"{name} is {size}, more than the {config.MAX_IMAGE_PIXELS / 1e6:.0f} MP limit; it looks like a "
+        "decompression bomb, so it was not decoded. Downscale it and try again."
+    )
+
+
+def open_image(source: Path | str | bytes, name: str | None = None):
+    """Open any supported image safely and return it as an 8-bit RGB ``PIL.Image``.
+
+    ``source`` is a path, the file's bytes (``bytes``/``bytearray``/``memoryview``) or a
+    binary file-like object (e.g. a Streamlit upload). Handles 16-bit grayscale, CMYK,
+    palette/grayscale/RGB transparency (composited on white), animated files (first frame)
+    and EXIF orientation. Raises ``ImageError`` with a plain message for anything that is
+    not a usable image, including decompression bombs, which are refused from their header
+    alone (the pixels are never decoded). The returned image holds no open file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if hasattr(source, "read"):  # file-like (an upload): read it whole, keep its name
+        name = name or Path(str(getattr(source, "name", "") or "the upload")).name
+        source = source.read()
+    if isinstance(source, (bytearray, memoryview)):
+        source = bytes(source)
+    label = name or (Path(source).name if not isinstance(source, bytes) else "the upload")
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageError(f"{label} is empty (0 bytes); choose an image file.")
+        fp: object = io.BytesIO(source)
+    else:
+        fp = str(source)
+        if not os.path.exists(fp):
+            raise ImageError(f"{label}: file not found at {source}.")
+        if not os.path.isfile(fp):
+            raise ImageError(f"{label}: {source} is not a file; choose an image file.")
+        if os.path.getsize(fp) == 0:
+            raise ImageError(f"{label} is empty (0 bytes); choose an image file.")
+    # Our own limit governs: when it is configured above Pillow's, lift Pillow's to match so
+    # Pillow does not refuse images the configuration allows (never lowered, never disabled).
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < config.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = config.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Pillow only *warns* between its limit and twice it; ``_check_pixels`` below refuses
+            # those with their dimensions, so the warning is just noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fp) as im:
+                _check_pixels(im.width, im.height, label)
+                # Image.open leaves multi-frame files (GIF, APNG, TIFF) on their first frame;
+                # asking for n_frames would walk every frame of a hostile file, so don't.
+                im.load()
+                try:
+                    oriented = ImageOps.exif_transpose(im)
+                except Exception:  # malformed EXIF: the pixels are fine, keep them unrotated
+                    oriented = im
+                out = to_rgb(oriented)
+                if out is im:  # still backed by the file we are about to close
+                    out = im.copy()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(_bomb_message(label, exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(
+            f"{label} is not an image Pillow can read; upload a PNG, JPEG, TIFF, GIF, BMP or WebP."
+        ) from exc
+    except (PermissionError, IsADirectoryError) as exc:
+        raise ImageError(f"{label} could not be read ({exc}).") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise ImageError(f"{label} is damaged or truncated ({exc}); re-export it and try again.") from exc
+    return out
+
+
+def to_rgb(im):
+    """Convert any PIL image mode to 8-bit RGB, compositing transparency onto white."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np
+
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.full_like(arr, 255.0 if hi > 0 else 0.0)
+        im = Image.fromarray(arr.astype("uint8"), "L")
+    elif im.mode == "F":
+        import numpy as np
+
+        arr = np.nan_to_num(np.asarray(im, dtype=np.float64))
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        im = Image.fromarray(arr.astype("uint8"), "L")
+    if im.mode == "P" or (im.mode in ("L", "RGB") and "transparency" in im.info):
+        im = im.convert("RGBA")  # palette / tRNS colour-key transparency -> real alpha
+    if im.mode in ("RGBA", "LA", "PA"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    if im.mode == "1":
+        im = im.convert("L")
+    return im.convert("RGB") if im.mode != "RGB" else im
+
+
+def load_figure_image(figure: Figure):
+    """Open a figure's image (RGB); raises ``ImageError`` naming the figure when unusable."""
+    return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")

@@ -1,0 +1,93 @@
+"""Reading and writing TREC qrels and run files, with errors that name file and line."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .corpora.base import DatasetError
+from .store import atomic_write_text
+
+
+def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Read a TREC qrels file (``qid iter docid rel``).
+
+    Returns ``(qrels, problems)``. With ``strict`` a malformed line raises ``DatasetError``
+    naming the file and line; otherwise the line is skipped and described in ``problems``.
+    Relevance > 0 counts as relevant (binary UPAIR judgements).
+    """
+    path = Path(path)
+    qrels: dict[str, dict[str, int]] = {}
+    problems: list[str] = []
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read qrels file {path}: {exc.strerror or exc}") from exc
+    text = raw.decode("utf-8", errors="replace")
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        problem = ""
+        if len(parts) != 4:
+            problem = f"expected 4 fields 'qid iter docid relevance', found {len(parts)}"
+        else:
+            try:
+                rel = int(parts[3])
+            except ValueError:
+                problem = f"relevance {parts[3]!r} is not an integer"
+        if problem:
+            msg = f"{path}:{lineno}: {problem}: {line.strip()[:120]!r}"
+            if strict:
+                raise DatasetError(msg + " — fix or delete that line.")
+            problems.append(msg)
+            continue
+        qrels.setdefault(parts[0], {})[parts[2]] = rel
+    return qrels, problems
+
+
+def write_run(path: Path | str, run: Mapping[str, Mapping[str, float]], tag: str) -> Path:
+    """Write a TREC run file (``qid Q0 docid rank score tag``) atomically.
+
+    Documents are ranked by descending score, ties broken by descending docid, which is
+    the order trec_eval itself uses, so ranks in the file agree with what it evaluates.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag = "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in tag) or "run"
+    lines = []
+    for qid in sorted(run):
+        ranked = rank_docs(run[qid])
+        for rank, (docid, score) in enumerate(ranked, start=1):
+            lines.append(f"{qid} Q0 {docid} {rank} {score:.8f} {tag}\n")
+    atomic_write_text(path, "".join(lines))
+    return path
+
+
+def read_run(path: Path | str) -> dict[str, dict[str, float]]:
+    """Read a TREC run file into ``{qid: {docid: score}}``."""
+    run: dict[str, dict[str, float]] = {}
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 6:
+            raise DatasetError(f"{path}:{lineno}: expected 6 fields in a run line, found {len(parts)}")
+        run.setdefault(parts[0], {})[parts[2]] = float(parts[4])
+    return run
+
+
+def rank_docs(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Documents sorted as trec_eval sorts them: score descending, then docid descending."""
+    return sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+
+
+
+def write_qrels(path: Path | str, qrels: Mapping[str, Mapping[str, int]]) -> Path:
+    """Write ``{qid: {docid: rel}}`` as a TREC qrels file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines: Iterable[str] = (
+        f"{q} 0 {d} {int(r)}\n" for q in sorted(qrels) for d, r in sorted(qrels[q].items())
+    )
+    atomic_write_text(path, "".join(lines))
+    return path

@@ -1,0 +1,127 @@
+"""Nearest-neighbour search of a corpus across several encoders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from .corpora.base import Corpus
+from .embed import EncoderUnavailable, Progress, build_embeddings, encode_query_image, encode_query_text, require
+from .figures import ImageError, open_image
+from .index import VectorIndex, build_index
+
+#: A query: a figure id of the corpus, an image path, raw image bytes, or a PIL image.
+Query = Union[str, Path, bytes, "PIL.Image.Image"]  # noqa: F821
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One ranked result."""
+
+    id: str
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class EncoderResult:
+    """The neighbours one encoder returns for a query, or why it returned none."""
+
+    spec: str
+    neighbours: tuple[Neighbour, ...] = ()
+    error: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [n.id for n in self.neighbours]
+
+
+def get_index(corpus: Corpus, spec: str, index_kind: str = "auto", progress: Progress | None = None,
+              show_bar: bool = True) -> VectorIndex:
+    """Embeddings + faiss index of ``corpus`` for encoder ``spec`` (cached on disk)."""
+    emb = build_embeddings(corpus, spec, "image", progress=progress, show_bar=show_bar)
+    return build_index(emb, index_kind)
+
+
+def build(corpus: Corpus, encoders: list[str], index_kind: str = "auto", progress: Progress | None = None,
+          show_bar: bool = True) -> dict[str, VectorIndex | str]:
+    """Build (or load) every encoder's index; unavailable encoders map to their reason."""
+    out: dict[str, VectorIndex | str] = {}
+    for spec in encoders:
+        try:
+            out[spec] = get_index(corpus, spec, index_kind, progress, show_bar)
+        except EncoderUnavailable as exc:
+            out[spec] = str(exc)
+    return out
+
+
+def _resolve_query(corpus: Corpus, query: Query):
+    """(figure id or None, PIL image or None) for any query form."""
+    if isinstance(query, str) and query in corpus.by_id:
+        return query, None
+    if isinstance(query, (str, Path)):
+        return None, open_image(Path(query))
+    if isinstance(query, bytes):
+        return None, open_image(query)
+    return None, query
+
+
+def _ranked(pairs: list[tuple[str, float]]) -> tuple[Neighbour, ...]:
+    return tuple(Neighbour(fid, i + 1, score) for i, (fid, score) in enumerate(pairs))
+
+
+def query_vector(corpus: Corpus, index: VectorIndex, query: Query, text: str | None = None) -> np.ndarray:
+    """The query's vector in ``index``'s space: the stored row for a corpus figure,
+    else the encoded image (or text, for text-only encoders)."""
+    fid, image = _resolve_query(corpus, query)
+    emb = index.embeddings
+    if fid is not None:
+        return emb.vectors[corpus.position[fid]][None, :]
+    enc = require(emb.spec)
+    if not enc.has_images:
+        if not text:
+            raise ValueError(f"{emb.spec} searches by text; this query has no description")
+        return encode_query_text(emb.spec, text, corpus)
+    return encode_query_image(emb.spec, image)
+
+
+def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index_kind: str = "auto",
+           text: str | None = None) -> dict[str, EncoderResult]:
+    """Per encoder, the ``k`` nearest figures to ``query`` (itself excluded when in the corpus).
+
+    Each encoder encodes the query at most once. Encoders that cannot run (missing
+    weights, no text for a text-only encoder) get an ``EncoderResult`` with ``error`` set.
+    Raises ``ImageError`` when the query image itself is unusable.
+    """
+    fid, _ = _resolve_query(corpus, query)  # validates the image once, up front
+    results: dict[str, EncoderResult] = {}
+    for spec in encoders:
+        try:
+            index = get_index(corpus, spec, index_kind, show_bar=False)
+            vec = query_vector(corpus, index, query, text)
+            pairs = index.neighbours(vec, k, exclude={fid} if fid else None)
+            results[spec] = EncoderResult(spec, _ranked(pairs))
+        except (EncoderUnavailable, ValueError, NotImplementedError) as exc:
+            if isinstance(exc, ImageError):
+                raise
+            results[spec] = EncoderResult(spec, error=str(exc))
+    return results
+
+
+def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10) -> dict[str, EncoderResult]:
+    """Text → figure search with encoders that have a text tower in the image space (CLIP)."""
+    results: dict[str, EncoderResult] = {}
+    for spec in encoders:
+        try:
+            enc = require(spec)
+            if not (enc.has_images and enc.has_texts):
+                results[spec] = EncoderResult(spec, error=f"{spec} cannot match text to images")
+                continue
+            index = get_index(corpus, spec, show_bar=False)
+            pairs = index.neighbours(encode_query_text(spec, text), k)
+            results[spec] = EncoderResult(spec, _ranked(pairs))
+        except EncoderUnavailable as exc:
+            results[spec] = EncoderResult(spec, error=str(exc))
+    return results

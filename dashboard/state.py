@@ -1,0 +1,183 @@
+"""Shared app state: the sidebar choices and cached wrappers around ``core``.
+
+Every cache here is keyed by short strings (corpus spec, encoder spec, figure id), never
+by arrays or models. Models and indices live in ``st.cache_resource`` (shared across
+sessions, thread-safe in core); frames and coordinates in ``st.cache_data``.
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from core import Corpus, DatasetError, get_encoder, known_corpora, known_encoders, load_corpus
+from core.figures import ImageError, open_image
+
+CTX_KEY = "_upair_ctx"
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+#: name → (file, title, icon); the first is the default page.
+PAGE_TABLE = {
+    "overview": ("overview.py", "Corpus", ":material/grid_view:"),
+    "search": ("search.py", "Search", ":material/image_search:"),
+    "scores": ("scores.py", "Scores", ":material/leaderboard:"),
+    "map": ("map.py", "Map", ":material/scatter_plot:"),
+}
+
+
+def pages() -> dict[str, "st.Page"]:
+    """The app's pages (``st.Page`` objects), usable with ``st.switch_page``."""
+    return {name: st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(name == "overview"))
+            for name, (f, t, i) in PAGE_TABLE.items()}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the sidebar selected for this run."""
+
+    corpus_spec: str
+    encoders: tuple[str, ...]
+    k: int
+
+
+@st.cache_resource(show_spinner="Loading corpus…", max_entries=8)
+def corpus(spec: str) -> Corpus:
+    """The corpus for ``spec`` (the demo is generated on first use)."""
+    return load_corpus(spec)
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def encoder_status() -> list[dict]:
+    """One row per known encoder: spec, label, kind, available, reason, fix."""
+    rows = []
+    for spec in known_encoders():
+        enc = get_encoder(spec)
+        av = enc.availability()
+        rows.append({"spec": spec, "label": enc.label or spec, "kind": enc.kind,
+                     "available": av.ok, "reason": av.reason, "fix": av.fix})
+    return rows
+
+
+def encoder_label(spec: str) -> str:
+    """Short display name of an encoder."""
+    return get_encoder(spec).label or spec
+
+
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def thumbnail(path: str, size: int = 256) -> bytes:
+    """PNG bytes of a figure scaled to fit ``size`` px (cached by path)."""
+    try:
+        im = open_image(path)
+    except ImageError:
+        from PIL import Image
+
+        im = Image.new("RGB", (size, size), (240, 240, 240))
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _is_built(corpus_spec: str, spec: str) -> bool:
+    return (corpus_spec, spec) in st.session_state.setdefault("_built", set())
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def index(corpus_spec: str, spec: str):
+    """Embeddings + faiss index of a corpus for one encoder (built on first use)."""
+    from core.search import get_index
+
+    return get_index(corpus(corpus_spec), spec, show_bar=False)
+
+
+def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> dict[str, str]:
+    """Build missing indices with a progress bar and ETA; returns {spec: error} for failures."""
+    from core.embed import EncoderUnavailable
+    from core.search import get_index
+
+    errors: dict[str, str] = {}
+    todo = [s for s in specs if not _is_built(corpus_spec, s)]
+    if not todo:
+        return errors
+    c = corpus(corpus_spec)
+    for spec in todo:
+        bar = None
+        start = time.monotonic()
+
+        def progress(done: int, total: int, label: str) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = st.progress(0.0, text=f"Encoding {label}…")
+            rate = done / max(time.monotonic() - start, 1e-6)
+            eta = (total - done) / rate if rate > 0 else 0
+            bar.progress(done / total, text=f"Encoding {label}: {done}/{total} · about {eta:.0f} s left")
+
+        try:
+            get_index(c, spec, progress=progress, show_bar=False)
+            index(corpus_spec, spec)
+            st.session_state["_built"].add((corpus_spec, spec))
+        except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
+            errors[spec] = str(exc)
+        finally:
+            if bar is not None:
+                bar.empty()
+    return errors
+
+
+def sidebar() -> Context:
+    """Render the shared sidebar (corpus, encoders, k) and return the selection."""
+    choices = known_corpora()
+    labels = {c.spec: c.label for c in choices}
+    with st.sidebar:
+        st.markdown("### Corpus")
+        options = [c.spec for c in choices] + ["custom"]
+        pick = st.selectbox("Corpus", options, format_func=lambda s: labels.get(s, "Other folder…"),
+                            key="corpus_pick", label_visibility="collapsed")
+        spec = pick
+        if pick == "custom":
+            spec = st.text_input("Folder or spec", key="corpus_custom",
+                                 placeholder="upair:/data/upair  ·  query-patents:/data/qp  ·  /any/folder",
+                                 help="A UPAIR folder, a query-patents folder, or any folder of figures.").strip()
+            if not spec:
+                st.info("Enter a folder path to load it.")
+                st.stop()
+        st.markdown("### Encoders")
+        status = encoder_status()
+        available = [r["spec"] for r in status if r["available"]]
+        chosen = st.multiselect("Encoders", available, default=available, key="encoders",
+                                format_func=encoder_label, label_visibility="collapsed")
+        off = [r for r in status if not r["available"]]
+        if off:
+            with st.expander(f"{len(off)} unavailable", expanded=False):
+                for r in off:
+                    st.markdown(f"<span style='color:#888'>**{r['label']}** — {r['reason']}</span>",
+                                unsafe_allow_html=True)
+                    if r["fix"]:
+                        st.caption(f"Fix: {r['fix']}")
+        k = st.slider("Neighbours (k)", 1, 50, 10, key="k")
+    return Context(spec, tuple(chosen), int(k))
+
+
+def context() -> Context:
+    """The selection made in the sidebar by ``dashboard/app.py`` for this run."""
+    return st.session_state[CTX_KEY]
+
+
+def load_or_stop(spec: str) -> Corpus:
+    """The corpus, or a clear error on the page and stop."""
+    try:
+        return corpus(spec)
+    except (DatasetError, OSError, ValueError) as exc:
+        st.error(f"Could not load corpus **{spec}**: {exc}")
+        st.stop()
+
+
+def push_query(fid: str) -> None:
+    """Make a corpus figure the current query, remembering the previous ones (breadcrumb)."""
+    trail: list[str] = st.session_state.setdefault("query_trail", [])
+    if not trail or trail[-1] != fid:
+        trail.append(fid)
+    st.session_state["query_trail"] = trail[-12:]
+    st.session_state["query_source"] = "corpus"

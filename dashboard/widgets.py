@@ -1,0 +1,114 @@
+"""Reusable display pieces: figure cards and grids, judgement badges, summaries."""
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import pandas as pd
+import streamlit as st
+
+from core import Corpus, Figure
+from core.corpora import AXES, AXIS_LABELS
+
+from . import state
+
+BADGE_COLOURS = {1: "#1b7f3b", 0: "#b3261e", None: "#9e9e9e"}
+
+
+def corpus_summary(corpus: Corpus) -> None:
+    """Headline numbers of a corpus."""
+    cols = st.columns(5)
+    cols[0].metric("Figures", f"{len(corpus):,}")
+    cols[1].metric("Patents", f"{len({f.patent for f in corpus.figures if f.patent}):,}")
+    cols[2].metric("CPC sections", "".join(corpus.sections) or "—")
+    b = corpus.benchmark
+    cols[3].metric("Benchmark queries", f"{len(b.queries):,}" if b else "—")
+    cols[4].metric("Judged axes", len(b.qrels) if b else "—")
+    st.caption(f"`{corpus.name}` · {corpus.kind}")
+
+
+def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
+    """Status of every known encoder, unavailable ones with the reason and the fix."""
+    df = pd.DataFrame(status)
+    df["status"] = df.apply(lambda r: ("✅ in use" if r["spec"] in selected else "✅ available")
+                            if r["available"] else "⛔ unavailable", axis=1)
+    st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True,
+                 use_container_width=True,
+                 column_config={"label": "Encoder", "reason": "Why not", "fix": "How to fix", "spec": "Spec"})
+
+
+def badges(judgements: dict[str, int | None]) -> str:
+    """HTML V / S / P badges: green relevant, red not relevant, grey unjudged."""
+    out = []
+    for axis in AXES:
+        j = judgements.get(axis)
+        word = {1: "relevant", 0: "not relevant", None: "unjudged"}[j]
+        out.append(f"<span title='{AXIS_LABELS[axis]}: {word}' style='display:inline-block;min-width:1.4em;"
+                   f"text-align:center;border-radius:4px;margin-right:2px;font-size:0.75em;font-weight:600;"
+                   f"color:white;background:{BADGE_COLOURS[j]}'>{axis[0].upper()}</span>")
+    return "".join(out)
+
+
+def figure_caption(fig: Figure) -> str:
+    """Patent number (linked to Espacenet) and CPC section as markdown."""
+    pat = f"[{fig.patent}]({fig.espacenet_url})" if fig.patent else "—"
+    return f"{pat}" + (f" · {fig.section}" if fig.section else "")
+
+
+def figure_card(fig: Figure, *, header: str = "", extra_html: str = "", button: str | None = None,
+                key: str = "", on_click: Callable[[str], None] | None = None) -> None:
+    """A thumbnail with header line, patent link, title on hover and an optional button."""
+    if header or extra_html:
+        st.markdown(f"<div style='font-size:0.85em'>{header} {extra_html}</div>", unsafe_allow_html=True)
+    st.image(state.thumbnail(str(fig.path)), use_container_width=True)
+    st.markdown(f"<div title='{html.escape(fig.title)}' style='font-size:0.8em;line-height:1.2'>"
+                f"{html.escape(fig.title[:60]) + ('…' if len(fig.title) > 60 else '')}</div>",
+                unsafe_allow_html=True)
+    st.caption(figure_caption(fig))
+    if button and on_click:
+        st.button(button, key=f"{key}-{fig.id}", on_click=on_click, args=(fig.id,), use_container_width=True)
+
+
+def figure_details(fig: Figure) -> None:
+    """Full metadata of one figure."""
+    st.markdown(f"**{fig.title or fig.id}**")
+    st.markdown(figure_caption(fig))
+    if fig.description:
+        st.markdown(f"_{fig.description.strip()}_")
+    if fig.labels:
+        st.caption("Components: " + ", ".join(fig.labels[:30]) + (" …" if len(fig.labels) > 30 else ""))
+    st.caption(f"id `{fig.id}`")
+
+
+def use_as_query(fid: str) -> None:
+    """Callback: make a corpus figure the current search query and go to the search page."""
+    state.push_query(fid)
+    st.session_state["_goto_search"] = True
+
+
+def figure_browser(corpus: Corpus, key: str, per_page: int = 24, columns: int = 6) -> None:
+    """Filterable, paginated thumbnail grid; each card can become the search query."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    text = c1.text_input("Filter by title, description or label", key=f"{key}-filter")
+    sections = c2.multiselect("CPC section", corpus.sections, key=f"{key}-sections")
+    only_q = c3.toggle("Benchmark queries only", key=f"{key}-onlyq", disabled=corpus.benchmark is None)
+    figs = list(corpus.figures)
+    if text:
+        t = text.lower()
+        figs = [f for f in figs if t in f.title.lower() or t in f.description.lower()
+                or any(t in lab.lower() for lab in f.labels) or t in f.patent.lower()]
+    if sections:
+        figs = [f for f in figs if f.section in sections]
+    if only_q and corpus.benchmark:
+        qs = set(corpus.benchmark.queries)
+        figs = [f for f in figs if f.id in qs]
+    pages = max(1, -(-len(figs) // per_page))
+    page = st.number_input(f"Page (of {pages}; {len(figs)} figures)", 1, pages, 1, key=f"{key}-page")
+    show = figs[(page - 1) * per_page: page * per_page]
+    for row in range(0, len(show), columns):
+        cols = st.columns(columns)
+        for col, fig in zip(cols, show[row:row + columns]):
+            with col:
+                figure_card(fig, button="Search with this", key=f"{key}-use", on_click=use_as_query)
+    if st.session_state.pop("_goto_search", False):
+        st.switch_page(state.pages()["search"])

@@ -1,0 +1,74 @@
+"""Shared fixtures: an isolated cache per test, the shared UPAIR data, a tiny CLIP model."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("UPAIR_SHARED", ROOT.parent / "shared" / "data"))
+
+TINY_CLIP = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (still runs in CI)")
+    config.addinivalue_line("markers", "browser: drives a real headless Chromium")
+    config.addinivalue_line("markers", "shared: needs ../shared/data (skipped on a fresh clone)")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """An empty cache directory used by everything the test builds."""
+    d = tmp_path / "cache"
+    d.mkdir()
+    monkeypatch.setenv("UPAIR_CACHE", str(d))
+    return d
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs the shared UPAIR data at {path} (present in CI; absent on a fresh clone)")
+    return path
+
+
+@pytest.fixture
+def upair_samples() -> Path:
+    """``../shared/data/upair-samples`` (skips with a reason when absent)."""
+    return _need(SHARED / "upair-samples")
+
+
+@pytest.fixture
+def query_patents() -> Path:
+    """``../shared/data/query-patents`` (skips with a reason when absent)."""
+    return _need(SHARED / "query-patents")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_arch(tmp_path_factory) -> str:
+    """Register a tiny open_clip architecture (64-d, 2-layer ViT at 64 px) and return its name."""
+    import open_clip
+
+    d = tmp_path_factory.mktemp("tiny_clip_cfg")
+    (d / "TinyCLIP-Test.json").write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(d)
+    return "TinyCLIP-Test"
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_checkpoint(tiny_clip_arch, tmp_path_factory) -> Path:
+    """A randomly initialised tiny CLIP saved as a raw state_dict checkpoint file."""
+    import open_clip
+    import torch
+
+    torch.manual_seed(0)
+    model = open_clip.create_model(tiny_clip_arch, pretrained=None)
+    path = tmp_path_factory.mktemp("tiny_clip_ckpt") / "tiny.pt"
+    torch.save(model.state_dict(), path)
+    return path
