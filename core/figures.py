@@ -143,7 +143,7 @@ def open_image(source: Path | str | bytes, name: str | None = None):
                 # asking for n_frames would walk every frame of a hostile file, so don't.
                 im.load()
                 try:
-                    oriented = ImageOps.exif_transpose(im)
+                    oriented = ImageOps.exif_transpose(im) or im
                 except Exception:  # malformed EXIF: the pixels are fine, keep them unrotated
                     oriented = im
                 out = to_rgb(oriented)
@@ -196,3 +196,27 @@ def to_rgb(im):
 def load_figure_image(figure: Figure):
     """Open a figure's image (RGB); raises ``ImageError`` naming the figure when unusable."""
     return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")
+
+
+def store_upload(data: bytes, name: str = "the upload") -> Path:
+    """Validate an uploaded image and keep a normalised PNG copy under ``cache/uploads``.
+
+    Returns the path of the copy (named by the SHA-1 of the upload, so the same file
+    uploaded twice is one query). Raises ``ImageError`` with a plain message for empty,
+    oversized, damaged or non-image uploads.
+    """
+    if len(data) > config.MAX_UPLOAD_MB * 1024 * 1024:
+        raise ImageError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {config.MAX_UPLOAD_MB} MB. "
+                         "Downscale or compress it and try again.")
+    image = open_image(data, name=name)
+    digest = hashlib.sha1(data).hexdigest()
+    folder = config.cache_dir() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.png"
+    if not path.exists():
+        buf = io.BytesIO()
+        image.save(buf, "PNG")
+        from .store import atomic_write_bytes
+
+        atomic_write_bytes(path, buf.getvalue())
+    return path

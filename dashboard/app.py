@@ -12,11 +12,11 @@ import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
 
-st.set_page_config(page_title="UPAIR Explorer", page_icon="📐", layout="wide")
+st.set_page_config(page_title="UPAIR Explorer", page_icon=":material/architecture:", layout="wide")
 
 nav = st.navigation(list(state.pages().values()))
 with st.sidebar:
-    st.markdown("## 📐 UPAIR Explorer")
+    st.markdown("## :material/architecture: UPAIR Explorer")
     st.caption("Patent figure retrieval, encoder by encoder.")
 st.session_state[state.CTX_KEY] = state.sidebar()
 nav.run()

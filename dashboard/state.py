@@ -126,6 +126,24 @@ def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> dict[str, str]:
     return errors
 
 
+def keep(key: str) -> None:
+    """Let widget ``key`` keep its value across ``st.switch_page`` (which resets widgets).
+
+    Call before creating the widget; the value is remembered at the end of ``sidebar``.
+    """
+    kept = st.session_state.setdefault("_kept", {})
+    if key not in st.session_state and key in kept:
+        st.session_state[key] = kept[key]
+
+
+def remember(*keys: str) -> None:
+    """Store the current values of widgets for ``keep``."""
+    kept = st.session_state.setdefault("_kept", {})
+    for key in keys:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+
+
 def sidebar() -> Context:
     """Render the shared sidebar (corpus, encoders, k) and return the selection."""
     choices = known_corpora()
@@ -133,6 +151,8 @@ def sidebar() -> Context:
     with st.sidebar:
         st.markdown("### Corpus")
         options = [c.spec for c in choices] + ["custom"]
+        for key in ("corpus_pick", "corpus_custom", "encoders", "k"):
+            keep(key)
         pick = st.selectbox("Corpus", options, format_func=lambda s: labels.get(s, "Other folder…"),
                             key="corpus_pick", label_visibility="collapsed")
         spec = pick
@@ -146,7 +166,10 @@ def sidebar() -> Context:
         st.markdown("### Encoders")
         status = encoder_status()
         available = [r["spec"] for r in status if r["available"]]
-        chosen = st.multiselect("Encoders", available, default=available, key="encoders",
+        if "encoders" in st.session_state:  # drop encoders that became unavailable
+            st.session_state["encoders"] = [e for e in st.session_state["encoders"] if e in available]
+        chosen = st.multiselect("Encoders", available, default=None if "encoders" in st.session_state else available,
+                                key="encoders",
                                 format_func=encoder_label, label_visibility="collapsed")
         off = [r for r in status if not r["available"]]
         if off:
@@ -156,7 +179,8 @@ def sidebar() -> Context:
                                 unsafe_allow_html=True)
                     if r["fix"]:
                         st.caption(f"Fix: {r['fix']}")
-        k = st.slider("Neighbours (k)", 1, 50, 10, key="k")
+        k = st.slider("Neighbours (k)", 1, 50, 10 if "k" not in st.session_state else None, key="k")
+    remember("corpus_pick", "corpus_custom", "encoders", "k")
     return Context(spec, tuple(chosen), int(k))
 
 
@@ -181,3 +205,34 @@ def push_query(fid: str) -> None:
         trail.append(fid)
     st.session_state["query_trail"] = trail[-12:]
     st.session_state["query_source"] = "corpus"
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def search_results(corpus_spec: str, query: str, encoders: tuple[str, ...], k: int) -> dict[str, dict]:
+    """Per encoder: ranked ids, scores and error for a query (figure id or upload path)."""
+    from core.search import search
+
+    res = search(corpus(corpus_spec), query, list(encoders), k=k)
+    return {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error} for s, r in res.items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def text_results(corpus_spec: str, text: str, encoders: tuple[str, ...], k: int) -> dict[str, dict]:
+    """Per CLIP encoder: figures nearest to a text query."""
+    from core.search import search_text
+
+    res = search_text(corpus(corpus_spec), text, list(encoders), k=k)
+    return {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error} for s, r in res.items()}
+
+
+def current_query() -> str | None:
+    """The current query: a figure id of the corpus or the path of a stored upload."""
+    trail = st.session_state.get("query_trail") or []
+    return trail[-1] if trail else None
+
+
+def back_to(fid: str) -> None:
+    """Callback: return to an earlier query of the trail (dropping the ones after it)."""
+    trail: list[str] = st.session_state.get("query_trail") or []
+    if fid in trail:
+        st.session_state["query_trail"] = trail[: trail.index(fid) + 1]

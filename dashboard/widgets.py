@@ -30,10 +30,10 @@ def corpus_summary(corpus: Corpus) -> None:
 def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
     """Status of every known encoder, unavailable ones with the reason and the fix."""
     df = pd.DataFrame(status)
-    df["status"] = df.apply(lambda r: ("✅ in use" if r["spec"] in selected else "✅ available")
-                            if r["available"] else "⛔ unavailable", axis=1)
+    df["status"] = df.apply(lambda r: ("in use" if r["spec"] in selected else "available")
+                            if r["available"] else "unavailable", axis=1)
     st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True,
-                 use_container_width=True,
+                 width="stretch",
                  column_config={"label": "Encoder", "reason": "Why not", "fix": "How to fix", "spec": "Spec"})
 
 
@@ -60,13 +60,13 @@ def figure_card(fig: Figure, *, header: str = "", extra_html: str = "", button: 
     """A thumbnail with header line, patent link, title on hover and an optional button."""
     if header or extra_html:
         st.markdown(f"<div style='font-size:0.85em'>{header} {extra_html}</div>", unsafe_allow_html=True)
-    st.image(state.thumbnail(str(fig.path)), use_container_width=True)
+    st.image(state.thumbnail(str(fig.path)), width="stretch")
     st.markdown(f"<div title='{html.escape(fig.title)}' style='font-size:0.8em;line-height:1.2'>"
                 f"{html.escape(fig.title[:60]) + ('…' if len(fig.title) > 60 else '')}</div>",
                 unsafe_allow_html=True)
     st.caption(figure_caption(fig))
     if button and on_click:
-        st.button(button, key=f"{key}-{fig.id}", on_click=on_click, args=(fig.id,), use_container_width=True)
+        st.button(button, key=f"{key}-{fig.id}", on_click=on_click, args=(fig.id,), width="stretch")
 
 
 def figure_details(fig: Figure) -> None:
@@ -112,3 +112,102 @@ def figure_browser(corpus: Corpus, key: str, per_page: int = 24, columns: int = 
                 figure_card(fig, button="Search with this", key=f"{key}-use", on_click=use_as_query)
     if st.session_state.pop("_goto_search", False):
         st.switch_page(state.pages()["search"])
+
+
+def _fig_label(corpus: Corpus, fid: str) -> str:
+    f = corpus.by_id.get(fid)
+    if f is None:
+        return "uploaded figure"
+    return f"{f.patent or f.id[:12]} · {f.title[:60]}"
+
+
+def example_picker(corpus: Corpus) -> None:
+    """Pick a query from the corpus (benchmark queries first)."""
+    qs = list(corpus.benchmark.queries) if corpus.benchmark else []
+    others = [f.id for f in corpus.figures if f.id not in set(qs)]
+    options = qs + others
+    st.caption(f"{len(qs)} benchmark queries (with judgements) listed first." if qs else
+               "This corpus has no judgements; any figure can be a query.")
+
+    def picked() -> None:
+        state.push_query(st.session_state["example_pick"])
+
+    st.selectbox("Figure", options, index=None, key="example_pick", on_change=picked,
+                 format_func=lambda fid: ("★ " if fid in set(qs) else "") + _fig_label(corpus, fid),
+                 placeholder="Choose a figure…")
+    st.caption("Or press **Search with this** under any figure on the Corpus page.")
+
+
+def breadcrumb(corpus: Corpus, trail: list[str]) -> None:
+    """The previous queries; clicking one goes back to it."""
+    st.caption("Query trail — click to go back")
+    cols = st.columns(min(len(trail), 8))
+    for i, (col, fid) in enumerate(zip(cols, trail[-8:])):
+        last = i == min(len(trail), 8) - 1
+        with col:
+            label = ("▶ " if last else "") + _fig_label(corpus, fid)[:28]
+            st.button(label, key=f"crumb-{i}-{fid}", disabled=last, width="stretch",
+                      on_click=state.back_to, args=(fid,))
+
+
+def query_panel(corpus: Corpus, query: str) -> None:
+    """The query image and its metadata."""
+    fig = corpus.by_id.get(query)
+    st.markdown("**Query**")
+    st.image(state.thumbnail(fig.path if fig else query, 384), width="stretch")
+    if fig is None:
+        st.caption("Uploaded figure (not in the corpus)")
+        return
+    figure_details(fig)
+    b = corpus.benchmark
+    if b is not None and query in b.queries:
+        judged = {d for ax in b.qrels.values() for d in ax.get(query, {})}
+        st.success(f"Benchmark query · {len(judged)} judged candidates", icon=":material/fact_check:")
+
+
+def overlap_summary(results: dict[str, dict]) -> None:
+    """How many of the top-k each pair of encoders shares (heatmap)."""
+    specs = [s for s, r in results.items() if not r["error"]]
+    if len(specs) < 2:
+        return
+    import plotly.graph_objects as go
+
+    names = [state.encoder_label(s) for s in specs]
+    sets = [set(results[s]["ids"]) for s in specs]
+    z = [[len(a & b) for b in sets] for a in sets]
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", text=z, texttemplate="%{text}",
+                               hovertemplate="%{y} ∩ %{x}: %{z} shared<extra></extra>", showscale=False))
+    fig.update_layout(height=80 + 40 * len(specs), margin=dict(l=0, r=0, t=30, b=0),
+                      title=dict(text="Top-k overlap between encoders", font=dict(size=14)))
+    st.plotly_chart(fig, width="stretch", key="overlap")
+
+
+def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], k: int) -> None:
+    """One column per encoder: rank, score, V/S/P badges, agreement marks, 'use as query'."""
+    specs = list(results)
+    counts: dict[str, int] = {}
+    for r in results.values():
+        for fid in r["ids"]:
+            counts[fid] = counts.get(fid, 0) + 1
+    b = corpus.benchmark
+    judged_query = b is not None and query is not None and any(query in ax for ax in b.qrels.values())
+    cols = st.columns(len(specs))
+    for col, spec in zip(cols, specs):
+        r = results[spec]
+        with col:
+            st.markdown(f"#### {state.encoder_label(spec)}")
+            if r["error"]:
+                st.warning(r["error"], icon=":material/block:")
+                continue
+            for rank, (fid, score) in enumerate(zip(r["ids"], r["scores"]), start=1):
+                fig = corpus.by_id[fid]
+                extra = ""
+                if judged_query:
+                    extra += badges({ax: b.judgement(ax, query, fid) for ax in AXES})
+                n = counts.get(fid, 0)
+                if n > 1:
+                    extra += (f" <span title='in the top-{k} of {n} encoders' style='color:#1f4e8c;"
+                              f"font-weight:600'>⬤ {n}</span>")
+                with st.container(border=True):
+                    figure_card(fig, header=f"**#{rank}** · {score:.3f}", extra_html=extra,
+                                button="Use as query", key=f"res-{spec}-{rank}", on_click=state.push_query)

@@ -1,4 +1,64 @@
+"""Search page: one query, every selected encoder's neighbours side by side."""
 import streamlit as st
 
+from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
+from dashboard import state, widgets
+
+ctx = state.context()
+corpus = state.load_or_stop(ctx.corpus_spec)
 st.title("Search")
-st.info("Coming in the dashboard issue.")
+if corpus.synthetic:
+    st.caption(":material/science: Synthetic demo corpus — generated drawings and judgements.")
+
+# ---- the query -------------------------------------------------------------------------
+src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick from the corpus", "Describe it (CLIP text)"])
+with src_upload:
+    up = st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
+                          help="PNG, JPEG, TIFF, GIF, BMP or WebP; at most 20 MB.")
+    if up is not None and st.session_state.get("_last_upload") != up.file_id:
+        st.session_state["_last_upload"] = up.file_id
+        try:
+            state.push_query(str(store_upload(up.getvalue(), up.name)))
+        except ImageError as exc:
+            st.error(f"**{up.name}** cannot be used: {exc}", icon=":material/broken_image:")
+with src_example:
+    widgets.example_picker(corpus)
+with src_text:
+    text_query = st.text_input("Text query", key="text_query", placeholder="e.g. gear train with a spring damper",
+                               help="Matched against the figures by CLIP encoders' text towers.")
+
+query = state.current_query()
+trail = st.session_state.get("query_trail") or []
+if len(trail) > 1:
+    widgets.breadcrumb(corpus, trail)
+
+encoders = ctx.encoders
+if not encoders:
+    st.warning("Select at least one encoder in the sidebar.")
+    st.stop()
+errors = state.ensure_indices(ctx.corpus_spec, encoders)
+for spec, err in errors.items():
+    st.error(f"{state.encoder_label(spec)}: {err}")
+encoders = tuple(e for e in encoders if e not in errors)
+
+if text_query:
+    st.subheader(f"Figures matching “{text_query}”")
+    results = state.text_results(ctx.corpus_spec, text_query, encoders, ctx.k)
+    widgets.result_columns(corpus, None, results, ctx.k)
+    st.stop()
+
+if query is None:
+    st.info("Upload a figure, pick one from the corpus, or type a description to start.", icon=":material/info:")
+    st.stop()
+
+left, right = st.columns([1, 3])
+with left:
+    widgets.query_panel(corpus, query)
+with right:
+    try:
+        results = state.search_results(ctx.corpus_spec, query, encoders, ctx.k)
+    except ImageError as exc:
+        st.error(str(exc))
+        st.stop()
+    widgets.overlap_summary(results)
+widgets.result_columns(corpus, query, results, ctx.k)

@@ -10,19 +10,22 @@ from .base import AXES, Benchmark, Corpus, DatasetError
 
 
 def find_metadata(root: Path) -> Path:
-    """Locate metadata.json at ``root``, ``root/test`` or up to two levels below."""
+    """Locate metadata.json at ``root`` or up to two levels below (e.g. ``test/``).
+
+    The shallowest match wins; among equals one inside a ``test`` folder, then by name.
+    macOS resource forks (``__MACOSX``) are ignored.
+    """
     root = Path(root)
     if root.is_file() and root.name == "metadata.json":
         return root
-    for cand in (root / "metadata.json", root / "test" / "metadata.json"):
-        if cand.is_file():
-            return cand
-    found = sorted(root.glob("*/metadata.json")) + sorted(root.glob("*/*/metadata.json"))
+    found = [p for pat in ("metadata.json", "*/metadata.json", "*/*/metadata.json") for p in root.glob(pat)]
+    found = [p for p in found if p.is_file() and "__MACOSX" not in p.parts]
     if not found:
         raise DatasetError(
-            f"no metadata.json found in {root} (looked in it, in test/ and two levels below); "
+            f"no metadata.json found in {root} (looked in it and two levels below); "
             "point at the folder of the unpacked UPAIR archive, or run `python -m core download-upair`."
         )
+    found.sort(key=lambda p: (len(p.relative_to(root).parts), "test" not in p.parent.name.lower(), str(p)))
     return found[0]
 
 
