@@ -177,8 +177,9 @@ def overlap_summary(results: dict[str, dict]) -> None:
     z = [[len(a & b) for b in sets] for a in sets]
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", text=z, texttemplate="%{text}",
                                hovertemplate="%{y} ∩ %{x}: %{z} shared<extra></extra>", showscale=False))
-    fig.update_layout(height=80 + 40 * len(specs), margin=dict(l=0, r=0, t=30, b=0),
-                      title=dict(text="Top-k overlap between encoders", font=dict(size=14)))
+    fig.update_layout(height=60 + 34 * len(specs), margin=dict(l=0, r=0, t=24, b=0), font=dict(size=10),
+                      title=dict(text="Shared top-k neighbours", font=dict(size=12)))
+    fig.update_xaxes(tickangle=-30)
     st.plotly_chart(fig, width="stretch", key="overlap")
 
 
@@ -209,5 +210,5 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                     extra += (f" <span title='in the top-{k} of {n} encoders' style='color:#1f4e8c;"
                               f"font-weight:600'>⬤ {n}</span>")
                 with st.container(border=True):
-                    figure_card(fig, header=f"**#{rank}** · {score:.3f}", extra_html=extra,
+                    figure_card(fig, header=f"<b>#{rank}</b> · {score:.3f}", extra_html=extra,
                                 button="Use as query", key=f"res-{spec}-{rank}", on_click=state.push_query)

@@ -51,14 +51,14 @@ if query is None:
     st.info("Upload a figure, pick one from the corpus, or type a description to start.", icon=":material/info:")
     st.stop()
 
-left, right = st.columns([1, 3])
+try:
+    results = state.search_results(ctx.corpus_spec, query, encoders, ctx.k)
+except ImageError as exc:
+    st.error(str(exc))
+    st.stop()
+left, right = st.columns([1, 4], gap="medium")
 with left:
     widgets.query_panel(corpus, query)
-with right:
-    try:
-        results = state.search_results(ctx.corpus_spec, query, encoders, ctx.k)
-    except ImageError as exc:
-        st.error(str(exc))
-        st.stop()
     widgets.overlap_summary(results)
-widgets.result_columns(corpus, query, results, ctx.k)
+with right:
+    widgets.result_columns(corpus, query, results, ctx.k)

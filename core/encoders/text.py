@@ -1,0 +1,153 @@
+"""TF-IDF text encoder over figure descriptions / component labels, and UPAIR text cleaning."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+
+import numpy as np
+
+from .base import Availability, Encoder, l2_normalise
+
+__all__ = ["TfidfEncoder", "clean_text", "FIGREF"]
+
+#: Placeholder that replaces figure references ("FIG. 2A", "Figures 3 and 4", ...).
+FIGREF = "figref"
+
+_NUM = r"\d+[a-z]?(?:\s*\(\s*[a-z0-9]{1,3}\s*\))?"  # 2, 2a, 2(a), 12 (b)
+_FIGREF_RE = re.compile(
+    r"\b(?:fig(?:ure)?s?)\b\.?\s*"  # fig / figs / figure / figures, optional dot
+    + _NUM
+    + r"(?:\s*(?:-|–|—|,|&|/|\bto\b|\band\b|\bor\b|\bthrough\b|\bthru\b)\s*" + _NUM + r")*"
+    + r"(?![a-z0-9])",
+    re.IGNORECASE,
+)
+_DIGITS_RE = re.compile(r"\d+")
+_PUNCT_RE = re.compile(r"[^\w\s]|_")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Normalise patent text the way the UPAIR evaluation does before encoding it.
+
+    Lower-cases, replaces figure references ("FIG. 2A", "Fig 3", "FIGS. 1-3", "Figure 4b",
+    "Figures 5 and 6") with the token ``figref``, deletes digits (reference numerals) and
+    punctuation, and collapses whitespace::
+
+        >>> clean_text("FIG. 2A shows the Gear 12, and FIGS. 3-4")
+        'figref shows the gear and figref'
+    """
+    if not text:
+        return ""
+    text = str(text).lower()
+    text = _FIGREF_RE.sub(f" {FIGREF} ", text)
+    text = _DIGITS_RE.sub("", text)
+    text = _PUNCT_RE.sub("", text)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+class TfidfEncoder(Encoder):
+    """TF-IDF over cleaned text (word uni+bigrams, sublinear tf), dense, L2-normalised.
+
+    TF-IDF depends on the corpus: call ``fit(texts)`` on the corpus's texts first; then
+    ``encode_texts`` returns ``(n, vocabulary size)`` float32 rows (``dim`` ≤
+    ``max_features``). ``cache_key()`` includes a digest of the fitted vocabulary and idf
+    weights, so vectors fitted on different corpora never share a cache entry.
+
+    Note: ``get_encoder("tfidf")`` returns one shared instance; use ``TfidfEncoder().fit(...)``
+    (or ``fitted_copy``) when several corpora are fitted in one process.
+    """
+
+    spec = "tfidf"
+    label = "TF-IDF"
+    kind = "text"
+    has_images = False
+    has_texts = True
+    batch_size = 1024
+    VERSION = "1"
+
+    def __init__(self, max_features: int = 4096, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1) -> None:
+        self.max_features = int(max_features)
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.min_df = min_df
+        self._vectorizer = None
+        self._digest = ""
+        self._lock = threading.Lock()
+
+    # -- fitting -------------------------------------------------------------------
+
+    @property
+    def fitted(self) -> bool:
+        return self._vectorizer is not None
+
+    def _params(self) -> str:
+        return (
+            f"max_features={self.max_features}|ngram={self.ngram_range[0]}-{self.ngram_range[1]}"
+            f"|min_df={self.min_df}|sublinear_tf=1|clean=v1"
+        )
+
+    def fit(self, texts: list[str]) -> "TfidfEncoder":
+        """Fit the vocabulary and idf weights on a corpus's texts; returns ``self``."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        cleaned = [clean_text(t) for t in texts]
+        if not any(cleaned):
+            raise ValueError(
+                "TF-IDF needs text to fit on, but every text is empty after cleaning; "
+                "this corpus has no usable descriptions/labels."
+            )
+        vec = TfidfVectorizer(
+            lowercase=False,
+            sublinear_tf=True,
+            ngram_range=self.ngram_range,
+            min_df=self.min_df,
+            max_features=self.max_features,
+            dtype=np.float32,
+        )
+        vec.fit(cleaned)
+        h = hashlib.sha256()
+        h.update(json.dumps(sorted((t, int(i)) for t, i in vec.vocabulary_.items()), separators=(",", ":")).encode())
+        h.update(np.ascontiguousarray(vec.idf_, dtype=np.float64).tobytes())
+        with self._lock:
+            self._vectorizer = vec
+            self._digest = h.hexdigest()[:16]
+        return self
+
+    def fitted_copy(self, texts: list[str]) -> "TfidfEncoder":
+        """A new encoder with the same parameters, fitted on ``texts`` (leaves ``self`` alone)."""
+        return TfidfEncoder(self.max_features, self.ngram_range, self.min_df).fit(texts)
+
+    def _need_fit(self):
+        vec = self._vectorizer
+        if vec is None:
+            raise RuntimeError(
+                "TF-IDF encoder is not fitted: call .fit(texts) with the corpus's texts before "
+                "encoding (TF-IDF weights depend on the corpus)."
+            )
+        return vec
+
+    # -- Encoder API ---------------------------------------------------------------
+
+    def availability(self) -> Availability:
+        return Availability(True)
+
+    @property
+    def dim(self) -> int:
+        return len(self._need_fit().vocabulary_)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Fitted terms in column order."""
+        return list(self._need_fit().get_feature_names_out())
+
+    def cache_key(self) -> str:
+        self._need_fit()
+        return f"tfidf|v{self.VERSION}|{self._params()}|vocab={self._digest}"
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        vec = self._need_fit()
+        if not texts:
+            return np.zeros((0, len(vec.vocabulary_)), dtype=np.float32)
+        x = vec.transform([clean_text(t) for t in texts])
+        return l2_normalise(x.toarray())
