@@ -1,0 +1,311 @@
+"""2-D maps of embedding spaces (UMAP), cached on disk.
+
+A map is an (n, 2) float32 array, one row per embedded item, centred and scaled
+isotropically so every point lies in [-1, 1]² (the longer side spans exactly [-1, 1]);
+maps of different spaces are therefore drawn on the same axes.
+
+Maps are cached at ``cache_dir()/maps/<key>.npy`` (+ ``.json`` manifest with SHA-256)
+through :func:`core.store.save_array`, keyed by the embeddings' content key, the
+parameters and the umap-learn version. A damaged or stale file is ignored and the map is
+recomputed. The fitted reducer itself is never kept (neither on disk nor in memory):
+new points are placed with :func:`place_query` from their nearest neighbours instead.
+
+umap (and numba) are imported lazily inside :func:`map_coords` / :func:`joint_coords`,
+never when this module is imported: the import alone costs ~15 s and the first fit ~15 s
+more of numba JIT compilation.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import config
+from .embed import Embeddings
+from .store import exclusive, key_of, load_array, save_array
+
+log = logging.getLogger(__name__)
+
+#: ``progress(done, total, message)``, the same callback shape as in :mod:`core.embed`.
+Progress = Callable[[int, int, str], None]
+
+#: Bump when the layout computation or normalisation changes; old maps are recomputed.
+MAP_FORMAT = 1
+
+#: Below this many points UMAP is not run; a PCA layout is used instead (see ``_pca_layout``).
+MIN_UMAP_POINTS = 5
+
+#: Metrics accepted in :class:`MapParams` (all supported by umap-learn).
+METRICS = ("cosine", "euclidean", "correlation", "manhattan", "chebyshev")
+
+# Rough costs for estimate_seconds (measured on a 2-core machine, no GPU).
+_IMPORT_S = 15.0  # `import umap` (numba, pynndescent)
+_JIT_S = 15.0  # numba compilation on the first fit of a process
+_PER_POINT_S = 40.0 / 20_000  # 20k points x 512-d ≈ 40 s once compiled
+
+_fitted_once = False  # a UMAP fit has completed in this process (JIT is warm)
+_numba_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """UMAP parameters of a map (stored as given; checked when a map is computed)."""
+
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    metric: str = "cosine"
+    seed: int = 42
+
+    def validate(self) -> None:
+        """Raise ValueError with a plain message when a parameter is unusable."""
+        if isinstance(self.n_neighbors, bool) or not isinstance(self.n_neighbors, (int, np.integer)) \
+                or self.n_neighbors < 2:
+            raise ValueError(f"n_neighbors must be a whole number of at least 2 (got {self.n_neighbors!r})")
+        if isinstance(self.min_dist, bool) or not isinstance(self.min_dist, (int, float, np.number)) \
+                or not 0.0 <= float(self.min_dist) <= 1.0:
+            raise ValueError(f"min_dist must be a number between 0 and 1 (got {self.min_dist!r})")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {self.metric!r})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative whole number (got {self.seed!r})")
+
+    def as_key(self) -> dict:
+        """JSON-able form used in cache keys."""
+        return {"n_neighbors": int(self.n_neighbors), "min_dist": float(self.min_dist),
+                "metric": str(self.metric), "seed": int(self.seed)}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _umap_version() -> str:
+    """umap-learn's version without importing it (part of the cache key)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("umap-learn")
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _map_key(kind: str, keys: list[str], params: MapParams) -> str:
+    return key_of(kind, MAP_FORMAT, keys, params.as_key(), _umap_version())
+
+
+def _map_path(key: str) -> Path:
+    return config.cache_dir() / "maps" / f"{key}.npy"
+
+
+def map_cache_path(emb: Embeddings, params: MapParams = MapParams()) -> Path:
+    """Where the map of ``emb`` with ``params`` is (or would be) cached."""
+    return _map_path(_map_key("map", [emb.key], params))
+
+
+def _expect(keys: list[str], n: int, dim: int) -> dict:
+    return {"kind": "map", "format": MAP_FORMAT, "keys": list(keys), "n": int(n), "dim": int(dim)}
+
+
+def _load(path: Path, expect: dict) -> np.ndarray | None:
+    arr = load_array(path, expect=expect)
+    if arr is None or arr.shape != (expect["n"], 2) or not np.all(np.isfinite(arr)):
+        return None
+    return np.asarray(arr, dtype=np.float32)
+
+
+def _configure_numba() -> None:
+    """Keep numba's thread pool within the machine's cores.
+
+    Only ``NUMBA_NUM_THREADS`` (read by numba alone, at its import) is touched, so the
+    OpenMP settings used by faiss/torch are left as they are. If numba is already
+    imported, the calling thread's count is capped with ``numba.set_num_threads``.
+    """
+    cores = config.default_threads()
+    with _numba_lock:
+        if "numba" not in sys.modules:
+            cur = os.environ.get("NUMBA_NUM_THREADS", "")
+            if not cur.isdigit() or not 1 <= int(cur) <= cores:
+                os.environ["NUMBA_NUM_THREADS"] = str(cores)
+            return
+    import numba
+
+    if numba.get_num_threads() > cores:
+        numba.set_num_threads(cores)
+
+
+def _normalise(xy: np.ndarray) -> np.ndarray:
+    """Centre the bounding box on 0 and scale isotropically so the longer side spans [-1, 1]."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if len(xy) == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    xy = xy - (lo + hi) / 2.0
+    half = float((hi - lo).max()) / 2.0
+    if not np.isfinite(half) or half <= 1e-12:
+        return np.zeros_like(xy, dtype=np.float32)
+    return np.clip(xy / half, -1.0, 1.0).astype(np.float32)
+
+
+def _pca_layout(x: np.ndarray) -> np.ndarray:
+    """Fallback for fewer than ``MIN_UMAP_POINTS`` points (UMAP cannot run): the first two
+    principal components (exact SVD of the centred vectors; missing components are 0,
+    signs fixed so the result is deterministic). One point → (0, 0)."""
+    n = len(x)
+    out = np.zeros((n, 2), dtype=np.float64)
+    if n < 2:
+        return out
+    xc = np.asarray(x, dtype=np.float64)
+    xc = xc - xc.mean(axis=0)
+    u, s, _ = np.linalg.svd(xc, full_matrices=False)
+    comps = u * s
+    m = min(2, comps.shape[1])
+    comps = comps[:, :m]
+    for j in range(m):  # sign convention: the largest-magnitude entry is positive
+        if comps[np.argmax(np.abs(comps[:, j])), j] < 0:
+            comps[:, j] = -comps[:, j]
+    out[:, :m] = comps
+    return out
+
+
+def _umap_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
+    """UMAP to 2-D. ``random_state`` makes it deterministic, which also makes umap run
+    single-threaded (n_jobs=1) — acceptable for maps of a few tens of thousands of points."""
+    global _fitted_once
+    _configure_numba()
+    import umap  # lazy: ~15 s
+
+    n = len(x)
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(int(params.n_neighbors), n - 1),
+        min_dist=float(params.min_dist),
+        metric=params.metric,
+        random_state=int(params.seed),
+        n_jobs=1,
+    )
+    xy = reducer.fit_transform(np.ascontiguousarray(x, dtype=np.float32))
+    del reducer  # never kept: place_query works from neighbours instead
+    _fitted_once = True
+    return np.asarray(xy)
+
+
+def _layout(x: np.ndarray, params: MapParams) -> np.ndarray:
+    """Normalised 2-D layout of the rows of ``x`` (UMAP, or PCA for tiny inputs)."""
+    if len(x) < MIN_UMAP_POINTS:
+        xy = _pca_layout(x)
+    else:
+        xy = _umap_layout(x, params)
+    return _normalise(xy)
+
+
+def _cached_layout(kind: str, keys: list[str], x: np.ndarray, params: MapParams,
+                   progress: Progress | None) -> np.ndarray:
+    """The cached layout of ``x`` under ``(kind, keys, params)``, computing it if needed."""
+    params.validate()
+    if x.ndim != 2:
+        raise ValueError(f"vectors must be a 2-D array (got shape {x.shape})")
+    n, dim = int(x.shape[0]), int(x.shape[1])
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    key = _map_key(kind, keys, params)
+    path, expect = _map_path(key), _expect(keys, n, dim)
+    xy = _load(path, expect)
+    if xy is not None:
+        return xy
+    with exclusive(f"map|{key}"):
+        xy = _load(path, expect)  # another session may have finished it while we waited
+        if xy is not None:
+            return xy
+        if progress:
+            progress(0, 1, f"computing map of {n} points (~{estimate_seconds(n, dim):.0f} s)")
+        if path.exists():
+            log.warning("map cache %s is damaged or stale; recomputing", path.name)
+        xy = _layout(x, params)
+        save_array(path, xy, expect)
+        if progress:
+            progress(1, 1, "map ready")
+    return xy
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def map_coords(emb: Embeddings, params: MapParams = MapParams(),
+               progress: Progress | None = None) -> np.ndarray:
+    """(n, 2) float32 map of ``emb.vectors`` in [-1, 1]², cached on disk.
+
+    UMAP with ``n_neighbors = min(params.n_neighbors, n - 1)``; fewer than 5 points get a
+    PCA layout instead, one point is placed at (0, 0). Deterministic for a fixed seed.
+    """
+    return _cached_layout("map", [emb.key], emb.vectors, params, progress)
+
+
+def joint_coords(image: Embeddings, text: Embeddings, params: MapParams = MapParams(),
+                 progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One map of figure images and their texts in a shared space (e.g. CLIP):
+    a single UMAP fitted on the stacked [image; text] vectors, returned as
+    ``(image_xy, text_xy)``, normalised together and cached under both keys."""
+    if image.vectors.shape[1] != text.vectors.shape[1]:
+        raise ValueError(f"image and text vectors differ in dimension "
+                         f"({image.vectors.shape[1]} vs {text.vectors.shape[1]}); a joint map needs one space")
+    x = np.concatenate([image.vectors, text.vectors]).astype(np.float32, copy=False)
+    xy = _cached_layout("joint", [image.key, text.key], x, params, progress)
+    ni = len(image.vectors)
+    return xy[:ni], xy[ni:]
+
+
+def cached_map_exists(emb: Embeddings, params: MapParams = MapParams()) -> bool:
+    """True when ``map_coords(emb, params)`` would load a valid cached map (no computing)."""
+    n = len(emb.vectors)
+    if n == 0:
+        return True
+    return _load(map_cache_path(emb, params), _expect([emb.key], n, emb.vectors.shape[1])) is not None
+
+
+def estimate_seconds(n: int, dim: int = 512) -> float:
+    """Rough time to compute a map of ``n`` points: ~15 s to import umap and ~15 s of JIT
+    on the first fit of a process, then ~2 ms per point (for 512-d; scaled mildly by dim)."""
+    if n < MIN_UMAP_POINTS:
+        return 0.1
+    cold = (0.0 if "umap" in sys.modules else _IMPORT_S) + (0.0 if _fitted_once else _JIT_S)
+    return cold + 1.0 + n * _PER_POINT_S * (0.5 + 0.5 * dim / 512)
+
+
+def place_query(query_vec: np.ndarray, emb: Embeddings, coords: np.ndarray, k: int = 10,
+                temperature: float = 0.05) -> np.ndarray:
+    """Put a new vector on an existing map without the reducer: (2,) float32.
+
+    Weighted mean of the coordinates of its ``k`` nearest neighbours by cosine
+    similarity, weights = softmax(similarity / temperature) (0.05: a neighbour 0.05 less
+    similar weighs e times less). A (near-)exact match (cosine ≥ 1 - 1e-6) returns that
+    point's coordinates.
+    """
+    q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+    vecs = emb.vectors
+    coords = np.asarray(coords)
+    if q.shape[0] != vecs.shape[1]:
+        raise ValueError(f"query has dimension {q.shape[0]}, the embeddings {vecs.shape[1]}")
+    if coords.shape != (len(vecs), 2):
+        raise ValueError(f"coords must have shape ({len(vecs)}, 2) (got {coords.shape})")
+    if len(vecs) == 0:
+        raise ValueError("cannot place a query on an empty map")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive (got {temperature})")
+    norm = float(np.linalg.norm(q))
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError("query vector is zero or not finite")
+    sims = vecs @ (q / norm)
+    best = int(np.argmax(sims))
+    if sims[best] >= 1.0 - 1e-6:
+        return coords[best].astype(np.float32)
+    k = max(1, min(int(k), len(vecs)))
+    top = np.argpartition(-sims, k - 1)[:k] if k < len(vecs) else np.arange(len(vecs))
+    s = sims[top].astype(np.float64) / temperature
+    w = np.exp(s - s.max())
+    w /= w.sum()
+    return (w @ coords[top].astype(np.float64)).astype(np.float32)
