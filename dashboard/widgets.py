@@ -86,6 +86,12 @@ def use_as_query(fid: str) -> None:
     st.session_state["_goto_search"] = True
 
 
+def follow_search_request() -> None:
+    """Go to the search page when a card's button asked for it in this run."""
+    if st.session_state.pop("_goto_search", False):
+        st.switch_page(state.pages()["search"])
+
+
 def figure_browser(corpus: Corpus, key: str, per_page: int = 24, columns: int = 6) -> None:
     """Filterable, paginated thumbnail grid; each card can become the search query."""
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -110,8 +116,7 @@ def figure_browser(corpus: Corpus, key: str, per_page: int = 24, columns: int = 
         for col, fig in zip(cols, show[row:row + columns]):
             with col:
                 figure_card(fig, button="Search with this", key=f"{key}-use", on_click=use_as_query)
-    if st.session_state.pop("_goto_search", False):
-        st.switch_page(state.pages()["search"])
+    follow_search_request()
 
 
 def _fig_label(corpus: Corpus, fid: str) -> str:
@@ -212,3 +217,101 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                 with st.container(border=True):
                     figure_card(fig, header=f"<b>#{rank}</b> · {score:.3f}", extra_html=extra,
                                 button="Use as query", key=f"res-{spec}-{rank}", on_click=state.push_query)
+
+
+SECTION_COLOURS = {"A": "#1f77b4", "B": "#ff7f0e", "C": "#2ca02c", "D": "#d62728", "E": "#9467bd",
+                   "F": "#8c564b", "G": "#e377c2", "H": "#17becf", "Y": "#7f7f7f", "?": "#bbbbbb"}
+RELEVANCE_COLOURS = {"relevant": "#1b7f3b", "not relevant": "#b3261e", "unjudged": "#c9c9c9"}
+
+
+def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None, query: str | None,
+               query_xy: tuple[float, float] | None, selected: set[str]):
+    """Plotly scatter of one encoder's map, coloured as asked, query starred, selection ringed."""
+    import plotly.graph_objects as go
+
+    frame = frame.copy()
+    if colour == "Patent":
+        frame["group"] = frame["patent"]
+    elif colour == "Relevance to the query" and axis:
+        b = corpus.benchmark
+        frame["group"] = [{1: "relevant", 0: "not relevant", None: "unjudged"}[b.judgement(axis, query or "", i)]
+                          for i in frame["id"]]
+    else:
+        frame["group"] = frame["section"]
+    palette = RELEVANCE_COLOURS if colour.startswith("Relevance") else (SECTION_COLOURS if colour == "CPC section" else {})
+    fig = go.Figure()
+    groups = sorted(frame["group"].unique(), key=lambda g: (g == "unjudged", str(g)))
+    for g in groups:
+        part = frame[frame["group"] == g]
+        fig.add_trace(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers", name=str(g),
+            marker=dict(size=7 if g != "unjudged" else 5, color=palette.get(g), opacity=0.85,
+                        line=dict(width=0.5, color="white")),
+            customdata=part[["id", "patent", "title"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
+        ))
+    if selected:
+        part = frame[frame["id"].isin(selected)]
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name="selected", hoverinfo="skip",
+                                   marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="black"))))
+    if query_xy is not None:
+        fig.add_trace(go.Scatter(x=[query_xy[0]], y=[query_xy[1]], mode="markers", name="query", hoverinfo="name",
+                                 marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black"))))
+    fig.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
+                      legend=dict(orientation="h", y=-0.05, font=dict(size=10)),
+                      showlegend=len(groups) <= 20, plot_bgcolor="white")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
+
+
+def selected_ids(event, frame: pd.DataFrame) -> list[str] | None:
+    """Figure ids of the points picked with box or lasso (None when nothing was picked)."""
+    try:
+        points = event.selection.points if event else []
+    except AttributeError:
+        points = (event or {}).get("selection", {}).get("points", [])
+    if not points:
+        return None
+    ids = []
+    for p in points:
+        cd = p.get("customdata")
+        if cd:
+            ids.append(cd[0])
+    return list(dict.fromkeys(ids))
+
+
+def figure_grid(corpus: Corpus, ids: list[str], key: str, columns: int = 8) -> None:
+    """A compact grid of thumbnails with patent links; each can become the search query."""
+    for row in range(0, len(ids), columns):
+        cols = st.columns(columns)
+        for col, fid in zip(cols, ids[row:row + columns]):
+            with col:
+                figure_card(corpus.by_id[fid], button="Search", key=key, on_click=use_as_query)
+    follow_search_request()
+
+
+def joint_figure(frame: pd.DataFrame):
+    """Joint image/text map: figures as dots, texts as crosses, a faint line for each pair."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    figs = frame[frame["kind"] == "figure"].reset_index(drop=True)
+    texts = frame[frame["kind"] != "figure"].reset_index(drop=True)
+    xs, ys = [], []
+    for (x0, y0), (x1, y1) in zip(figs[["x", "y"]].to_numpy(), texts[["x", "y"]].to_numpy()):
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+    fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(width=0.5, color="rgba(120,120,120,0.25)"),
+                               hoverinfo="skip", showlegend=False))
+    for part, name, symbol, colour in ((figs, "figure image", "circle", "#1f4e8c"),
+                                       (texts, f"{texts['kind'].iloc[0] if len(texts) else 'text'} text", "x", "#d2691e")):
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=name,
+                                   marker=dict(size=7, symbol=symbol, color=colour, opacity=0.8),
+                                   customdata=part[["title", "text"]].to_numpy(),
+                                   hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>"))
+    fig.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.05))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
