@@ -7,6 +7,7 @@ sessions, thread-safe in core); frames and coordinates in ``st.cache_data``.
 from __future__ import annotations
 
 import io
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,15 @@ def corpus(spec: str) -> Corpus:
     return load_corpus(spec)
 
 
-@st.cache_data(show_spinner=False, ttl=300)
 def encoder_status() -> list[dict]:
     """One row per known encoder: spec, label, kind, available, reason, fix."""
+    from core import config
+
+    return _encoder_status(str(config.cache_dir()), os.environ.get("UPAIR_ENCODERS", ""))
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def _encoder_status(cache_root: str, extra: str) -> list[dict]:
     rows = []
     for spec in known_encoders():
         enc = get_encoder(spec)

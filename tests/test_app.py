@@ -1,0 +1,114 @@
+"""AppTests: every page renders real content that equals what core computes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import load_corpus
+from core.search import search
+
+pytestmark = pytest.mark.shared
+ENCODERS = ["hog", "ahdh"]
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches():
+    """Streamlit caches are process-wide; each test starts from empty ones."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def _app(corpus_spec: str, encoders=ENCODERS, k: int = 10) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.session_state["corpus_pick"] = corpus_spec
+    at.session_state["encoders"] = list(encoders)
+    at.session_state["k"] = k
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _points(chart) -> int:
+    """Markers of figures in a plotly chart element (decoding plotly's binary arrays)."""
+    spec = json.loads(chart.proto.spec)
+    return sum(len(tr["customdata"]) for tr in spec["data"]
+               if tr.get("mode") == "markers" and tr.get("name") not in ("query", "selected"))
+
+
+def _result_headers(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("#### ")]
+
+
+def test_overview_shows_corpus_and_encoders(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Figures"] == "120" and metrics["CPC sections"] == "ABCDEFGH"
+    table = at.dataframe[0].value
+    assert {"HOG", "AHDH", "TF-IDF"} <= set(table["label"])
+    clip_rows = table[table["kind"] == "clip"]
+    assert (clip_rows["status"] == "unavailable").all() and clip_rows["fix"].str.len().gt(0).all()
+    assert set(table[table["status"] == "in use"]["spec"]) == set(ENCODERS)
+    # 24 figures per page, each with a 'Search with this' button
+    assert sum(b.label == "Search with this" for b in at.button) == 24
+
+
+def test_search_upload_matches_core(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}", k=7)
+    at.switch_page("../pages/search.py").run()
+    png = sorted(query_patents.glob("sections/C/*/*.png"))[0]
+    at.file_uploader(key="upload").set_value((png.name, png.read_bytes(), "image/png")).run()
+    assert not at.exception and not at.error
+    assert _result_headers(at) == ["#### HOG", "#### AHDH"]
+    expected = search(load_corpus(f"query-patents:{query_patents}"), str(png), ENCODERS, k=7)
+    buttons = [b for b in at.button if b.label == "Use as query"]
+    assert len(buttons) == 14
+    shown = {spec: [b.key.rsplit("-", 1)[-1] for b in buttons if b.key.startswith(f"res-{spec}-")]
+             for spec in ENCODERS}
+    for spec in ENCODERS:
+        assert shown[spec] == expected[spec].ids
+    # the uploaded figure is a copy of a corpus figure: it comes first for both encoders
+    assert shown["hog"][0] == png.stem and shown["ahdh"][0] == png.stem
+
+
+def test_search_click_neighbour_becomes_query_with_breadcrumb(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}", k=5)
+    at.button[0].click().run()  # 'Search with this' on the first corpus figure
+    corpus = load_corpus(f"query-patents:{query_patents}")
+    first = corpus.figures[0].id
+    assert at.session_state["query_trail"] == [first]
+    res = search(corpus, first, ENCODERS, k=5)
+    nxt = res["hog"].ids[0]
+    at.button(key=f"res-hog-1-{nxt}").click().run()
+    assert at.session_state["query_trail"] == [first, nxt]
+    assert not at.exception
+    crumbs = [b for b in at.button if b.key and b.key.startswith("crumb-")]
+    assert len(crumbs) == 2 and crumbs[1].disabled
+    crumbs[0].click().run()
+    assert at.session_state["query_trail"] == [first]
+
+
+def test_search_badges_on_benchmark_query(cache, upair_samples):
+    at = _app(f"upair:{upair_samples}", k=9)
+    at.switch_page("../pages/search.py").run()
+    q = "d192db7d9585c90501fc590975b897c6f9d688bf"  # judged relevant visually and semantically, not part-whole
+    at.selectbox(key="example_pick").set_value(q).run()
+    assert not at.exception
+    html = " ".join(m.value for m in at.markdown)
+    assert "Visual: relevant" in html and "Semantic: relevant" in html and "Part-whole: not relevant" in html
+    assert "unjudged" in html  # other neighbours are not judged for this query
+
+
+def test_map_page_has_one_point_per_figure(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}")
+    at.switch_page("../pages/map.py").run()
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # HOG and AHDH side by side
+    assert all(_points(c) == 120 for c in charts)
