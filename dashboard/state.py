@@ -323,3 +323,48 @@ def has_images(spec: str) -> bool:
 def encoder_kind(spec: str) -> str:
     """"clip", "classic" or "text"."""
     return get_encoder(spec).kind
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float):
+    """(table, per_query, skipped) of ``core.evaluate`` for the selection (cached on disk too)."""
+    from core.evaluate import evaluate
+
+    res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight)
+    return res.table, res.per_query, list(res.skipped)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def significance_vs_best(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
+                         metric: str, test: str):
+    """Every system against the best one per axis (Holm-corrected), as a frame."""
+    from core.evaluate import significance
+
+    _, per_query, _ = evaluation(corpus_spec, encoders, runs, weight)
+    return significance(per_query, against="best", metric=metric, test=test)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float) -> bytes:
+    """A zip of the TREC run files, the qrels and the result CSVs of the selection."""
+    import tempfile
+    import zipfile
+
+    from core.evaluate import evaluate
+
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, out_dir=tmp)
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in sorted(Path(tmp).rglob("*")):
+                if p.is_file():
+                    zf.write(p, p.relative_to(tmp).as_posix())
+    return buf.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str) -> dict[str, float]:
+    """Scores of one query's candidates under one run (for the drill-down)."""
+    from core.evaluate import run_scores
+
+    return run_scores(corpus(corpus_spec), spec, run, weight).get(qid, {})

@@ -315,3 +315,148 @@ def joint_figure(frame: pd.DataFrame):
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     return fig
+
+
+METRIC_LABELS = {"AP": "MAP", "nDCG@10": "nDCG@10", "RR": "MRR", "R@1": "Recall@1"}
+
+
+def metric_label(m: str) -> str:
+    """Display name of an ir_measures-style measure (AP → MAP, RR → MRR)."""
+    return METRIC_LABELS.get(m, m)
+
+
+def system_name(encoder: str, run: str) -> str:
+    """"HOG · image+desc"."""
+    return f"{state.encoder_label(encoder)} · {run}"
+
+
+def score_table(table: pd.DataFrame, sig: pd.DataFrame, axis: str) -> None:
+    """Systems × metrics on one axis, best per column highlighted, ▼ where worse than the best."""
+    t = table[table["axis"] == axis]
+    worse = set()
+    if sig is not None and not sig.empty:
+        s = sig[(sig["axis"] == axis) & sig["significant"].astype(bool)]
+        for _, r in s.iterrows():
+            loser = (r["encoder_b"], r["run_b"]) if r["diff"] > 0 else (r["encoder_a"], r["run_a"])
+            worse.add(loser)
+    t = t.assign(system=[system_name(e, r) + (" ▼" if (e, r) in worse else "") for e, r in zip(t["encoder"], t["run"])],
+                 metric=t["metric"].map(metric_label))
+    p = t.pivot_table(index="system", columns="metric", values="value", sort=False)
+    p = p[[metric_label(m) for m in dict.fromkeys(table["metric"]) if metric_label(m) in p.columns]]
+    styled = p.style.format("{:.4f}").highlight_max(axis=0, props="font-weight:700;background-color:#d8f0de;color:#0b4d1f")
+    st.dataframe(styled, width="stretch")
+
+
+def score_bars(table: pd.DataFrame, metric: str):
+    """Grouped bars: one group per axis, one bar per system."""
+    import plotly.graph_objects as go
+
+    t = table[table["metric"] == metric]
+    fig = go.Figure()
+    for (enc, run), g in t.groupby(["encoder", "run"], sort=False):
+        g = g.set_index("axis").reindex([a for a in AXES if a in set(t["axis"])])
+        fig.add_trace(go.Bar(name=system_name(enc, run), x=[AXIS_LABELS[a] for a in g.index], y=g["value"],
+                             hovertemplate="%{x}: %{y:.4f}<extra>" + system_name(enc, run) + "</extra>"))
+    fig.update_layout(barmode="group", height=380, margin=dict(l=0, r=0, t=10, b=0), yaxis_title=metric_label(metric),
+                      yaxis_range=[0, 1], legend=dict(orientation="h", y=-0.15), plot_bgcolor="white")
+    fig.update_yaxes(gridcolor="#eee")
+    return fig
+
+
+def _mark(j: int | None) -> str:
+    return {1: "✓", 0: "✗", None: "–"}[j]
+
+
+def _data_uri(path) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(state.thumbnail(str(path), 96)).decode()
+
+
+def per_query_section(corpus: Corpus, corpus_spec: str, per_query: pd.DataFrame, weight: float) -> None:
+    """Drill into one query; compare two systems query by query; list the disagreements."""
+    import plotly.graph_objects as go
+
+    b = corpus.benchmark
+    systems = list(dict.fromkeys(zip(per_query["encoder"], per_query["run"])))
+    names = {s: system_name(*s) for s in systems}
+    qids = [q for q in b.queries if q in corpus.by_id]
+    q = st.selectbox("Query", qids, key="drill_q", format_func=lambda x: _fig_label(corpus, x))
+    left, right = st.columns([1, 4])
+    with left:
+        figure_details_compact(corpus.by_id[q])
+    with right:
+        rows = []
+        ranks = {}
+        for s in systems:
+            scores = state.query_run_scores(corpus_spec, s[0], s[1], weight, q)
+            order = sorted(scores, key=lambda d: (scores[d], d), reverse=True)
+            ranks[s] = {d: (i + 1, scores[d]) for i, d in enumerate(order)}
+        cands = corpus.candidates_for(q)
+        keep = [c for c in cands if any(b.judgement(ax, q, c) == 1 for ax in AXES)
+                or any(ranks[s].get(c, (10**9,))[0] <= 10 for s in systems)]
+        for c in keep:
+            f = corpus.by_id[c]
+            row = {"figure": _data_uri(f.path), "patent": f.patent, "title": f.title[:70]}
+            for ax in AXES:
+                row[AXIS_LABELS[ax][0]] = _mark(b.judgement(ax, q, c))
+            for s in systems:
+                r = ranks[s].get(c)
+                row[f"{names[s]} rank"] = r[0] if r else None
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        if not df.empty and systems:
+            df = df.sort_values(f"{names[systems[0]]} rank")
+        st.caption(f"{len(keep)} of {len(cands)} candidates: every one judged relevant on some axis, "
+                   "and every one in some system's top 10. V / S / P: visual, semantic, part-whole "
+                   "(✓ relevant, ✗ not, – unjudged).")
+        st.dataframe(df, hide_index=True, width="stretch", height=min(420, 40 + 70 * len(df)), row_height=64,
+                     column_config={"figure": st.column_config.ImageColumn("figure", width="small")})
+
+    st.markdown("##### Two systems, query by query")
+    if len(systems) < 2:
+        st.caption("Select at least two encoders or runs to compare them.")
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    a = c1.selectbox("System A", systems, key="cmp_a", format_func=names.get)
+    bsys = c2.selectbox("System B", [s for s in systems if s != a], key="cmp_b", format_func=names.get)
+    axis = c3.selectbox("Axis", [x for x in AXES if x in set(per_query["axis"])], key="cmp_axis",
+                        format_func=AXIS_LABELS.get)
+    metric = c4.selectbox("Metric", list(dict.fromkeys(per_query["metric"])), key="cmp_metric", format_func=metric_label)
+    sel = per_query[(per_query["axis"] == axis) & (per_query["metric"] == metric)]
+    va = sel[(sel["encoder"] == a[0]) & (sel["run"] == a[1])].set_index("qid")["value"]
+    vb = sel[(sel["encoder"] == bsys[0]) & (sel["run"] == bsys[1])].set_index("qid")["value"]
+    both = pd.DataFrame({"a": va, "b": vb}).dropna()
+    both["title"] = [corpus.by_id[x].title[:60] if x in corpus.by_id else x for x in both.index]
+    both["diff"] = both["a"] - both["b"]
+    s1, s2 = st.columns([3, 2])
+    with s1:
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbb", dash="dot"),
+                                 hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=both["a"], y=both["b"], mode="markers", showlegend=False,
+                                 marker=dict(size=9, color=both["diff"], colorscale="RdBu", cmin=-1, cmax=1,
+                                             line=dict(width=0.5, color="#333")),
+                                 customdata=both[["title"]].to_numpy(),
+                                 hovertemplate="%{customdata[0]}<br>A %{x:.3f} · B %{y:.3f}<extra></extra>"))
+        fig.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white",
+                          xaxis_title=f"{names[a]} — {metric_label(metric)}",
+                          yaxis_title=f"{names[bsys]} — {metric_label(metric)}")
+        fig.update_xaxes(range=[-0.03, 1.03], gridcolor="#eee")
+        fig.update_yaxes(range=[-0.03, 1.03], gridcolor="#eee", scaleanchor="x")
+        st.plotly_chart(fig, key="cmp_scatter", width="stretch")
+    with s2:
+        st.markdown("**Where they disagree most**")
+        top = both.reindex(both["diff"].abs().sort_values(ascending=False).index).head(10)
+        st.dataframe(top.rename(columns={"a": "A", "b": "B", "diff": "A − B"})[["title", "A", "B", "A − B"]],
+                     width="stretch", hide_index=True,
+                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("A", "B", "A − B")})
+        st.caption(f"A wins {int((both['diff'] > 0).sum())}, B wins {int((both['diff'] < 0).sum())}, "
+                   f"ties {int((both['diff'] == 0).sum())} of {len(both)} queries.")
+
+
+def figure_details_compact(fig: Figure) -> None:
+    """Thumbnail and key metadata of a figure, for narrow columns."""
+    st.image(state.thumbnail(str(fig.path), 256), width="stretch")
+    st.markdown(f"**{fig.title[:80] or fig.id}**")
+    st.caption(figure_caption(fig))
