@@ -82,6 +82,11 @@ def thumbnail(path: str, size: int = 256) -> bytes:
 
         im = Image.new("RGB", (size, size), (240, 240, 240))
     im.thumbnail((size, size))
+    from PIL import Image
+
+    square = Image.new("RGB", (size, size), "white")  # equal heights keep grids aligned
+    square.paste(im, ((size - im.width) // 2, (size - im.height) // 2))
+    im = square
     buf = io.BytesIO()
     im.save(buf, "PNG", optimize=False)
     return buf.getvalue()
@@ -368,3 +373,19 @@ def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: 
     from core.evaluate import run_scores
 
     return run_scores(corpus(corpus_spec), spec, run, weight).get(qid, {})
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+def bundled_examples() -> list[Path]:
+    """The example drawings shipped in ``assets/examples``."""
+    return sorted(EXAMPLES_DIR.glob("*.png"))
+
+
+def use_example(path: str) -> None:
+    """Callback: make a bundled example the query (stored like an upload)."""
+    from core.figures import store_upload
+
+    p = Path(path)
+    push_query(str(store_upload(p.read_bytes(), p.name)))

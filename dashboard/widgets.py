@@ -141,6 +141,15 @@ def example_picker(corpus: Corpus) -> None:
                  format_func=lambda fid: ("★ " if fid in set(qs) else "") + _fig_label(corpus, fid),
                  placeholder="Choose a figure…")
     st.caption("Or press **Search with this** under any figure on the Corpus page.")
+    examples = state.bundled_examples()
+    if examples:
+        st.markdown("**Bundled examples** (synthetic drawings that are not in any corpus)")
+        cols = st.columns(max(len(examples), 4))
+        for col, path in zip(cols, examples):
+            with col:
+                st.image(state.thumbnail(str(path), 160), width="stretch")
+                st.button("Use", key=f"example-{path.stem}", on_click=state.use_example, args=(str(path),),
+                          width="stretch")
 
 
 def breadcrumb(corpus: Corpus, trail: list[str]) -> None:
@@ -185,10 +194,10 @@ def overlap_summary(results: dict[str, dict]) -> None:
     fig.update_layout(height=60 + 34 * len(specs), margin=dict(l=0, r=0, t=24, b=0), font=dict(size=10),
                       title=dict(text="Shared top-k neighbours", font=dict(size=12)))
     fig.update_xaxes(tickangle=-30)
-    st.plotly_chart(fig, width="stretch", key="overlap")
+    st.plotly_chart(fig, width="stretch", key="overlap", config={"displayModeBar": False})
 
 
-def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], k: int) -> None:
+def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], k: int, key: str = "res") -> None:
     """One column per encoder: rank, score, V/S/P badges, agreement marks, 'use as query'."""
     specs = list(results)
     counts: dict[str, int] = {}
@@ -216,7 +225,7 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                               f"font-weight:600'>⬤ {n}</span>")
                 with st.container(border=True):
                     figure_card(fig, header=f"<b>#{rank}</b> · {score:.3f}", extra_html=extra,
-                                button="Use as query", key=f"res-{spec}-{rank}", on_click=state.push_query)
+                                button="Use as query", key=f"{key}-{spec}-{rank}", on_click=state.push_query)
 
 
 SECTION_COLOURS = {"A": "#1f77b4", "B": "#ff7f0e", "C": "#2ca02c", "D": "#d62728", "E": "#9467bd",

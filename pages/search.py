@@ -10,28 +10,6 @@ st.title("Search")
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings and judgements.")
 
-# ---- the query -------------------------------------------------------------------------
-src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick from the corpus", "Describe it (CLIP text)"])
-with src_upload:
-    up = st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
-                          help="PNG, JPEG, TIFF, GIF, BMP or WebP; at most 20 MB.")
-    if up is not None and st.session_state.get("_last_upload") != up.file_id:
-        st.session_state["_last_upload"] = up.file_id
-        try:
-            state.push_query(str(store_upload(up.getvalue(), up.name)))
-        except ImageError as exc:
-            st.error(f"**{up.name}** cannot be used: {exc}", icon=":material/broken_image:")
-with src_example:
-    widgets.example_picker(corpus)
-with src_text:
-    text_query = st.text_input("Text query", key="text_query", placeholder="e.g. gear train with a spring damper",
-                               help="Matched against the figures by CLIP encoders' text towers.")
-
-query = state.current_query()
-trail = st.session_state.get("query_trail") or []
-if len(trail) > 1:
-    widgets.breadcrumb(corpus, trail)
-
 encoders = ctx.encoders
 if not encoders:
     st.warning("Select at least one encoder in the sidebar.")
@@ -41,14 +19,36 @@ for spec, err in errors.items():
     st.error(f"{state.encoder_label(spec)}: {err}")
 encoders = tuple(e for e in encoders if e not in errors)
 
-if text_query:
-    st.subheader(f"Figures matching “{text_query}”")
-    results = state.text_results(ctx.corpus_spec, text_query, encoders, ctx.k)
-    widgets.result_columns(corpus, None, results, ctx.k)
-    st.stop()
+# ---- the query -------------------------------------------------------------------------
+src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (CLIP text)"])
+with src_upload:
+    up = st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
+                          help="PNG, JPEG, TIFF, GIF, BMP or WebP; at most 20 MB.")
+    if up is not None and st.session_state.get("_last_upload") != up.file_id:
+        try:
+            state.push_query(str(store_upload(up.getvalue(), up.name)))
+            st.session_state["_last_upload"] = up.file_id
+        except ImageError as exc:
+            st.error(f"**{up.name}** cannot be used: {exc}", icon=":material/broken_image:")
+with src_example:
+    widgets.example_picker(corpus)
+with src_text:
+    text_encoders = tuple(e for e in encoders if state.encoder_kind(e) == "clip")
+    if not text_encoders:
+        st.info("Text-to-image search needs a CLIP encoder; none is available or selected "
+                "(see the sidebar for how to get the weights).", icon=":material/info:")
+    else:
+        text_query = st.text_input("Text query", key="text_query", placeholder="e.g. gear train with a spring damper")
+        if text_query:
+            results = state.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
+            widgets.result_columns(corpus, None, results, ctx.k, key="txt")
 
+query = state.current_query()
+trail = st.session_state.get("query_trail") or []
+if len(trail) > 1:
+    widgets.breadcrumb(corpus, trail)
 if query is None:
-    st.info("Upload a figure, pick one from the corpus, or type a description to start.", icon=":material/info:")
+    st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
     st.stop()
 
 try:
