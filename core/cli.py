@@ -133,12 +133,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("encoder", help="e.g. clip:ViT-B-16:laion400m_e32")
     sp.set_defaults(fn=cmd_fetch_weights)
 
-    try:
-        from .evaluate import add_cli
+    from .evaluate import add_cli
 
-        add_cli(sub, corpus_arg, _encoders, _table)
-    except ImportError:
-        pass
+    add_cli(sub, corpus_arg, _encoders, _table)
     return p
 
 
