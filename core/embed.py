@@ -157,8 +157,12 @@ def build_embeddings(
         raise ValueError(f"{spec} has no text tower; cannot encode {what!r}")
     enc = _fitted(enc, corpus)
     ns = _namespace(enc, what)
+    try:  # shards of another dimension (an encoder changed without a new cache key) are dropped
+        dim: int | None = int(enc.dim)
+    except Exception:  # noqa: BLE001 - unknown until encoding: keep every shard
+        dim = None
     with exclusive(f"embed|{ns}"):
-        store = VectorStore(ns)
+        store = VectorStore(ns, dim=dim)
         if store.dropped:
             log.warning("dropped %d damaged cache shard(s) for %s; re-encoding them", len(store.dropped), spec)
         if what == "image":

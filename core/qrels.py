@@ -22,7 +22,12 @@ def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[st
         raw = path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"cannot read qrels file {path}: {exc.strerror or exc}") from exc
-    text = raw.decode("utf-8", errors="replace")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                        "undecodable bytes replaced with U+FFFD")
+        text = raw.decode("utf-8-sig", errors="replace")
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

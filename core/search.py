@@ -52,7 +52,7 @@ def build(corpus: Corpus, encoders: list[str], index_kind: str = "auto", progres
     for spec in encoders:
         try:
             out[spec] = get_index(corpus, spec, index_kind, progress, show_bar)
-        except EncoderUnavailable as exc:
+        except (EncoderUnavailable, RuntimeError, ValueError) as exc:
             out[spec] = str(exc)
     return out
 
@@ -103,9 +103,9 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
             vec = query_vector(corpus, index, query, text)
             pairs = index.neighbours(vec, k, exclude={fid} if fid else None)
             results[spec] = EncoderResult(spec, _ranked(pairs))
-        except (EncoderUnavailable, ValueError, NotImplementedError) as exc:
-            if isinstance(exc, ImageError):
-                raise
+        except ImageError:
+            raise
+        except (EncoderUnavailable, ValueError, NotImplementedError, RuntimeError) as exc:
             results[spec] = EncoderResult(spec, error=str(exc))
     return results
 
@@ -122,6 +122,6 @@ def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10) -> 
             index = get_index(corpus, spec, show_bar=False)
             pairs = index.neighbours(encode_query_text(spec, text), k)
             results[spec] = EncoderResult(spec, _ranked(pairs))
-        except EncoderUnavailable as exc:
+        except (EncoderUnavailable, RuntimeError, ValueError) as exc:
             results[spec] = EncoderResult(spec, error=str(exc))
     return results

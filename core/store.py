@@ -121,7 +121,7 @@ def load_array(path: Path, expect: dict | None = None, mmap: bool = False) -> np
     man_path = Path(str(path) + ".json")
     try:
         manifest = json.loads(man_path.read_text())
-        if manifest.get("store_version") != STORE_VERSION:
+        if not isinstance(manifest, dict) or manifest.get("store_version") != STORE_VERSION:
             return None
         for k, v in (expect or {}).items():
             if manifest.get(k) != v:
@@ -192,16 +192,18 @@ class VectorStore:
         for shard in self._shards():
             meta = load_json(Path(str(shard) + ".json"))
             arr = load_array(shard, expect={"namespace": self.namespace})
-            if arr is None or meta is None or len(meta.get("keys", [])) != len(arr):
+            if arr is None or not isinstance(meta, dict) or not isinstance(meta.get("keys"), list) \
+                    or len(meta["keys"]) != len(arr):
                 self.dropped.append(shard.name)
                 for p in (shard, Path(str(shard) + ".json")):
                     with contextlib.suppress(FileNotFoundError):
                         p.unlink()
                 continue
-            if self.dim is not None and arr.shape[1] != self.dim:
+            if self.dim is not None and (arr.ndim != 2 or arr.shape[1] != self.dim):
                 self.dropped.append(shard.name)
-                shard.unlink()
-                Path(str(shard) + ".json").unlink()
+                for p in (shard, Path(str(shard) + ".json")):
+                    with contextlib.suppress(FileNotFoundError):
+                        p.unlink()
                 continue
             for key, vec in zip(meta["keys"], arr):
                 self._vectors[key] = vec

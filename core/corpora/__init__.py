@@ -87,7 +87,7 @@ def load_corpus(spec: str) -> Corpus:
     if kind != "demo":
         p = Path(path or "").expanduser()
         if not p.exists():
-            raise DatasetError(f"{kind} corpus folder not found: {p.resolve()}")
+            raise DatasetError(f"{kind} corpus folder not found: {p.absolute()}")
     corpus = CORPUS_KINDS[kind](path)
     return corpus
 

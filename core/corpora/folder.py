@@ -17,7 +17,11 @@ def load_folder(root: Path | str, name: str | None = None) -> Corpus:
     seen: set[str] = set()
     warnings: list[str] = []
     for image in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS):
-        if not image.is_file() or any(part.startswith(".") for part in image.relative_to(root).parts):
+        if any(part.startswith(".") for part in image.relative_to(root).parts):
+            continue
+        if not image.is_file():
+            if image.is_symlink():
+                warnings.append(f"{image}: broken symbolic link; skipped")
             continue
         rel = image.relative_to(root).with_suffix("").as_posix()
         meta = read_sidecar(image.with_suffix(".json"), warnings)

@@ -8,12 +8,26 @@ from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
 from .base import Corpus, DatasetError
 
 
+def decode_text(raw: bytes, path: Path, warnings: list[str]) -> str:
+    """UTF-8 text of a dataset file (a BOM is accepted). Bytes that are not UTF-8 are
+    replaced by U+FFFD and reported in ``warnings`` with the file and byte offset."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        warnings.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                        "undecodable bytes replaced with U+FFFD")
+        return raw.decode("utf-8-sig", errors="replace")
+
+
 def read_sidecar(path: Path, warnings: list[str]) -> dict:
     """A figure's JSON sidecar as a dict ({} when absent or unreadable, with a warning)."""
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
+        data = json.loads(decode_text(path.read_bytes(), path, warnings))
+    except OSError as exc:
+        warnings.append(f"{path}: cannot be read ({exc.strerror or exc}); metadata ignored")
+        return {}
     except json.JSONDecodeError as exc:
         warnings.append(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}; metadata ignored")
         return {}
@@ -50,7 +64,11 @@ def load_query_patents(root: Path | str, name: str | None = None) -> Corpus:
     seen: set[str] = set()
     warnings: list[str] = []
     for image in sorted(base.glob("*/*/*")):
-        if image.suffix.lower() not in IMAGE_EXTENSIONS or not image.is_file():
+        if image.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if not image.is_file():
+            if image.is_symlink():
+                warnings.append(f"{image}: broken symbolic link; skipped")
             continue
         section, patent = image.parent.parent.name, image.parent.name
         meta = read_sidecar(image.with_suffix(".json"), warnings)

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
 from ..qrels import read_qrels
 from .base import AXES, Benchmark, Corpus, DatasetError
+from .query_patents import decode_text
 
 
 def find_metadata(root: Path) -> Path:
@@ -53,8 +54,9 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
     """Load a UPAIR-layout benchmark; bad records are skipped and counted in ``warnings``."""
     root = Path(root).expanduser().resolve()
     meta_path = find_metadata(root)
+    warnings: list[str] = []
     try:
-        meta = json.loads(meta_path.read_bytes().decode("utf-8", errors="replace"))
+        meta = json.loads(decode_text(meta_path.read_bytes(), meta_path, warnings))
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{meta_path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     if not isinstance(meta, dict):
@@ -62,13 +64,15 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
     dirs = _image_dirs(root, meta_path.parent)
     figures: dict[str, Figure] = {}
     candidates: dict[str, tuple[str, ...]] = {}
-    warnings: list[str] = []
 
     def add(rec: object, where: str) -> str | None:
         if not isinstance(rec, dict) or not rec.get("hashcode"):
             warnings.append(f"{meta_path}: {where}: record without a hashcode skipped")
             return None
         hid = str(rec["hashcode"])
+        if "/" in hid or "\\" in hid or hid.strip(".") == "":
+            warnings.append(f"{meta_path}: {where}: hashcode {hid!r} is not a file name; skipped")
+            return None
         path = _find_image(hid, dirs)
         if path is None:
             warnings.append(f"{meta_path}: {where}: image for {hid} not found in {', '.join(map(str, dirs))}; skipped")
@@ -95,9 +99,15 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
         qid = add(entry["query"], f"query {key}")
         if qid is None:
             continue
+        if qid in candidates:
+            warnings.append(f"{meta_path}: entry {key!r} repeats query {qid}; kept the first entry")
+            continue
         cands = entry.get("candidates", [])
         if isinstance(cands, dict):
             cands = [cands]
+        elif not isinstance(cands, list):
+            warnings.append(f"{meta_path}: candidates of query {key} are not a list of records; ignored")
+            cands = []
         ids = [add(c, f"candidate {i} of query {key}") for i, c in enumerate(cands or [])]
         candidates[qid] = tuple(dict.fromkeys(i for i in ids if i and i != qid))
 

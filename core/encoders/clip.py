@@ -263,8 +263,17 @@ class ClipEncoder(Encoder):
             else:
                 obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - unpickling/format errors
+            import pickle
+            import re
+
+            if isinstance(exc, pickle.UnpicklingError):
+                raise RuntimeError(
+                    f"refused to load CLIP checkpoint {path}: it holds Python objects other than tensors, "
+                    "which are never unpickled here. Re-save it with torch.save(model.state_dict(), path)."
+                ) from exc
+            detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0][:300] if str(exc) else ""
             raise RuntimeError(
-                f"cannot read CLIP checkpoint {path}: {type(exc).__name__}: {exc}. Expected a "
+                f"cannot read CLIP checkpoint {path}: {type(exc).__name__}: {detail}. Expected a "
                 "torch state_dict (or {'state_dict': ...}) saved with torch.save."
             ) from exc
         if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
