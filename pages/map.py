@@ -34,7 +34,8 @@ if colour == "Relevance to the query":
 with st.expander("UMAP parameters"):
     p1, p2 = st.columns(2)
     nn = p1.slider("Neighbours", 2, 100, 15, key="map_nn", help="Larger values keep more global structure.")
-    md = p2.slider("Minimum distance", 0.0, 0.99, 0.1, step=0.05, key="map_md")
+    md = p2.slider("Minimum distance", 0.0, 0.99, 0.3, step=0.05, key="map_md",
+                   help="Larger values spread tight clusters (e.g. identical drawings) apart.")
 
 query = state.current_query()
 specs = [left_spec] + ([right_spec] if right_spec != "(none)" else [])
@@ -72,7 +73,7 @@ if selected:
     h2.button("Clear selection", on_click=lambda: st.session_state.pop("map_selection", None))
     widgets.figure_grid(corpus, [i for i in frames[left_spec]["id"] if i in selected][:48], key="mapsel")
 
-clip_specs = [s for s in specs if state.encoder_kind(s) == "clip"]
+clip_specs = [s for s in image_encoders if state.encoder_kind(s) == "clip"]
 if clip_specs:
     st.subheader("Figures and their descriptions in one CLIP space")
     st.caption("As in the UPAIR supplementary material: a joint UMAP of image and text embeddings. "

@@ -1,6 +1,7 @@
 """Search page: one query, every selected encoder's neighbours side by side."""
 import streamlit as st
 
+from core.config import MAX_UPLOAD_MB
 from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
 from dashboard import state, widgets
 
@@ -23,7 +24,7 @@ encoders = tuple(e for e in encoders if e not in errors)
 src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (CLIP text)"])
 with src_upload:
     up = st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
-                          help="PNG, JPEG, TIFF, GIF, BMP or WebP; at most 20 MB.")
+                          help=f"PNG, JPEG, TIFF, GIF, BMP or WebP; at most {MAX_UPLOAD_MB} MB.")
     if up is not None and st.session_state.get("_last_upload") != up.file_id:
         try:
             state.push_query(str(store_upload(up.getvalue(), up.name)))
