@@ -112,3 +112,37 @@ def test_map_page_has_one_point_per_figure(cache, query_patents):
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # HOG and AHDH side by side
     assert all(_points(c) == 120 for c in charts)
+
+
+def test_scores_page_table_equals_core_evaluate(cache):
+    from core.evaluate import evaluate
+
+    at = _app("demo", encoders=["hog", "ahdh", "tfidf"])
+    at.switch_page("../pages/scores.py").run()
+    assert not at.exception and not at.error
+    runs = ("image", "image+desc", "image+labels")
+    expected = evaluate(load_corpus("demo"), ["hog", "ahdh", "tfidf"], runs=runs)
+    shown = at.dataframe[:3]  # one table per axis (visual, semantic, part-whole)
+    labels = {"AP": "MAP", "nDCG@10": "nDCG@10", "RR": "MRR", "R@1": "Recall@1"}
+    names = {"hog": "HOG", "ahdh": "AHDH", "tfidf": "TF-IDF"}
+    for frame, axis in zip(shown, ("visual", "semantic", "part_whole")):
+        df = frame.value
+        exp = expected.table[expected.table["axis"] == axis]
+        assert len(df) == len(exp) // 4 == 8  # 2 visual encoders x 3 runs + tfidf desc/labels
+        for _, r in exp.iterrows():
+            row = [i for i in df.index if i.split(" ▼")[0] == f"{names[r['encoder']]} · {r['run']}"]
+            assert len(row) == 1
+            assert abs(df.loc[row[0], labels[r["metric"]]] - r["value"]) < 1e-12
+    # the fusion weight slider changes the fused runs live, and only those
+    at.slider(key="fusion_w").set_value(0.0).run()
+    df0 = at.dataframe[0].value
+    assert abs(df0.loc[[i for i in df0.index if i.startswith("HOG · image+desc")][0], "MAP"]
+               - df0.loc[[i for i in df0.index if i.startswith("HOG · image")][0], "MAP"]) < 1e-12
+    assert not at.exception
+
+
+def test_scores_page_without_benchmark_says_so(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}")
+    at.switch_page("../pages/scores.py").run()
+    assert not at.exception
+    assert any("no judgements" in i.value for i in at.info)
