@@ -262,7 +262,7 @@ def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | Non
     if selected:
         part = frame[frame["id"].isin(selected)]
         fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name="selected", hoverinfo="skip",
-                                   marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="black"))))
+                                   marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=1.2, color="#222"))))
     if query_xy is not None:
         fig.add_trace(go.Scatter(x=[query_xy[0]], y=[query_xy[1]], mode="markers", name="query", hoverinfo="name",
                                  marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black"))))
