@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable
 
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
 from .base import Corpus, DatasetError
@@ -54,30 +55,40 @@ def figure_from_sidecar(fid: str, image: Path, meta: dict, source: str, patent: 
     )
 
 
-def load_query_patents(root: Path | str, name: str | None = None) -> Corpus:
-    """Load ``root/sections/<S>/<patent>/<hash>.<ext>`` figures with their JSON sidecars."""
-    root = Path(root).expanduser().resolve()
-    base = root / "sections" if (root / "sections").is_dir() else root
-    if not base.is_dir():
-        raise DatasetError(f"{root} is not a folder; expected sections/<S>/<patent>/<hash>.png")
+def collect_figures(found: Iterable[tuple[Path, str, str, str]], source: str, warnings: list[str]) -> list[Figure]:
+    """Figures from ``(image path, default id, patent, section)`` tuples.
+
+    Non-images are ignored; JSON sidecars are read; broken symbolic links and duplicate
+    ids are skipped with a warning naming the file.
+    """
     figures: list[Figure] = []
     seen: set[str] = set()
-    warnings: list[str] = []
-    for image in sorted(base.glob("*/*/*")):
+    for image, fid, patent, section in found:
         if image.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         if not image.is_file():
             if image.is_symlink():
                 warnings.append(f"{image}: broken symbolic link; skipped")
             continue
-        section, patent = image.parent.parent.name, image.parent.name
         meta = read_sidecar(image.with_suffix(".json"), warnings)
-        fig = figure_from_sidecar(image.stem, image, meta, "query-patents", patent, section)
+        fig = figure_from_sidecar(fid, image, meta, source, patent, section)
         if fig.id in seen:
             warnings.append(f"{image}: duplicate id {fig.id}; skipped")
             continue
         seen.add(fig.id)
         figures.append(fig)
+    return figures
+
+
+def load_query_patents(root: Path | str, name: str | None = None) -> Corpus:
+    """Load ``root/sections/<S>/<patent>/<hash>.<ext>`` figures with their JSON sidecars."""
+    root = Path(root).expanduser().resolve()
+    base = root / "sections" if (root / "sections").is_dir() else root
+    if not base.is_dir():
+        raise DatasetError(f"{root} is not a folder; expected sections/<S>/<patent>/<hash>.png")
+    warnings: list[str] = []
+    found = ((img, img.stem, img.parent.name, img.parent.parent.name) for img in sorted(base.glob("*/*/*")))
+    figures = collect_figures(found, "query-patents", warnings)
     if not figures:
         raise DatasetError(f"no figures found under {base} (expected sections/<S>/<patent>/<hash>.png)")
     return Corpus(name=name or f"query-patents:{root}", kind="query-patents", root=root,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Availability, Encoder, l2_normalise
+from .base import Encoder, l2_normalise
 
 __all__ = ["HOGEncoder", "AHDHEncoder", "ink_bbox", "pad_to_square"]
 
@@ -52,7 +52,16 @@ def pad_to_square(gray: np.ndarray, fill: int = 255) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-class HOGEncoder(Encoder):
+class ClassicEncoder(Encoder):
+    """Training-free image descriptors: no weights, always available, image-only."""
+
+    kind = "classic"
+    has_images = True
+    has_texts = False
+    batch_size = 64
+
+
+class HOGEncoder(ClassicEncoder):
     """Histogram of oriented gradients over the whole drawing (scikit-image).
 
     Pipeline: grayscale → (optionally) crop to the inked bounding box → pad to a white
@@ -66,10 +75,6 @@ class HOGEncoder(Encoder):
 
     spec = "hog"
     label = "HOG"
-    kind = "classic"
-    has_images = True
-    has_texts = False
-    batch_size = 64
     VERSION = "1"
 
     def __init__(
@@ -92,9 +97,6 @@ class HOGEncoder(Encoder):
         self.crop = bool(crop)
         blocks = cells - cells_per_block + 1
         self._dim = blocks * blocks * cells_per_block * cells_per_block * orientations
-
-    def availability(self) -> Availability:
-        return Availability(True)
 
     @property
     def dim(self) -> int:
@@ -148,7 +150,7 @@ def _rect_sums(table: np.ndarray, y0, y1, x0, x1) -> np.ndarray:
     return table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]
 
 
-class AHDHEncoder(Encoder):
+class AHDHEncoder(ClassicEncoder):
     """Adaptive hierarchical density histogram (Sidiropoulos et al., PatMedia).
 
     A descriptor designed for binary patent drawings:
@@ -179,10 +181,6 @@ class AHDHEncoder(Encoder):
 
     spec = "ahdh"
     label = "AHDH"
-    kind = "classic"
-    has_images = True
-    has_texts = False
-    batch_size = 64
     VERSION = "1"
 
     def __init__(
@@ -198,9 +196,6 @@ class AHDHEncoder(Encoder):
         self.threshold = None if threshold is None else int(threshold)
         self.position_bins = int(position_bins)
         self.max_side = int(max_side)
-
-    def availability(self) -> Availability:
-        return Availability(True)
 
     @property
     def dim(self) -> int:
