@@ -146,3 +146,32 @@ def test_scores_page_without_benchmark_says_so(cache, query_patents):
     at.switch_page("../pages/scores.py").run()
     assert not at.exception
     assert any("no judgements" in i.value for i in at.info)
+
+
+def test_map_places_an_uploaded_query(cache, query_patents):
+    at = _app(f"query-patents:{query_patents}")
+    at.switch_page("../pages/search.py").run()
+    png = sorted(query_patents.glob("sections/D/*/*.png"))[0]
+    at.file_uploader(key="upload").set_value((png.name, png.read_bytes(), "image/png")).run()
+    at.switch_page("../pages/map.py").run()
+    assert not at.exception and not at.error
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        stars = [tr for tr in spec["data"] if tr.get("name") == "query"]
+        assert len(stars) == 1
+        # the upload is a copy of a corpus figure, so it lands on that figure's own point
+        trace = next(tr for tr in spec["data"] if tr.get("customdata") and any(cd[0] == png.stem for cd in tr["customdata"]))
+        row = [cd[0] for cd in trace["customdata"]].index(png.stem)
+        assert abs(_coords(trace["x"])[row] - _coords(stars[0]["x"])[0]) < 1e-5
+        assert abs(_coords(trace["y"])[row] - _coords(stars[0]["y"])[0]) < 1e-5
+
+
+def _coords(values) -> list[float]:
+    """Plotly's JSON arrays: a plain list, or {"dtype", "bdata"} base64 binary."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
