@@ -138,6 +138,13 @@ def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> dict[str, str]:
     return errors
 
 
+def reload_corpus() -> None:
+    """Callback: forget the loaded corpora and indices so they are read again from disk."""
+    corpus.clear()
+    index.clear()
+    st.session_state["_built"] = set()
+
+
 def keep(key: str) -> None:
     """Let widget ``key`` keep its value across ``st.switch_page`` (which resets widgets).
 
@@ -175,6 +182,8 @@ def sidebar() -> Context:
             if not spec:
                 st.info("Enter a folder path to load it.")
                 st.stop()
+        st.button("Reload from disk", key="reload_corpus", on_click=reload_corpus, icon=":material/refresh:",
+                  help="Re-read the corpus folder (new or changed figures are encoded; the rest comes from the cache).")
         st.markdown("### Encoders")
         status = encoder_status()
         available = [r["spec"] for r in status if r["available"]]

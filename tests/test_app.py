@@ -27,7 +27,11 @@ def _fresh_streamlit_caches():
 
 def _app(corpus_spec: str, encoders=ENCODERS, k: int = 10) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=240)
-    at.session_state["corpus_pick"] = corpus_spec
+    if corpus_spec.startswith("folder:"):  # not in the list: typed into "Other folder…"
+        at.session_state["corpus_pick"] = "custom"
+        at.session_state["corpus_custom"] = corpus_spec
+    else:
+        at.session_state["corpus_pick"] = corpus_spec
     at.session_state["encoders"] = list(encoders)
     at.session_state["k"] = k
     at.run()
@@ -175,3 +179,19 @@ def _coords(values) -> list[float]:
     if isinstance(values, dict):
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return list(values)
+
+
+def test_reload_picks_up_new_figures(cache, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "figs"
+    root.mkdir()
+    for i in range(3):
+        Image.new("RGB", (60 + i, 40), "white").save(root / f"f{i}.png")
+    at = _app(f"folder:{root}")
+    assert {m.label: m.value for m in at.metric}["Figures"] == "3"
+    Image.new("RGB", (90, 40), "white").save(root / "f3.png")
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Figures"] == "3"  # cached until asked
+    at.button(key="reload_corpus").click().run()
+    assert {m.label: m.value for m in at.metric}["Figures"] == "4"
