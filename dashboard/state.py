@@ -172,6 +172,10 @@ def sidebar() -> Context:
         options = [c.spec for c in choices] + ["custom"]
         for key in ("corpus_pick", "corpus_custom", "encoders", "k"):
             keep(key)
+        picked = st.session_state.get("corpus_pick")
+        if picked is not None and picked not in options:  # a spec that is not listed: treat as typed in
+            st.session_state["corpus_custom"] = picked
+            st.session_state["corpus_pick"] = "custom"
         pick = st.selectbox("Corpus", options, format_func=lambda s: labels.get(s, "Other folder…"),
                             key="corpus_pick", label_visibility="collapsed")
         spec = pick

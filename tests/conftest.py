@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("UPAIR_SHARED", ROOT.parent / "shared" / "data"))
+SHARED = Path(os.environ.get("UPAIR_SHARED", ROOT.parent / "shared" / "data")).resolve()
 
 TINY_CLIP = {
     "embed_dim": 64,
