@@ -92,29 +92,23 @@ def thumbnail(path: str, size: int = 256) -> bytes:
     return buf.getvalue()
 
 
-def _is_built(corpus_spec: str, spec: str) -> bool:
-    return (corpus_spec, spec) in st.session_state.setdefault("_built", set())
-
-
 @st.cache_resource(show_spinner=False, max_entries=32)
-def index(corpus_spec: str, spec: str):
-    """Embeddings + faiss index of a corpus for one encoder (built on first use)."""
+def index(corpus_spec: str, spec: str, _progress=None):
+    """Embeddings + faiss index of a corpus for one encoder (built on first use).
+
+    ``_progress`` (not part of the cache key) receives build progress.
+    """
     from core.search import get_index
 
-    return get_index(corpus(corpus_spec), spec, show_bar=False)
+    return get_index(corpus(corpus_spec), spec, progress=_progress, show_bar=False)
 
 
 def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> dict[str, str]:
-    """Build missing indices with a progress bar and ETA; returns {spec: error} for failures."""
+    """Load or build every index, with a progress bar and ETA while encoding; {spec: error}."""
     from core.embed import EncoderUnavailable
-    from core.search import get_index
 
     errors: dict[str, str] = {}
-    todo = [s for s in specs if not _is_built(corpus_spec, s)]
-    if not todo:
-        return errors
-    c = corpus(corpus_spec)
-    for spec in todo:
+    for spec in specs:
         bar = None
         start = time.monotonic()
 
@@ -127,9 +121,7 @@ def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> dict[str, str]:
             bar.progress(done / total, text=f"Encoding {label}: {done}/{total} · about {eta:.0f} s left")
 
         try:
-            get_index(c, spec, progress=progress, show_bar=False)
-            index(corpus_spec, spec)
-            st.session_state["_built"].add((corpus_spec, spec))
+            index(corpus_spec, spec, _progress=progress)
         except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
             errors[spec] = str(exc)
         finally:
@@ -142,7 +134,6 @@ def reload_corpus() -> None:
     """Callback: forget the loaded corpora and indices so they are read again from disk."""
     corpus.clear()
     index.clear()
-    st.session_state["_built"] = set()
 
 
 def keep(key: str) -> None:
