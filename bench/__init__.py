@@ -1,0 +1,1 @@
+"""Performance benchmark of UPAIR Explorer (``make bench`` / ``python -m bench.run``)."""
