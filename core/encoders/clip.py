@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +47,17 @@ def is_checkpoint_path(pretrained: str) -> bool:
     """True when ``pretrained`` names a file rather than an open_clip tag."""
     p = str(pretrained)
     return "/" in p or os.sep in p or p.lower().endswith(_CHECKPOINT_SUFFIXES) or os.path.isfile(p)
+
+
+def _packaged_arch(arch: str) -> bool:
+    """Whether open_clip ships a config for ``arch``, checked without importing it (or torch)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("open_clip")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(loc) / "model_configs" / f"{arch}.json").is_file():
+            return True
+    return False
 
 
 def open_clip_cache_dir() -> Path:
@@ -172,6 +184,16 @@ class ClipEncoder(Encoder):
         )
 
     def availability(self) -> Availability:
+        # Cheap answers first, so listing encoders does not import torch (~3 s) when the
+        # weights plainly are not here: a missing checkpoint file, or no downloaded weights at all.
+        if self.is_checkpoint and not self.checkpoint_path.is_file():
+            return Availability(False, f"checkpoint file not found: {self.checkpoint_path}",
+                                f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, CLIP weights)")
+        cache = open_clip_cache_dir()
+        if (not self.is_checkpoint and "open_clip" not in sys.modules and _packaged_arch(self.arch)
+                and not (cache.is_dir() and any(p.is_file() for p in cache.rglob("*")))):
+            return Availability(False, f"weights for {self.arch}/{self.pretrained} are not downloaded",
+                                self._fetch_fix())
         try:
             import open_clip
         except Exception as exc:  # noqa: BLE001 - any import failure means "not here"
