@@ -44,10 +44,13 @@ MIN_UMAP_POINTS = 5
 #: Metrics accepted in :class:`MapParams` (all supported by umap-learn).
 METRICS = ("cosine", "euclidean", "correlation", "manhattan", "chebyshev")
 
-# Rough costs for estimate_seconds (measured on a 2-core machine, no GPU).
-_IMPORT_S = 15.0  # `import umap` (numba, pynndescent)
-_JIT_S = 15.0  # numba compilation on the first fit of a process
-_PER_POINT_S = 40.0 / 20_000  # 20k points x 512-d ≈ 40 s once compiled
+# Rough costs for estimate_seconds (measured by `make bench` on a 2-core machine, no GPU).
+_IMPORT_S = 2.0  # `import umap` (numba, pynndescent) with a warm page cache; up to 15 s cold
+_JIT_S = 7.0  # numba compilation on the first fit of a process
+_NNDESCENT_JIT_S = 20.0  # extra compilation the first time a map has more than 4,096 points
+_NNDESCENT_FROM = 4_096
+_PER_POINT_S = 1.0e-3  # ≤ 10k points (500 epochs)
+_PER_POINT_LARGE_S = 0.45e-3  # > 10k points (umap runs 200 epochs)
 
 _fitted_once = False  # a UMAP fit has completed in this process (JIT is warm)
 _numba_lock = threading.Lock()
@@ -268,12 +271,15 @@ def cached_map_exists(emb: Embeddings, params: MapParams = MapParams()) -> bool:
 
 
 def estimate_seconds(n: int, dim: int = 512) -> float:
-    """Rough time to compute a map of ``n`` points: ~15 s to import umap and ~15 s of JIT
-    on the first fit of a process, then ~2 ms per point (for 512-d; scaled mildly by dim)."""
+    """Rough time to compute a map of ``n`` points: the umap import and numba JIT once per
+    process, then ~1 ms per point up to 10k and ~0.45 ms above (512-d; scaled mildly by dim)."""
     if n < MIN_UMAP_POINTS:
         return 0.1
     cold = (0.0 if "umap" in sys.modules else _IMPORT_S) + (0.0 if _fitted_once else _JIT_S)
-    return cold + 1.0 + n * _PER_POINT_S * (0.5 + 0.5 * dim / 512)
+    if n > _NNDESCENT_FROM and not _fitted_once:
+        cold += _NNDESCENT_JIT_S
+    per_point = _PER_POINT_S if n <= 10_000 else _PER_POINT_LARGE_S
+    return cold + 1.0 + n * per_point * (0.5 + 0.5 * dim / 512)
 
 
 def place_query(query_vec: np.ndarray, emb: Embeddings, coords: np.ndarray, k: int = 10,
