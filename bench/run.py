@@ -163,7 +163,7 @@ def write_report(out: Path, meta: dict, sections: dict[str, Section]) -> None:
     summary = _summary(sections)
     if summary:
         lines += ["## Summary", ""] + [f"- {s}" for s in summary] + [""]
-    for name, sec in sections.items():
+    for sec in sections.values():
         lines += [f"## {sec.title}", ""]
         if sec.error:
             lines += [f"**This section failed:** `{sec.error}`", ""]

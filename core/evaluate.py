@@ -47,7 +47,7 @@ from .metrics import (
     DEFAULT_MEASURES,
     MEASURE_LABELS,
     QrelsStats,
-    _fallback,
+    compute_with_ir_measures,
     canonical,
     metrics_sorted,
     parse_measure,
@@ -394,7 +394,7 @@ def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str]) -> d
         if other:
             if run_dict is None:
                 run_dict = _to_dict(pairs, corpus, scores)
-            res.update(_fallback(run_dict, bench.qrels[axis], other))
+            res.update(compute_with_ir_measures(run_dict, bench.qrels[axis], other))
         out[axis] = {m: res[m] for m in measures}
     return out
 

@@ -211,8 +211,8 @@ def metrics_sorted(stats: QrelsStats, q_sorted: np.ndarray, rel_sorted: np.ndarr
     return out
 
 
-def _fallback(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]],
-              names: Sequence[str]) -> dict[str, dict[str, float]]:
+def compute_with_ir_measures(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]],
+                             names: Sequence[str]) -> dict[str, dict[str, float]]:
     """Per-query values of measures we do not implement, computed by ir_measures."""
     import ir_measures
 
@@ -267,7 +267,7 @@ def compute(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[
         for m in native:
             result[m] = dict(zip(stats.qids, vals[m].tolist()))
     if other:
-        result.update(_fallback(run, qrels, other))
+        result.update(compute_with_ir_measures(run, qrels, other))
     return {m: result[m] for m in names}
 
 

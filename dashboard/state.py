@@ -11,11 +11,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core import Corpus, DatasetError, get_encoder, known_corpora, known_encoders, load_corpus
 from core.figures import ImageError, open_image
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CTX_KEY = "_upair_ctx"
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"

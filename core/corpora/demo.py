@@ -1417,7 +1417,6 @@ def _draw_labels(draw, labels: Sequence[tuple[str, Pt]], keepout: Sequence[float
         return
     th, pad = 13.0, 14.0
     bx0, by0, bx1, by1 = box
-    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
     X0, Y0 = max(bx0 - pad, 6.0), max(by0 - pad, th / 2 + 4)
     X1, Y1 = min(bx1 + pad, W - 6.0), min(by1 + pad, H - CAPTION_H - th / 2)
     sides: dict[str, list[tuple[float, str, Pt]]] = {"l": [], "r": [], "t": [], "b": []}

@@ -311,7 +311,6 @@ class ClipEncoder(Encoder):
 
     def _load_locked(self) -> None:
         import open_clip
-        import torch
 
         config.configure_threads()
         avail = self.availability()
