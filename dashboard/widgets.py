@@ -268,7 +268,9 @@ def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | Non
                                  marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black"))))
     fig.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
                       legend=dict(orientation="h", y=-0.05, font=dict(size=10)),
-                      showlegend=len(groups) <= 20, plot_bgcolor="white")
+                      showlegend=len(groups) <= 20, plot_bgcolor="#fbfbfd",
+                      shapes=[dict(type="rect", xref="paper", yref="paper", x0=0, y0=0, x1=1, y1=1,
+                                   line=dict(color="#e3e3e8", width=1))])
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     return fig
