@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Mapping, Union
 
 import numpy as np
 
@@ -76,6 +76,10 @@ def query_vector(corpus: Corpus, index: VectorIndex, query: Query, text: str | N
     """The query's vector in ``index``'s space: the stored row for a corpus figure,
     else the encoded image (or text, for text-only encoders)."""
     fid, image = _resolve_query(corpus, query)
+    return _vector(corpus, index, fid, image, text)
+
+
+def _vector(corpus: Corpus, index: VectorIndex, fid: str | None, image, text: str | None) -> np.ndarray:
     emb = index.embeddings
     if fid is not None:
         return emb.vectors[corpus.position[fid]][None, :]
@@ -87,20 +91,28 @@ def query_vector(corpus: Corpus, index: VectorIndex, query: Query, text: str | N
     return encode_query_image(emb.spec, image)
 
 
+def _index(corpus: Corpus, spec: str, index_kind: str, indices: Mapping[str, VectorIndex] | None) -> VectorIndex:
+    if indices is not None and spec in indices:
+        return indices[spec]
+    return get_index(corpus, spec, index_kind, show_bar=False)
+
+
 def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index_kind: str = "auto",
-           text: str | None = None) -> dict[str, EncoderResult]:
+           text: str | None = None, indices: Mapping[str, VectorIndex] | None = None) -> dict[str, EncoderResult]:
     """Per encoder, the ``k`` nearest figures to ``query`` (itself excluded when in the corpus).
 
-    Each encoder encodes the query at most once. Encoders that cannot run (missing
-    weights, no text for a text-only encoder) get an ``EncoderResult`` with ``error`` set.
-    Raises ``ImageError`` when the query image itself is unusable.
+    The query image is decoded once and encoded at most once per encoder. ``indices``
+    may hold already loaded indices (the dashboard keeps them in memory); others are
+    loaded or built. Encoders that cannot run (missing weights, no text for a text-only
+    encoder) get an ``EncoderResult`` with ``error`` set. Raises ``ImageError`` when the
+    query image itself is unusable.
     """
-    fid, _ = _resolve_query(corpus, query)  # validates the image once, up front
+    fid, image = _resolve_query(corpus, query)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:
-            index = get_index(corpus, spec, index_kind, show_bar=False)
-            vec = query_vector(corpus, index, query, text)
+            index = _index(corpus, spec, index_kind, indices)
+            vec = _vector(corpus, index, fid, image, text)
             pairs = index.neighbours(vec, k, exclude={fid} if fid else None)
             results[spec] = EncoderResult(spec, _ranked(pairs))
         except ImageError:
@@ -110,7 +122,8 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
     return results
 
 
-def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10) -> dict[str, EncoderResult]:
+def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10,
+                indices: Mapping[str, VectorIndex] | None = None) -> dict[str, EncoderResult]:
     """Text → figure search with encoders that have a text tower in the image space (CLIP)."""
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
@@ -119,7 +132,7 @@ def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10) -> 
             if not (enc.has_images and enc.has_texts):
                 results[spec] = EncoderResult(spec, error=f"{spec} cannot match text to images")
                 continue
-            index = get_index(corpus, spec, show_bar=False)
+            index = _index(corpus, spec, "auto", indices)
             pairs = index.neighbours(encode_query_text(spec, text), k)
             results[spec] = EncoderResult(spec, _ranked(pairs))
         except (EncoderUnavailable, RuntimeError, ValueError) as exc:

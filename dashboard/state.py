@@ -227,12 +227,25 @@ def push_query(fid: str) -> None:
     st.session_state["query_source"] = "corpus"
 
 
+def loaded_indices(corpus_spec: str, encoders: tuple[str, ...]) -> dict:
+    """The in-memory indices of the encoders that can run (the others report why in search)."""
+    from core.embed import EncoderUnavailable
+
+    out = {}
+    for spec in encoders:
+        try:
+            out[spec] = index(corpus_spec, spec)
+        except (EncoderUnavailable, ValueError, RuntimeError, OSError):
+            continue
+    return out
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def search_results(corpus_spec: str, query: str, encoders: tuple[str, ...], k: int) -> dict[str, dict]:
     """Per encoder: ranked ids, scores and error for a query (figure id or upload path)."""
     from core.search import search
 
-    res = search(corpus(corpus_spec), query, list(encoders), k=k)
+    res = search(corpus(corpus_spec), query, list(encoders), k=k, indices=loaded_indices(corpus_spec, encoders))
     return {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error} for s, r in res.items()}
 
 
@@ -241,7 +254,7 @@ def text_results(corpus_spec: str, text: str, encoders: tuple[str, ...], k: int)
     """Per CLIP encoder: figures nearest to a text query."""
     from core.search import search_text
 
-    res = search_text(corpus(corpus_spec), text, list(encoders), k=k)
+    res = search_text(corpus(corpus_spec), text, list(encoders), k=k, indices=loaded_indices(corpus_spec, encoders))
     return {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error} for s, r in res.items()}
 
 

@@ -126,3 +126,18 @@ def test_damaged_vector_shard_and_index_are_rebuilt(cache, small_folder, monkeyp
     assert np.allclose(rebuilt.embeddings.vectors, ref.embeddings.vectors, atol=1e-6)
     assert search(corpus, corpus.figures[0].id, ["hog"], k=5)["hog"].ids == ref_ids
     assert index_file.stat().st_size > 100
+
+
+def test_search_uses_given_indices_and_decodes_the_query_once(cache, small_folder, monkeypatch):
+    import core.search as cs
+
+    corpus = load_corpus(f"folder:{small_folder}")
+    loaded = {s: get_index(corpus, s) for s in ("hog", "ahdh")}
+    expected = search(corpus, str(small_folder / "copy_of_first.png"), ["hog", "ahdh"], k=4)
+    opened = []
+    real_open = cs.open_image
+    monkeypatch.setattr(cs, "open_image", lambda src, *a, **kw: opened.append(src) or real_open(src, *a, **kw))
+    monkeypatch.setattr(cs, "get_index", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("reloaded")))
+    got = search(corpus, str(small_folder / "copy_of_first.png"), ["hog", "ahdh"], k=4, indices=loaded)
+    assert {s: r.ids for s, r in got.items()} == {s: r.ids for s, r in expected.items()}
+    assert len(opened) == 1
