@@ -311,11 +311,3 @@ def build_index(emb: Embeddings, kind: str = "auto") -> VectorIndex:
         atomic_write_json(man_path, {**expect, "bytes": size, "sha256": digest})
         _apply_search_params(index, spec)
         return VectorIndex(emb, index, spec, source="built")
-
-
-def drop_index_cache() -> None:
-    """Remove every cached index (used by `make clean-cache`-like tooling and tests)."""
-    import shutil
-
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(config.cache_dir() / "indices")

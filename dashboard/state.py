@@ -341,11 +341,6 @@ def query_xy(corpus_spec: str, spec: str, query: str, n_neighbors: int = 15,
     return float(x), float(y)
 
 
-def has_images(spec: str) -> bool:
-    """Whether an encoder embeds images (TF-IDF does not)."""
-    return get_encoder(spec).has_images
-
-
 def encoder_kind(spec: str) -> str:
     """"clip", "classic" or "text"."""
     return get_encoder(spec).kind
