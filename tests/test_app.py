@@ -195,3 +195,33 @@ def test_reload_picks_up_new_figures(cache, tmp_path):
     assert {m.label: m.value for m in at.metric}["Figures"] == "3"  # cached until asked
     at.button(key="reload_corpus").click().run()
     assert {m.label: m.value for m in at.metric}["Figures"] == "4"
+
+
+@pytest.fixture
+def tiny_clip_listed(tiny_clip_arch, tiny_clip_checkpoint, monkeypatch) -> str:
+    """A tiny random-init CLIP offered to the app like a user's extra encoder."""
+    spec = f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}"
+    monkeypatch.setenv("UPAIR_ENCODERS", spec)
+    return spec
+
+
+@pytest.mark.slow
+def test_clip_text_search_and_joint_map(cache, upair_samples, tiny_clip_listed):
+    from core.search import search_text
+
+    spec = tiny_clip_listed
+    at = _app(f"upair:{upair_samples}", encoders=["hog", spec], k=4)
+    at.switch_page("../pages/search.py").run()
+    at.text_input(key="text_query").set_value("heat exchanger with spiral baffles").run()
+    assert not at.exception and not at.error
+    expected = search_text(load_corpus(f"upair:{upair_samples}"), "heat exchanger with spiral baffles", [spec], k=4)
+    shown = [b.key.rsplit("-", 1)[-1] for b in at.button if b.key and b.key.startswith(f"txt-{spec}-")]
+    assert shown == expected[spec].ids and len(shown) == 4
+
+    at.switch_page("../pages/map.py").run()
+    assert not at.exception and not at.error
+    joint = [c for c in at.get("plotly_chart") if "figure image" in c.proto.spec]
+    assert len(joint) == 1
+    data = json.loads(joint[0].proto.spec)["data"]
+    kinds = {tr["name"]: len(tr["customdata"]) for tr in data if tr.get("customdata")}
+    assert kinds == {"figure image": 10, "description text": 10}
