@@ -25,11 +25,9 @@ so a process that has the old file mapped keeps reading a complete index.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +35,7 @@ import numpy as np
 
 from . import config
 from .embed import Embeddings
-from .store import atomic_write_json, exclusive, load_json, sha256_file
+from .store import atomic_path, atomic_write_json, exclusive, load_json, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -273,19 +271,9 @@ def _write_index(index, path: Path) -> tuple[int, str]:
     """Write ``index`` to ``path`` atomically (temp file + rename); (bytes, sha256)."""
     import faiss
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        faiss.write_index(index, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        size, digest = os.path.getsize(tmp), sha256_file(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        faiss.write_index(index, str(tmp))
+        size, digest = tmp.stat().st_size, sha256_file(tmp)
     return size, digest
 
 
