@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .corpora.base import DatasetError
+from .corpora.base import DatasetError, decode_text
 from .store import atomic_write_text
 
 
@@ -22,12 +22,7 @@ def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[st
         raw = path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"cannot read qrels file {path}: {exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                        "undecodable bytes replaced with U+FFFD")
-        text = raw.decode("utf-8-sig", errors="replace")
+    text = decode_text(raw, path, problems)
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

@@ -6,18 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
-from .base import Corpus, DatasetError
-
-
-def decode_text(raw: bytes, path: Path, warnings: list[str]) -> str:
-    """UTF-8 text of a dataset file (a BOM is accepted). Bytes that are not UTF-8 are
-    replaced by U+FFFD and reported in ``warnings`` with the file and byte offset."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        warnings.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                        "undecodable bytes replaced with U+FFFD")
-        return raw.decode("utf-8-sig", errors="replace")
+from .base import Corpus, DatasetError, decode_text
 
 
 def read_sidecar(path: Path, warnings: list[str]) -> dict:

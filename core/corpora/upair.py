@@ -6,8 +6,7 @@ from pathlib import Path
 
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
 from ..qrels import read_qrels
-from .base import AXES, Benchmark, Corpus, DatasetError
-from .query_patents import decode_text
+from .base import AXES, Benchmark, Corpus, DatasetError, decode_text
 
 
 def find_metadata(root: Path) -> Path:
