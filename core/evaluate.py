@@ -206,8 +206,7 @@ def _qrels_digest(corpus: Corpus) -> str:
     memo = _memo(corpus)
     if "qrels_digest" not in memo:
         q = _benchmark(corpus).qrels
-        blob = json.dumps({a: {k: dict(v) for k, v in q[a].items()} for a in q}, sort_keys=True)
-        memo["qrels_digest"] = hashlib.sha256(blob.encode()).hexdigest()[:24]
+        memo["qrels_digest"] = key_of({a: {k: dict(v) for k, v in q[a].items()} for a in q})
     return memo["qrels_digest"]
 
 
