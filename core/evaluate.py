@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "RUNS", "DEFAULT_RUNS", "DEFAULT_MEASURES", "SCORE_DECIMALS", "EvalResult",
     "evaluate", "run_scores", "rank_candidates", "minmax", "fuse", "significance",
-    "system_label", "add_cli",
+    "system_label",
 ]
 
 #: Every run name an encoder can have.
@@ -636,62 +636,3 @@ def significance(per_query, against="best", metric: str = "AP", test: str = "ran
     except OSError as exc:
         log.warning("could not cache significance result: %s", exc)
     return df
-
-
-# --------------------------------------------------------------------------- CLI
-def format_tables(result: EvalResult, table_fn: Callable[[list[list[str]], list[str]], str]) -> str:
-    """The result as one text table per axis (rows encoder/run, columns metrics)."""
-    blocks = []
-    for axis in _axis_order(dict.fromkeys(result.table["axis"])):
-        p = result.pivot(axis)
-        rows = [[enc, run, *(f"{p.loc[(enc, run), m]:.4f}" for m in p.columns)] for enc, run in p.index]
-        header = ["encoder", "run", *(MEASURE_LABELS.get(m, m) for m in p.columns)]
-        blocks.append(f"== {axis}\n" + table_fn(rows, header))
-    return "\n\n".join(blocks)
-
-
-def add_cli(sub, corpus_arg: Callable, encoders_fn: Callable[[str | None], list[str]],
-            table_fn: Callable[[list[list[str]], list[str]], str]) -> None:
-    """Register ``python -m core evaluate``."""
-
-    def cmd(args) -> int:
-        from .corpora import load_corpus
-
-        corpus = load_corpus(args.corpus)
-        encoders = encoders_fn(args.encoders)
-        runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-        metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-        result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
-                          out_dir=args.out, show_bar=True)
-        n_q = result.per_query["qid"].nunique() if len(result.per_query) else 0
-        print(f"corpus {corpus.name} · {n_q} queries · fusion weight {result.fusion_weight:g}\n")
-        if len(result.table):
-            print(format_tables(result, table_fn))
-        else:
-            print("nothing was evaluated")
-        for spec, reason in result.skipped:
-            print(f"skipped  {spec}: {reason}")
-        if args.significance != "none" and len(result.table):
-            sig = result.significance(metric=metrics[0], test=args.significance)
-            if len(sig):
-                rows = [[r.axis, r.system_a, r.system_b, f"{r.diff:+.4f}", f"{r.p:.4f}", f"{r.p_holm:.4f}",
-                         "yes" if r.significant else "no"] for r in sig.itertuples()]
-                print(f"\nsignificance ({args.significance}, {canonical(metrics[0])}, best vs others, Holm):")
-                print(table_fn(rows, ["axis", "best", "other", "diff", "p", "p (Holm)", "sig. 0.05"]))
-        if args.out:
-            print(f"\nrun files, qrels, results.csv and per_query.csv written to {Path(args.out).resolve()}")
-        return 0
-
-    sp = sub.add_parser("evaluate", help="evaluate encoders on a benchmark (MAP, nDCG@10, MRR, Recall@1 per axis)")
-    corpus_arg(sp)
-    sp.add_argument("--encoders", help="comma-separated specs (default: every available encoder)")
-    sp.add_argument("--runs", default=",".join(DEFAULT_RUNS),
-                    help=f"comma-separated, from {', '.join(RUNS)} (default: %(default)s)")
-    sp.add_argument("--metrics", default=",".join(DEFAULT_MEASURES),
-                    help="comma-separated ir_measures names (default: %(default)s)")
-    sp.add_argument("--weight", type=float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
-    sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
-    sp.add_argument("--significance", default="none", choices=["none", "randomization", "t"],
-                    help="test the best system of each axis against the others (first metric)")
-    sp.set_defaults(fn=cmd)
-

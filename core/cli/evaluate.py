@@ -1,0 +1,66 @@
+"""Command ``evaluate``: the UPAIR protocol per axis, TREC runs and result tables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..corpora import load_corpus
+from ..evaluate import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, _axis_order
+from ..metrics import canonical
+from .common import add_corpus_arg, parse_encoders, table
+
+
+def format_tables(result: EvalResult) -> str:
+    """The result as one text table per axis (rows encoder/run, columns metrics)."""
+    blocks = []
+    for axis in _axis_order(dict.fromkeys(result.table["axis"])):
+        p = result.pivot(axis)
+        rows = [[enc, run, *(f"{p.loc[(enc, run), m]:.4f}" for m in p.columns)] for enc, run in p.index]
+        header = ["encoder", "run", *(MEASURE_LABELS.get(m, m) for m in p.columns)]
+        blocks.append(f"== {axis}\n" + table(rows, header))
+    return "\n\n".join(blocks)
+
+
+def cmd_evaluate(args) -> int:
+    """``python -m core evaluate``: score the runs, print one table per axis, write run files."""
+    from ..evaluate import evaluate
+
+    corpus = load_corpus(args.corpus)
+    encoders = parse_encoders(args.encoders)
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
+                      out_dir=args.out, show_bar=True)
+    n_q = result.per_query["qid"].nunique() if len(result.per_query) else 0
+    print(f"corpus {corpus.name} · {n_q} queries · fusion weight {result.fusion_weight:g}\n")
+    if len(result.table):
+        print(format_tables(result))
+    else:
+        print("nothing was evaluated")
+    for spec, reason in result.skipped:
+        print(f"skipped  {spec}: {reason}")
+    if args.significance != "none" and len(result.table):
+        sig = result.significance(metric=metrics[0], test=args.significance)
+        if len(sig):
+            rows = [[r.axis, r.system_a, r.system_b, f"{r.diff:+.4f}", f"{r.p:.4f}", f"{r.p_holm:.4f}",
+                     "yes" if r.significant else "no"] for r in sig.itertuples()]
+            print(f"\nsignificance ({args.significance}, {canonical(metrics[0])}, best vs others, Holm):")
+            print(table(rows, ["axis", "best", "other", "diff", "p", "p (Holm)", "sig. 0.05"]))
+    if args.out:
+        print(f"\nrun files, qrels, results.csv and per_query.csv written to {Path(args.out).resolve()}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``evaluate`` to ``sub``."""
+    sp = sub.add_parser("evaluate", help="evaluate encoders on a benchmark (MAP, nDCG@10, MRR, Recall@1 per axis)")
+    add_corpus_arg(sp)
+    sp.add_argument("--encoders", help="comma-separated specs (default: every available encoder)")
+    sp.add_argument("--runs", default=",".join(DEFAULT_RUNS),
+                    help=f"comma-separated, from {', '.join(RUNS)} (default: %(default)s)")
+    sp.add_argument("--metrics", default=",".join(DEFAULT_MEASURES),
+                    help="comma-separated ir_measures names (default: %(default)s)")
+    sp.add_argument("--weight", type=float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
+    sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
+    sp.add_argument("--significance", default="none", choices=["none", "randomization", "t"],
+                    help="test the best system of each axis against the others (first metric)")
+    sp.set_defaults(fn=cmd_evaluate)
