@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 from . import config, store
-from .corpora.base import DatasetError
+from .corpora.upair import find_dataset_root
 
 #: DOI of the Zenodo record that publishes UPAIR (the archive is its ``upair.zip``).
 UPAIR_DOI = "10.5281/zenodo.15564780"
@@ -359,16 +359,6 @@ def safe_extract(
 
 
 # --------------------------------------------------------------------------- UPAIR
-
-
-def find_dataset_root(folder: Path) -> Path | None:
-    """The folder holding ``metadata.json`` at ``folder`` or up to two levels below, else None."""
-    from .corpora.upair import find_metadata
-
-    try:
-        return find_metadata(Path(folder)).parent
-    except DatasetError:
-        return None
 
 
 def _local_file(url: str) -> Path | None:

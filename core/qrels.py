@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .corpora.base import DatasetError, decode_text
+from .errors import DatasetError
 from .store import atomic_write_text
+from .textio import decode_text
 
 
 def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[str, int]], list[str]]:

@@ -109,7 +109,7 @@ def known_corpora() -> list[CorpusChoice]:
         out.append(CorpusChoice(f"upair:{shared / 'upair-samples'}", "UPAIR samples (5 judged pairs)"))
     if (shared / "query-patents").is_dir():
         out.append(CorpusChoice(f"query-patents:{shared / 'query-patents'}", "UPAIR query patents (120 figures)"))
-    from ..download import find_dataset_root
+    from .upair import find_dataset_root
 
     downloaded = find_dataset_root(config.cache_dir() / "upair")
     if downloaded is not None:

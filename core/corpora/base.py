@@ -7,26 +7,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from ..figures import Figure, file_digest
+from ..errors import DatasetError
+from ..figures import Figure, figure_digest
+from ..textio import decode_text
+
+__all__ = ["AXES", "AXIS_LABELS", "Benchmark", "Corpus", "DatasetError", "decode_text"]
 
 #: The three UPAIR judgement axes, in display order.
 AXES: tuple[str, ...] = ("visual", "semantic", "part_whole")
 AXIS_LABELS = {"visual": "Visual", "semantic": "Semantic", "part_whole": "Part-whole"}
-
-
-class DatasetError(ValueError):
-    """A dataset file is unusable; the message names the file (and line or id)."""
-
-
-def decode_text(raw: bytes, path: Path, warnings: list[str]) -> str:
-    """UTF-8 text of a dataset file (a BOM is accepted). Bytes that are not UTF-8 are
-    replaced by U+FFFD and reported in ``warnings`` with the file and byte offset."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        warnings.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                        "undecodable bytes replaced with U+FFFD")
-        return raw.decode("utf-8-sig", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -77,7 +66,7 @@ class Corpus:
         """Content address of the corpus: ids, image bytes and texts, in order."""
         h = hashlib.sha256()
         for f in self.figures:
-            for part in (f.id, file_digest(f.path), f.title, f.description, "\x1f".join(f.labels)):
+            for part in (f.id, figure_digest(f), f.title, f.description, "\x1f".join(f.labels)):
                 h.update(part.encode("utf-8", "surrogatepass"))
                 h.update(b"\x1e")
         return h.hexdigest()

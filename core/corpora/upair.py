@@ -134,3 +134,11 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
         name=name or f"upair:{root}", kind="upair", root=root, figures=tuple(figures.values()),
         benchmark=bench, warnings=tuple(warnings),
     )
+
+
+def find_dataset_root(folder: Path) -> Path | None:
+    """The folder holding ``metadata.json`` at ``folder`` or up to two levels below, else None."""
+    try:
+        return find_metadata(Path(folder)).parent
+    except DatasetError:
+        return None
