@@ -1,0 +1,1 @@
+"""Annotation: sampling pools to judge, journalled judgements, agreement, pooling of unjudged hits."""

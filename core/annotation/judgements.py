@@ -1,0 +1,344 @@
+"""Relevance judgements: one append-only JSON-lines journal per annotator, and qrels in/out.
+
+A journal line is one of::
+
+    {"v": 1, "id": "…", "t": "…Z", "annotator": "ann", "query": "q", "candidate": "c",
+     "axes": {"visual": 1, "semantic": 0, "part_whole": null}, "skip": false}
+    {"v": 1, "id": "…", "t": "…Z", "annotator": "ann", "undo": "<id of an earlier line>"}
+
+Axis values are 1 (yes), 0 (no) or null (unsure); an axis not present was not answered.
+Each line is written with a single ``write`` on an ``O_APPEND`` descriptor under an
+exclusive ``flock`` and fsynced before the call returns, so two tabs (threads or processes)
+of the same annotator interleave whole lines. Replaying the journal, the latest line of a
+(query, candidate) pair wins and an undone line is ignored. A last line without its newline
+(a crash mid-write) is reported as torn and ignored; everything before it is kept.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .. import config
+from ..corpora.base import AXES, Corpus
+from ..qrels import read_qrels, write_qrels
+from ..store import atomic_write_json, key_of
+
+JOURNAL_VERSION = 1
+#: Name under which an adjudicator's decisions are journalled.
+ADJUDICATOR = "adjudicated"
+#: Names of judgement sets that are not annotators.
+RESERVED = ("official", "majority")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+
+Pair = tuple[str, str]
+
+
+def judgements_root() -> Path:
+    """Where journals live: ``$UPAIR_JUDGEMENTS``, else ``judgements/`` beside the cache folder
+    (outside it, so emptying the cache never deletes a judgement)."""
+    env = os.environ.get("UPAIR_JUDGEMENTS")
+    path = Path(env).expanduser().resolve() if env else config.cache_dir().parent / "judgements"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def corpus_dir(corpus_name: str, root: Path | None = None) -> Path:
+    """The folder of one corpus's journals and pools (named after its spec, plus a digest)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", corpus_name.split("/")[-1] or corpus_name)[:40].strip("_") or "corpus"
+    d = (root or judgements_root()) / f"{slug}-{key_of(corpus_name)[:10]}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def check_annotator(name: str) -> str:
+    """The annotator name, stripped; a ValueError saying what is allowed otherwise."""
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise ValueError(f"annotator name {name!r} is not usable: use 1-64 letters, digits, spaces, '.', '_' or '-', "
+                         "starting with a letter or digit (e.g. 'alice')")
+    if name.lower() in RESERVED:
+        raise ValueError(f"{name!r} names a judgement set; choose another annotator name")
+    return name
+
+
+@dataclass(frozen=True)
+class PairJudgement:
+    """The current judgement of one (query, candidate) pair by one annotator."""
+
+    query: str
+    candidate: str
+    axes: Mapping[str, int | None] = field(default_factory=dict)  # axis -> 1 / 0 / None (unsure)
+    skip: bool = False
+    time: str = ""
+    entry: str = ""  # id of the journal line it comes from
+
+    @property
+    def complete(self) -> bool:
+        """Skipped, or every UPAIR axis answered (yes, no or unsure)."""
+        return self.skip or all(a in self.axes for a in AXES)
+
+
+@dataclass(frozen=True)
+class JournalState:
+    """A replayed journal: current judgements, the order lines were written, problems found."""
+
+    judgements: Mapping[Pair, PairJudgement]
+    order: tuple[str, ...]  # ids of live (not undone) judgement lines, oldest first
+    pair_of: Mapping[str, Pair]  # line id -> pair
+    torn: bool = False
+    problems: tuple[str, ...] = ()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+
+
+def _clean_axes(axes: Mapping[str, int | None]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for axis, value in axes.items():
+        if axis not in AXES:
+            raise ValueError(f"unknown axis {axis!r}; axes are {', '.join(AXES)}")
+        if value is not None and value not in (0, 1):
+            raise ValueError(f"axis value {value!r} for {axis}: use 1 (yes), 0 (no) or None (unsure)")
+        out[axis] = None if value is None else int(value)
+    return out
+
+
+class Journal:
+    """The append-only judgement journal of one annotator (for one corpus)."""
+
+    def __init__(self, folder: Path, annotator: str):
+        self.annotator = check_annotator(annotator)
+        self.path = Path(folder) / (self.annotator.replace(" ", "_") + ".jsonl")
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, records: list[dict]) -> None:
+        """Append whole lines under an exclusive lock, then fsync (one write call)."""
+        if not records:
+            return
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size:  # a torn last line must not swallow ours: start on a fresh line
+                with open(self.path, "rb") as fh:
+                    fh.seek(size - 1)
+                    if fh.read(1) != b"\n":
+                        data = b"\n" + data
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _record(self, **kw) -> dict:
+        return {"v": JOURNAL_VERSION, "id": secrets.token_hex(8), "t": _now(), "annotator": self.annotator, **kw}
+
+    def record(self, query: str, candidate: str, axes: Mapping[str, int | None] | None = None,
+               skip: bool = False, **extra) -> PairJudgement:
+        """Append the full current judgement of a pair (durable when this returns)."""
+        rec = self._record(query=str(query), candidate=str(candidate), axes=_clean_axes(axes or {}),
+                           skip=bool(skip), **extra)
+        self._write([rec])
+        return PairJudgement(rec["query"], rec["candidate"], rec["axes"], rec["skip"], rec["t"], rec["id"])
+
+    def record_many(self, items: Iterable[tuple[str, str, Mapping[str, int | None]]], **extra) -> int:
+        """Append many pair judgements at once (one write, one fsync); returns how many."""
+        recs = [self._record(query=str(q), candidate=str(c), axes=_clean_axes(a), skip=False, **extra)
+                for q, c, a in items]
+        self._write(recs)
+        return len(recs)
+
+    def undo(self) -> PairJudgement | None:
+        """Withdraw the latest live judgement line; returns the pair's judgement before the
+        undo (so a page can go back to it), None when there is nothing to undo."""
+        st = self.read()
+        if not st.order:
+            return None
+        last = st.order[-1]
+        pair = st.pair_of[last]
+        before = st.judgements.get(pair)
+        self._write([self._record(undo=last)])
+        return before
+
+    # ------------------------------------------------------------------ reading
+    def read(self) -> JournalState:
+        """Replay the journal (missing file: empty state)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return JournalState({}, (), {})
+        return replay(raw, str(self.path))
+
+    def judgements(self) -> dict[Pair, PairJudgement]:
+        """Current judgement of every pair this annotator judged."""
+        return dict(self.read().judgements)
+
+
+def replay(raw: bytes, where: str = "journal") -> JournalState:
+    """Current judgements from journal bytes: latest line per pair wins, undone lines dropped."""
+    lines = raw.split(b"\n")
+    torn = bool(lines and lines[-1].strip())  # no newline after the last line: cut off mid-write
+    problems: list[str] = []
+    entries: list[dict] = []
+    undone: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line.decode("utf-8"))
+            if not isinstance(rec, dict) or "id" not in rec:
+                raise ValueError("not a journal record")
+        except (ValueError, UnicodeDecodeError):
+            if n == len(lines) and torn:
+                problems.append(f"{where}: last line {n} is incomplete (cut off by a crash); ignored")
+            else:
+                problems.append(f"{where}:{n}: unreadable line ignored")
+            continue
+        if n == len(lines):
+            torn = False  # parsed fine: only the newline was lost
+        if "undo" in rec:
+            undone.add(str(rec["undo"]))
+        elif "query" in rec and "candidate" in rec:
+            entries.append(rec)
+    live = [r for r in entries if r["id"] not in undone]
+    current: dict[Pair, PairJudgement] = {}
+    pair_of: dict[str, Pair] = {}
+    for r in live:
+        pair = (str(r["query"]), str(r["candidate"]))
+        pair_of[r["id"]] = pair
+        axes = {a: (None if v is None else int(v)) for a, v in (r.get("axes") or {}).items() if a in AXES}
+        current[pair] = PairJudgement(pair[0], pair[1], axes, bool(r.get("skip")), str(r.get("t", "")), r["id"])
+    return JournalState(current, tuple(r["id"] for r in live), pair_of, torn, tuple(problems))
+
+
+# ---------------------------------------------------------------------------- a corpus's journals
+class JudgementStore:
+    """Every annotator's journal for one corpus (and the pools queued for judging)."""
+
+    def __init__(self, corpus_name: str, root: Path | None = None):
+        self.corpus_name = corpus_name
+        self.dir = corpus_dir(corpus_name, root)
+
+    def journal(self, annotator: str) -> Journal:
+        """The journal of ``annotator`` (created on its first judgement)."""
+        return Journal(self.dir, annotator)
+
+    def annotators(self) -> list[str]:
+        """Annotators with a journal, sorted (the adjudicator's journal included)."""
+        return sorted({_annotator_name(p) for p in self.dir.glob("*.jsonl")})
+
+    def all_judgements(self, include_adjudicator: bool = False) -> dict[str, dict[Pair, PairJudgement]]:
+        """{annotator: {pair: judgement}} for every annotator with a journal."""
+        out = {}
+        for name in self.annotators():
+            if name == ADJUDICATOR and not include_adjudicator:
+                continue
+            out[name] = self.journal(name).judgements()
+        return out
+
+
+def _annotator_name(path: Path) -> str:
+    """The annotator as written in a journal's first line (file names replace spaces by '_')."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        return str(json.loads(first)["annotator"])
+    except (ValueError, KeyError, TypeError):
+        return path.stem
+
+
+# ---------------------------------------------------------------------------- qrels in and out
+def to_qrels(judgements: Mapping[Pair, PairJudgement]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per axis TREC qrels ``{axis: {qid: {docid: 0/1}}}``; unsure, unanswered and skipped
+    pairs are left out (unjudged)."""
+    out: dict[str, dict[str, dict[str, int]]] = {a: {} for a in AXES}
+    for (q, c), j in judgements.items():
+        if j.skip:
+            continue
+        for axis, value in j.axes.items():
+            if value is not None:
+                out[axis].setdefault(q, {})[c] = int(value)
+    return out
+
+
+def import_qrels(journal: Journal, qrels: Mapping[str, Mapping[str, Mapping[str, int]]],
+                 source: str = "qrels") -> int:
+    """Write TREC qrels (``{axis: {qid: {docid: rel}}}``, rel > 0 is relevant) into a journal,
+    one line per pair with every axis it has; returns the number of pairs."""
+    pairs: dict[Pair, dict[str, int]] = {}
+    for axis, per_q in qrels.items():
+        if axis not in AXES:
+            raise ValueError(f"unknown axis {axis!r}; axes are {', '.join(AXES)}")
+        for q, docs in per_q.items():
+            for d, rel in docs.items():
+                pairs.setdefault((q, d), {})[axis] = 1 if int(rel) > 0 else 0
+    return journal.record_many(((q, c, a) for (q, c), a in sorted(pairs.items())), source=source)
+
+
+def read_qrels_dir(folder: Path | str) -> dict[str, dict[str, dict[str, int]]]:
+    """``qrels_<axis>.txt`` files of a folder (or its ``test/``), as read by ``core.qrels``."""
+    folder = Path(folder)
+    out = {}
+    for axis in AXES:
+        for d in (folder, folder / "test"):
+            p = d / f"qrels_{axis}.txt"
+            if p.is_file():
+                out[axis] = read_qrels(p)[0]
+                break
+    if not out:
+        raise ValueError(f"no qrels_<axis>.txt files in {folder} (expected qrels_visual.txt, qrels_semantic.txt, "
+                         "qrels_part_whole.txt)")
+    return out
+
+
+def export_qrels(qrels: Mapping[str, Mapping[str, Mapping[str, int]]], folder: Path | str) -> list[Path]:
+    """Write one TREC qrels file per axis (``qrels_<axis>.txt``) into ``folder``."""
+    return [write_qrels(Path(folder) / f"qrels_{axis}.txt", qrels.get(axis, {})) for axis in AXES]
+
+
+def _figure_record(fig) -> dict:
+    return {"hashcode": fig.id, "patent": fig.patent, "section": fig.section, "title": fig.title,
+            "description": fig.description, "component_labels": list(fig.labels)}
+
+
+def export_upair(corpus: Corpus, qrels: Mapping[str, Mapping[str, Mapping[str, int]]],
+                 folder: Path | str) -> Path:
+    """Write a UPAIR-layout folder (``metadata.json``, ``test/images/``, ``test/qrels_<axis>.txt``)
+    holding the judged queries, their judged candidates and the figures' images."""
+    folder = Path(folder)
+    images = folder / "test" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    cands: dict[str, set[str]] = {}
+    for per_q in qrels.values():
+        for q, docs in per_q.items():
+            cands.setdefault(q, set()).update(docs)
+    missing = sorted({i for q, ds in cands.items() for i in (q, *ds) if i not in corpus.by_id})
+    if missing:
+        raise ValueError(f"{len(missing)} judged id(s) are not figures of {corpus.name} (e.g. {missing[0]}); "
+                         "export from the corpus the judgements were made on")
+    meta = {}
+    for q in sorted(cands):
+        order = [c for c in corpus.candidates_for(q) if c in cands[q]] + sorted(cands[q] - set(corpus.candidates_for(q)))
+        meta[q] = {"query": _figure_record(corpus.by_id[q]),
+                   "candidates": [_figure_record(corpus.by_id[c]) for c in order]}
+        for fid in (q, *order):
+            src = corpus.by_id[fid].path
+            dst = images / f"{fid}{src.suffix.lower()}"
+            if not dst.exists():
+                shutil.copy2(src, dst)
+    atomic_write_json(folder / "metadata.json", meta)
+    export_qrels(qrels, folder / "test")
+    return folder
