@@ -190,3 +190,16 @@ def test_unjudged_pool_and_judged_at_k_by_hand():
     assert judged_at_k(runs["s1"]["q"], judged, 3) == pytest.approx(2 / 3)
     assert judged_at_k(runs["s2"]["q"], judged, 4) == pytest.approx(2 / 4)
     assert judged_at_k([], judged, 3) == 0.0
+
+
+def test_cli_import_agreement_export(jroot, tmp_path, upair_samples, capsys):
+    from core.cli import main
+
+    spec = f"upair:{upair_samples}"
+    assert main(["judge-import", "--corpus", spec, "--annotator", "upair"]) == 0
+    assert main(["judge-agreement", "--corpus", spec]) == 1  # one annotator only
+    assert main(["judge-export", "--corpus", spec, "--set", "annotator:upair", "--out", str(tmp_path / "o")]) == 0
+    for axis in ("visual", "semantic", "part_whole"):
+        assert read_qrels(tmp_path / "o" / f"qrels_{axis}.txt")[0] == read_qrels(upair_samples / "test" / f"qrels_{axis}.txt")[0]
+    assert main(["judge-export", "--corpus", spec, "--set", "annotator:nobody", "--out", str(tmp_path / "x")]) == 2
+    assert "no judgements by 'nobody'" in capsys.readouterr().err

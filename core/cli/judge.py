@@ -1,0 +1,83 @@
+"""Commands ``judge-import``, ``judge-export`` and ``judge-agreement`` (relevance judgements)."""
+from __future__ import annotations
+
+import math
+
+from ..corpora import load_corpus
+from ..corpora.base import AXES
+from .common import add_corpus_arg, table
+
+
+def cmd_import(args) -> int:
+    from ..annotation.judgements import JudgementStore, import_qrels, read_qrels_dir
+
+    corpus = load_corpus(args.corpus)
+    if args.qrels:
+        qrels = read_qrels_dir(args.qrels)
+    elif corpus.benchmark is not None and corpus.benchmark.qrels:
+        qrels = corpus.benchmark.qrels
+    else:
+        raise ValueError(f"{corpus.name} has no qrels of its own; pass --qrels DIR with qrels_<axis>.txt files")
+    journal = JudgementStore(corpus.name).journal(args.annotator)
+    n = import_qrels(journal, qrels, source=str(args.qrels or "official"))
+    print(f"imported {n} judged pairs as annotator {journal.annotator!r} into {journal.path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from ..annotation.agreement import judgement_set
+    from ..annotation.judgements import JudgementStore, export_qrels, export_upair
+
+    corpus = load_corpus(args.corpus)
+    qrels = judgement_set(args.set, JudgementStore(corpus.name), corpus)
+    if args.upair:
+        out = export_upair(corpus, qrels, args.out)
+        print(f"UPAIR-layout folder written to {out} (load it with --corpus upair:{out})")
+    else:
+        for p in export_qrels(qrels, args.out):
+            print(f"wrote {p}")
+    n = {a: sum(len(d) for d in qrels.get(a, {}).values()) for a in AXES}
+    print("judged pairs per axis: " + ", ".join(f"{a} {n[a]}" for a in AXES))
+    return 0
+
+
+def _fmt(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.3f}"
+
+
+def cmd_agreement(args) -> int:
+    from ..annotation.agreement import krippendorff_alpha, pairwise
+    from ..annotation.judgements import JudgementStore
+
+    corpus = load_corpus(args.corpus)
+    people = JudgementStore(corpus.name).all_judgements()
+    if len(people) < 2:
+        print(f"agreement needs two annotators; {corpus.name} has {len(people)} ({', '.join(people) or 'none'})")
+        return 1
+    rows = []
+    for axis in AXES:
+        rows.append([axis, "all", "", _fmt(krippendorff_alpha(people, axis)), "", ""])
+        for pa in pairwise(people, axis):
+            rows.append([axis, f"{pa.a} / {pa.b}", str(pa.n), "", _fmt(pa.kappa), _fmt(pa.observed)])
+    print(table(rows, ["axis", "annotators", "pairs", "alpha", "kappa", "agreement"]))
+    return 0
+
+
+def register(sub) -> None:
+    """Add this module's sub-commands to ``sub``."""
+    sp = sub.add_parser("judge-import", help="import TREC qrels as the judgements of an annotator")
+    add_corpus_arg(sp)
+    sp.add_argument("--annotator", required=True, help="name to journal them under, e.g. upair")
+    sp.add_argument("--qrels", help="folder with qrels_<axis>.txt (default: the corpus's own qrels)")
+    sp.set_defaults(fn=cmd_import)
+
+    sp = sub.add_parser("judge-export", help="export a judgement set as TREC qrels or a UPAIR-layout folder")
+    add_corpus_arg(sp)
+    sp.add_argument("--set", default="majority", help="official | annotator:NAME | majority | adjudicated")
+    sp.add_argument("--out", required=True, help="folder to write")
+    sp.add_argument("--upair", action="store_true", help="write metadata.json, test/images and test/qrels_*")
+    sp.set_defaults(fn=cmd_export)
+
+    sp = sub.add_parser("judge-agreement", help="Cohen's kappa per annotator pair and Krippendorff's alpha per axis")
+    add_corpus_arg(sp)
+    sp.set_defaults(fn=cmd_agreement)
