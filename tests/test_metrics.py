@@ -308,3 +308,61 @@ def test_run_file_round_trip_and_trec_eval_agrees(tmp_path, pte_provider):
     for m in metrics.DEFAULT_MEASURES:
         for q in qrels:
             assert mine[m][q] == pytest.approx(ref[(m, q)], abs=1e-9), (m, q)
+
+
+# --------------------------------------------------------------------------- measure providers
+def test_providers_dispatch_in_order():
+    plan = metrics.plan_measures(["nDCG@10", "Bpref", "AP", "P(rel=2)@5"])
+    assert [(p.name, names) for p, names in plan] == [("native", ["nDCG@10", "AP"]),
+                                                      ("ir_measures", ["Bpref", "P(rel=2)@5"])]
+    assert metrics.provider_for("R@1") is metrics.NATIVE
+    assert metrics.provider_for("Bpref") is metrics.IR_MEASURES
+
+
+def test_ir_measures_provider_agrees_with_native():
+    """Forcing every measure through ir_measures gives the native numbers (two implementations)."""
+    run, qrels = random_case(21)
+    names = list(metrics.DEFAULT_MEASURES) + list(EXTRA)
+    native = metrics.compute(run, qrels, names)
+    via_lib = metrics.compute(run, qrels, names, providers=(metrics.IR_MEASURES,))
+    assert list(via_lib) == list(native)
+    for m in names:
+        assert via_lib[m].keys() == native[m].keys()
+        for q in native[m]:
+            assert via_lib[m][q] == pytest.approx(native[m][q], abs=1e-9), (m, q)
+
+
+def test_unavailable_provider_falls_through_and_missing_one_says_what_to_install():
+    class Absent(metrics.MeasureProvider):
+        name, install = "absent", "pip install absent-lib"
+
+        def supports(self, spec):
+            return spec.family == "AP"
+
+        def is_available(self):
+            return False
+
+    class Constant(metrics.MeasureProvider):
+        name = "constant"
+
+        def supports(self, spec):
+            return spec.name == "AP"
+
+        def compute(self, run, qrels, names):
+            return {m: {q: 0.5 for q in qrels} for m in names}
+
+    run, qrels = random_case(3, nq=5)
+    out = metrics.compute(run, qrels, ["AP", "RR"], providers=(Absent(), Constant(), metrics.NATIVE))
+    assert set(out["AP"].values()) == {0.5}
+    assert out["RR"] == metrics.compute(run, qrels, ["RR"])["RR"]
+    with pytest.raises(ValueError, match="absent-lib"):
+        metrics.compute(run, qrels, ["AP"], providers=(Absent(),))
+
+
+def test_significance_columns_shared():
+    df = pd.DataFrame({"encoder": ["a"] * 4 + ["b"] * 4, "run": "image", "axis": "visual", "metric": "AP",
+                       "qid": [f"q{i}" for i in range(4)] * 2, "value": [1, 0, 1, 1, 0, 0, 1, 0]})
+    res = metrics.compare_systems(df, test="t")
+    assert tuple(res.columns) == metrics.SIGNIFICANCE_COLUMNS
+    assert tuple(metrics.compare_systems(df.iloc[:0]).columns) == metrics.SIGNIFICANCE_COLUMNS
+    assert metrics.significance is metrics.compare_systems
