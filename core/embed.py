@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from .corpora.base import Corpus
-from .encoders import Encoder, get_encoder
+from .encoders import FIT_ON_CORPUS, IMAGE, TEXT, Encoder, get_encoder
 from .figures import ImageError, file_digest, load_figure_image
 from .store import VectorStore, exclusive, key_of, library_versions
 
@@ -74,9 +74,10 @@ _FITTED_LOCK = threading.Lock()
 
 
 def _fitted(enc: Encoder, corpus: Corpus) -> Encoder:
-    """TF-IDF is fitted on the corpus's own texts (one fitted instance per corpus content,
-    never mutating the shared one); other encoders are returned as they are."""
-    if not hasattr(enc, "fit"):
+    """Encoders that fit on the corpus (TF-IDF) get a copy fitted on its own texts, with
+    the shared instance's parameters (one per corpus content; the shared one is never
+    mutated); other encoders are returned as they are."""
+    if FIT_ON_CORPUS not in enc.capabilities:
         return enc
     texts = [figure_text(f, "text") for f in corpus.figures]
     texts += [figure_text(f, w) for f in corpus.figures for w in TEXT_FIELDS]
@@ -84,7 +85,7 @@ def _fitted(enc: Encoder, corpus: Corpus) -> Encoder:
     with _FITTED_LOCK:
         key = (enc.spec, digest)
         if key not in _FITTED:
-            _FITTED[key] = type(enc)().fit(texts)
+            _FITTED[key] = enc.fitted_on(texts)
         return _FITTED[key]
 
 
@@ -151,9 +152,9 @@ def build_embeddings(
     items missing from the cache are encoded. One build per (encoder, what) at a time.
     """
     enc = require(spec)
-    if what == "image" and not enc.has_images:
+    if what == "image" and IMAGE not in enc.capabilities:
         what = "text"
-    if what != "image" and not enc.has_texts:
+    if what != "image" and TEXT not in enc.capabilities:
         raise ValueError(f"{spec} has no text tower; cannot encode {what!r}")
     enc = _fitted(enc, corpus)
     ns = _namespace(enc, what)

@@ -8,6 +8,7 @@ from typing import Mapping, Union
 import numpy as np
 
 from .corpora.base import Corpus
+from .encoders import IMAGE, TEXT_TO_IMAGE
 from .embed import EncoderUnavailable, Progress, build_embeddings, encode_query_image, encode_query_text, require
 from .figures import ImageError, open_image
 from .index import VectorIndex, build_index
@@ -84,7 +85,7 @@ def _vector(corpus: Corpus, index: VectorIndex, fid: str | None, image, text: st
     if fid is not None:
         return emb.vectors[corpus.position[fid]][None, :]
     enc = require(emb.spec)
-    if not enc.has_images:
+    if IMAGE not in enc.capabilities:
         if not text:
             raise ValueError(f"{emb.spec} searches by text; this query has no description")
         return encode_query_text(emb.spec, text, corpus)
@@ -129,7 +130,7 @@ def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10,
     for spec in encoders:
         try:
             enc = require(spec)
-            if not (enc.has_images and enc.has_texts):
+            if TEXT_TO_IMAGE not in enc.capabilities:
                 results[spec] = EncoderResult(spec, error=f"{spec} cannot match text to images")
                 continue
             index = _index(corpus, spec, "auto", indices)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..corpora import load_corpus
-from ..encoders import get_encoder, known_encoders
+from ..encoders import DOWNLOADABLE, expand_specs, get_encoder, known_encoders
 from ..figures import ImageError
 from .common import add_corpus_arg, parse_encoders, table
 
@@ -73,12 +73,23 @@ def cmd_download(args) -> int:
 
 
 def cmd_fetch_weights(args) -> int:
-    enc = get_encoder(args.encoder)
-    if not hasattr(enc, "download"):
-        print(f"{args.encoder} needs no weights")
-        return 0
-    print(f"downloaded to {enc.download()}")
-    return 0
+    rc = 0
+    for spec in expand_specs([args.encoder]):
+        enc = get_encoder(spec)
+        if DOWNLOADABLE in enc.capabilities:
+            try:
+                print(f"{spec}: downloaded to {enc.download()}")
+            except (RuntimeError, ValueError, OSError) as exc:
+                print(f"{spec}: {exc}")
+                rc = 2
+            continue
+        av = enc.availability()
+        if av.ok:
+            print(f"{spec}: ready, nothing to fetch")
+        else:
+            print(f"{spec}: cannot be downloaded: {av.reason}. Fix: {av.fix}")
+            rc = 2
+    return rc
 
 
 def register(sub) -> None:
@@ -105,6 +116,6 @@ def register(sub) -> None:
     sp.add_argument("--dest", help="folder (default: cache/upair)")
     sp.set_defaults(fn=cmd_download)
 
-    sp = sub.add_parser("fetch-weights", help="download an open_clip checkpoint into the cache")
-    sp.add_argument("encoder", help="e.g. clip:ViT-B-16:laion400m_e32")
+    sp = sub.add_parser("fetch-weights", help="download an encoder's weights (or a preset's) into the cache")
+    sp.add_argument("encoder", help="a spec or preset, e.g. clip:ViT-B-16:laion400m_e32, timm:<model>, upair-sampling")
     sp.set_defaults(fn=cmd_fetch_weights)

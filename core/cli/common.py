@@ -1,7 +1,7 @@
 """Helpers every command module shares: corpus and encoder arguments, plain-text tables."""
 from __future__ import annotations
 
-from ..encoders import default_encoders, get_encoder
+from ..encoders import default_encoders, expand_specs, get_encoder
 
 CORPUS_HELP = "demo | upair:DIR | query-patents:DIR | folder:DIR | DIR (default: demo)"
 
@@ -12,10 +12,11 @@ def add_corpus_arg(sp) -> None:
 
 
 def parse_encoders(arg: str | None) -> list[str]:
-    """Encoder specs from a comma-separated argument; every available encoder when empty."""
+    """Encoder specs (or preset names) from a comma-separated argument; every available
+    encoder when empty."""
     if not arg:
         return default_encoders()
-    specs = [s.strip() for s in arg.split(",") if s.strip()]
+    specs = expand_specs([s.strip() for s in arg.split(",") if s.strip()])
     for s in specs:
         get_encoder(s)  # ValueError lists valid names
     return specs

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Capabilities an encoder declares in ``Encoder.capabilities``.
+IMAGE = "image"  # encode_images: figures → vectors
+TEXT = "text"  # encode_texts: texts → vectors
+TEXT_TO_IMAGE = "text-to-image"  # texts land in the image space (a CLIP text tower)
+FIT_ON_CORPUS = "fit-on-corpus"  # fitted_on(texts) → a copy fitted on the corpus (TF-IDF)
+DOWNLOADABLE = "downloadable"  # download() fetches the weights into cache/
+PROTOCOLS = "protocols"  # preprocessing follows a named evaluation protocol (``spec@<protocol>``)
+CAPABILITIES: frozenset[str] = frozenset({IMAGE, TEXT, TEXT_TO_IMAGE, FIT_ON_CORPUS, DOWNLOADABLE, PROTOCOLS})
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -29,20 +38,35 @@ class Encoder(ABC):
     """Maps images (and, for some, texts) to L2-normalised float32 vectors.
 
     Subclasses set ``spec`` (the registry name, e.g. ``"hog"`` or
-    ``"clip:ViT-B-16:laion400m_e32"``), ``label`` (short display name) and ``kind``
-    (``"clip"``, ``"classic"`` or ``"text"``). Constructors only store arguments; models
-    load lazily on first use, so listing encoders is cheap.
+    ``"clip:ViT-B-16:laion400m_e32"``), ``label`` (short display name), ``kind`` (the
+    family, for display only) and ``capabilities`` (what it can do; ask with
+    ``cap in enc.capabilities`` or ``core.encoders.has_capability(spec, cap)``).
+    Constructors only store arguments; models load lazily on first use, so listing
+    encoders is cheap.
     """
 
     spec: str = ""
     label: str = ""
     kind: str = ""
-    #: True when ``encode_images`` exists; False for text-only encoders (TF-IDF).
-    has_images: bool = True
-    #: True when ``encode_texts`` exists (CLIP text tower, TF-IDF).
-    has_texts: bool = False
+    #: What this encoder can do: a subset of ``CAPABILITIES`` (may be set per instance).
+    capabilities: frozenset[str] = frozenset({IMAGE})
+    #: The evaluation protocol (``core.protocols``) its images and texts are prepared by;
+    #: encoders with the ``protocols`` capability take it from the spec's ``@<protocol>``.
+    protocol: str = "clean"
     #: Preferred batch size for ``encode_images``.
     batch_size: int = 32
+    #: Where the vectors are computed ("cpu", "cuda"); recorded in the cache manifest.
+    device: str = "cpu"
+
+    @property
+    def has_images(self) -> bool:
+        """Shorthand for ``IMAGE in self.capabilities``."""
+        return IMAGE in self.capabilities
+
+    @property
+    def has_texts(self) -> bool:
+        """Shorthand for ``TEXT in self.capabilities``."""
+        return TEXT in self.capabilities
 
     def availability(self) -> Availability:
         """Whether the encoder can run on this machine (never raises)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Encoder, l2_normalise
+from .base import IMAGE, Encoder, l2_normalise
 
 __all__ = ["HOGEncoder", "AHDHEncoder", "ink_bbox", "pad_to_square"]
 
@@ -56,8 +56,7 @@ class ClassicEncoder(Encoder):
     """Training-free image descriptors: no weights, always available, image-only."""
 
     kind = "classic"
-    has_images = True
-    has_texts = False
+    capabilities = frozenset({IMAGE})
     batch_size = 64
 
 

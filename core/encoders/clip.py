@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
-from .base import Availability, Encoder, l2_normalise
+from .base import DOWNLOADABLE, IMAGE, PROTOCOLS, TEXT, TEXT_TO_IMAGE, Availability, Encoder, l2_normalise
 
 __all__ = ["ClipEncoder", "is_checkpoint_path", "open_clip_cache_dir", "PREPROCESS_VERSION"]
 
@@ -121,8 +121,7 @@ class ClipEncoder(Encoder):
     """
 
     kind = "clip"
-    has_images = True
-    has_texts = True
+    capabilities = frozenset({IMAGE, TEXT, TEXT_TO_IMAGE, DOWNLOADABLE, PROTOCOLS})
     batch_size = 32
 
     def __init__(self, arch: str, pretrained: str, normalisation: str = "model") -> None:
@@ -132,6 +131,8 @@ class ClipEncoder(Encoder):
         self.pretrained = str(pretrained)
         self.normalisation = normalisation
         self.is_checkpoint = is_checkpoint_path(self.pretrained)
+        if self.is_checkpoint:  # a local file: nothing to download
+            self.capabilities = type(self).capabilities - {DOWNLOADABLE}
         self.spec = f"clip:{self.arch}:{self.pretrained}"
         shown = Path(self.pretrained).name if self.is_checkpoint else self.pretrained
         self.label = f"CLIP {self.arch} {shown}"

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from .base import Availability, Encoder, l2_normalise
+from .base import FIT_ON_CORPUS, TEXT, Availability, Encoder, l2_normalise
 
 __all__ = ["TfidfEncoder", "clean_text", "FIGREF"]
 
@@ -55,15 +55,14 @@ class TfidfEncoder(Encoder):
     ``max_features``). ``cache_key()`` includes a digest of the fitted vocabulary and idf
     weights, so vectors fitted on different corpora never share a cache entry.
 
-    Note: ``get_encoder("tfidf")`` returns one shared instance; use ``TfidfEncoder().fit(...)``
-    (or ``fitted_copy``) when several corpora are fitted in one process.
+    Note: ``get_encoder("tfidf")`` returns one shared, unfitted instance; ``core.embed``
+    fits a copy per corpus (``fitted_on``), never the shared one.
     """
 
     spec = "tfidf"
     label = "TF-IDF"
     kind = "text"
-    has_images = False
-    has_texts = True
+    capabilities = frozenset({TEXT, FIT_ON_CORPUS})
     batch_size = 1024
     VERSION = "1"
 
@@ -114,8 +113,8 @@ class TfidfEncoder(Encoder):
             self._digest = h.hexdigest()[:16]
         return self
 
-    def fitted_copy(self, texts: list[str]) -> "TfidfEncoder":
-        """A new encoder with the same parameters, fitted on ``texts`` (leaves ``self`` alone)."""
+    def fitted_on(self, texts: list[str]) -> "TfidfEncoder":
+        """A new encoder with this one's parameters, fitted on ``texts`` (``self`` is untouched)."""
         return TfidfEncoder(self.max_features, self.ngram_range, self.min_df).fit(texts)
 
     def _need_fit(self):
