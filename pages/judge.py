@@ -1,0 +1,159 @@
+"""Judge page: three-axis relevance judgements of a queue of pairs, agreement, adjudication."""
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.annotation.agreement import judgement_set, judgement_sets
+from core.annotation.judgements import (
+    JudgementStore,
+    check_annotator,
+    export_qrels,
+    import_qrels,
+)
+from core.annotation.judgements_queue import blind_order, progress, resume_at
+from core.annotation.pooling import benchmark_pool, list_pools, load_pool
+from core.corpora.base import AXES
+from dashboard import services, session, sidebar
+from dashboard.components.status import load_or_stop
+from pages import judge_widgets as jw
+
+ctx = sidebar.context()
+corpus = load_or_stop(ctx.corpus_spec)
+st.title("Judge")
+st.markdown(jw.CHIP_CSS, unsafe_allow_html=True)
+if corpus.synthetic:
+    st.caption(":material/science: Synthetic demo corpus — generated drawings; judging it tests the tool.")
+
+with st.sidebar:
+    st.markdown("### Annotator")
+    session.persist("annotator", "")
+    name = st.text_input("Your name", key="annotator", placeholder="e.g. alice",
+                         help="No account: a name keeps your judgements apart from other people's. "
+                              "Use the same name to resume.")
+if not name.strip():
+    st.info("Type your name under **Annotator** in the sidebar to start judging. There are no accounts: "
+            "the name only keeps each person's judgements apart.", icon=":material/badge:")
+    st.stop()
+try:
+    annotator = check_annotator(name)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+store = JudgementStore(corpus.name)
+journal = store.journal(annotator)
+mode = st.segmented_control("Mode", ["Judge", "Agreement", "Adjudicate", "Import / export"], key="judge_mode",
+                            default="Judge", label_visibility="collapsed") or "Judge"
+
+# ---- the queue ------------------------------------------------------------------------------
+pools = (["benchmark"] if corpus.benchmark is not None else []) + list_pools(store)
+requested = st.session_state.pop("judge_request_pool", None)  # from "Judge these" on Scores/Search
+if requested in pools:
+    st.session_state["judge_queue"] = requested
+if mode == "Judge":
+    if not pools:
+        st.info("Nothing to judge yet: this corpus has no benchmark queries. Make a pool with **Judge these** "
+                "on the Scores or Search page.", icon=":material/playlist_add:")
+        st.stop()
+    queue = st.selectbox("Queue", pools, key="judge_queue",
+                         format_func=lambda p: "All benchmark candidates" if p == "benchmark" else f"Pool: {p}")
+    pool = benchmark_pool(corpus) if queue == "benchmark" else load_pool(store, queue)
+    order = blind_order([p for p in pool.pairs if p[0] in corpus.by_id and p[1] in corpus.by_id], annotator, pool.name)
+    judged = journal.judgements()
+    positions = st.session_state.setdefault("judge_pos", {})
+    pkey = f"{corpus.name}|{annotator}|{pool.name}"
+    if pkey not in positions:  # resume at the first pair not done
+        positions[pkey] = resume_at(order, judged)
+    pos = min(max(positions[pkey], 0), len(order))
+
+    def move(step: int) -> None:
+        positions[pkey] = min(max(pos + step, 0), len(order))
+
+    def answer(axis: str, value) -> None:
+        q, c = order[pos]
+        before = journal.judgements().get((q, c))
+        axes = dict(before.axes) if before and not before.skip else {}
+        axes[axis] = value
+        journal.record(q, c, axes)
+        if st.session_state.get("judge_auto", True) and all(a in axes for a in AXES):
+            move(1)
+
+    def skip() -> None:
+        journal.record(*order[pos], skip=True)
+        move(1)
+
+    def undo() -> None:
+        before = journal.undo()
+        if before is not None and (before.query, before.candidate) in order:
+            positions[pkey] = order.index((before.query, before.candidate))
+
+    pr = progress(order, judged)
+    st.progress(pr.done / max(pr.total, 1),
+                text=f"{pr.done} of {pr.total} pairs judged · {pr.queries_done} of {len(pr.per_query)} queries complete")
+    nav = st.columns([1, 1, 1, 1, 2, 2])
+    nav[0].button("Back", key="judge-back", shortcut=jw.NAV_KEYS["back"], on_click=move, args=(-1,),
+                  disabled=pos == 0, icon=":material/arrow_back:", width="stretch")
+    nav[1].button("Next", key="judge-next", shortcut=jw.NAV_KEYS["next"], on_click=move, args=(1,),
+                  disabled=pos >= len(order), icon=":material/arrow_forward:", width="stretch")
+    nav[2].button("Skip", key="judge-skip", shortcut=jw.NAV_KEYS["skip"], on_click=skip,
+                  disabled=pos >= len(order), icon=":material/skip_next:", width="stretch")
+    nav[3].button("Undo", key="judge-undo", shortcut=jw.NAV_KEYS["undo"], on_click=undo,
+                  icon=":material/undo:", width="stretch", help="Withdraw your latest answer (it stays in the journal).")
+    zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
+                                label_visibility="collapsed")
+    nav[5].toggle("Next pair when all three are answered", value=True, key="judge_auto")
+    if pos >= len(order):
+        st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "
+                   "Go **Back** to revise, or pick another queue.", icon=":material/task_alt:")
+        st.stop()
+    q, c = order[pos]
+    done_q, n_q = pr.per_query[q]
+    qi = list(pr.per_query).index(q) + 1
+    cur = judged.get((q, c))
+    st.caption(f"Pair {pos + 1} of {len(order)} · query {qi} of {len(pr.per_query)}, {done_q} of its {n_q} "
+               f"candidate(s) judged · {jw.current_summary(cur)}")
+    left, right, panel = st.columns([5, 5, 5], gap="medium")
+    with left:
+        jw.figure_panel(corpus.by_id[q], "Query", zoom, 460)
+    with right:
+        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 460)
+    with panel:
+        for axis in AXES:
+            jw.score_card(axis, cur, answer, "judge")
+    st.caption("Keys: 1 / 2 / 3 visual yes / no / unsure · 4 / 5 / 6 semantic · 7 / 8 / 9 part-whole · "
+               "← back · → next · S skip · U undo. Each axis on its own; encoders, ranks and scores are hidden. "
+               f"Journal: `{journal.path}`")
+
+elif mode == "Agreement":
+    jw.agreement_section(store)
+
+elif mode == "Adjudicate":
+    jw.adjudication_section(corpus, store, services.thumbnail)
+
+else:
+    st.subheader("Import")
+    if corpus.benchmark is not None and corpus.benchmark.qrels:
+        st.button(f"Import this corpus's official qrels as annotator '{annotator}'", key="judge-import",
+                  on_click=lambda: st.session_state.update(
+                      judge_imported=import_qrels(journal, corpus.benchmark.qrels, source="official")))
+        if "judge_imported" in st.session_state:
+            st.success(f"Imported {st.session_state.pop('judge_imported')} judged pairs.")
+    st.caption("From the command line: `python -m core judge-import --corpus SPEC --annotator NAME --qrels DIR`.")
+    st.subheader("Export")
+    sets = judgement_sets(store, corpus)
+    if not sets:
+        st.info("No judgements to export yet.")
+        st.stop()
+    chosen = st.selectbox("Judgement set", sets, key="judge_export_set")
+    qrels = judgement_set(chosen, store, corpus)
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w") as zf:
+        for p in export_qrels(qrels, tmp):
+            zf.write(p, Path(p).name)
+    st.download_button("Download TREC qrels (zip, one file per axis)", buf.getvalue(),
+                       f"qrels-{chosen.replace(':', '-')}.zip", "application/zip", icon=":material/download:")
+    st.caption("A UPAIR-layout folder (metadata.json, images, qrels): "
+               "`python -m core judge-export --corpus SPEC --set SET --out DIR --upair`.")
