@@ -17,7 +17,7 @@ import numpy as np
 
 from .corpora.base import Corpus
 from .encoders import FIT_ON_CORPUS, IMAGE, TEXT, Encoder, get_encoder
-from .figures import ImageError, file_digest, load_figure_image
+from .figures import ImageError, figure_digest, load_figure_image
 from .store import VectorStore, exclusive, key_of, library_versions
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,29 @@ def _namespace(enc: Encoder, what: str) -> str:
     return f"{enc.cache_key()}|{what}|{key_of(library_versions())}"
 
 
+def vector_namespace(enc: Encoder, what: str) -> str:
+    """The vector-cache namespace of an encoder's output for ``what`` (with library versions)."""
+    return _namespace(enc, what)
+
+
+def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: list[str]) -> np.ndarray:
+    """The mapper every engine runs on one batch: items that are callables are loaded first
+    (an unusable image becomes a blank page, its message appended to ``problems``), then
+    the batch is encoded."""
+    loaded = []
+    for item in items:
+        if callable(item):
+            try:
+                item = item()
+            except ImageError as exc:
+                from PIL import Image
+
+                problems.append(str(exc))
+                item = Image.new("RGB", (64, 64), "white")
+        loaded.append(item)
+    return encode(loaded)
+
+
 def _encode_missing(
     store: VectorStore,
     keys: list[str],
@@ -115,19 +138,7 @@ def _encode_missing(
     try:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
-            items = []
-            for k in chunk:
-                item = payloads[k]
-                if callable(item):
-                    try:
-                        item = item()
-                    except ImageError as exc:
-                        from PIL import Image
-
-                        problems.append(str(exc))
-                        item = Image.new("RGB", (64, 64), "white")
-                items.append(item)
-            vecs = encode(items)
+            vecs = encode_batch(encode, [payloads[k] for k in chunk], problems)
             store.add(chunk, vecs)
             done += len(chunk)
             bar.update(len(chunk))
@@ -167,7 +178,7 @@ def build_embeddings(
         if store.dropped:
             log.warning("dropped %d damaged cache shard(s) for %s; re-encoding them", len(store.dropped), spec)
         if what == "image":
-            keys = [file_digest(f.path) for f in corpus.figures]
+            keys = [figure_digest(f) for f in corpus.figures]
             payloads: dict[str, object] = {}
             for f, k in zip(corpus.figures, keys):
                 payloads.setdefault(k, (lambda f=f: load_figure_image(f)))

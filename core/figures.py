@@ -28,6 +28,9 @@ class Figure:
 
     ``id`` is stable across runs (the UPAIR hashcode where there is one); ``labels`` are the
     component labels; ``section`` is the CPC section letter ("A".."H") or "" when unknown.
+    When ``member`` is set, ``path`` is a tar archive (a WebDataset shard) and the image is
+    that member of it; ``digest`` is then the SHA-1 of the member's bytes, recorded by the
+    loader so the content key needs no second read.
     """
 
     id: str
@@ -38,6 +41,8 @@ class Figure:
     description: str = ""
     labels: tuple[str, ...] = ()
     source: str = ""
+    member: str = ""
+    digest: str = ""
 
     @property
     def labels_text(self) -> str:
@@ -193,8 +198,61 @@ def to_rgb(im):
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
+@lru_cache(maxsize=256)
+def _tar_offsets(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, int]]:
+    """member name -> (data offset, size) of an uncompressed tar (headers only are read)."""
+    import tarfile
+
+    with tarfile.open(path, "r:") as tar:
+        return {m.name: (m.offset_data, m.size) for m in tar if m.isfile()}
+
+
+def read_member(archive: Path | str, member: str) -> bytes:
+    """The bytes of one member of a local tar archive (random access by offset).
+
+    Raises ``ImageError`` when the archive is missing, damaged or lacks the member.
+    """
+    import tarfile
+
+    path = str(archive)
+    try:
+        st = os.stat(path)
+        offsets = _tar_offsets(path, st.st_size, st.st_mtime_ns)
+    except FileNotFoundError as exc:
+        raise ImageError(f"shard {path} not found; was it moved? Reload the corpus.") from exc
+    except (OSError, tarfile.TarError) as exc:
+        raise ImageError(f"shard {path} cannot be read as a tar archive ({exc}).") from exc
+    if member not in offsets:
+        raise ImageError(f"shard {path} has no member {member}; it changed since it was catalogued.")
+    offset, size = offsets[member]
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read(size)
+    if len(data) != size:
+        raise ImageError(f"shard {path} is truncated inside {member}.")
+    return data
+
+
+def figure_bytes(figure: Figure) -> bytes:
+    """The raw bytes of a figure's image file, or of its shard member."""
+    if figure.member:
+        return read_member(figure.path, figure.member)
+    return Path(figure.path).read_bytes()
+
+
+def figure_digest(figure: Figure) -> str:
+    """SHA-1 of a figure's image bytes: the content key of its cached vectors (the same
+    image as a file or as a shard member has the same key)."""
+    if figure.member:
+        return figure.digest or hashlib.sha1(figure_bytes(figure)).hexdigest()
+    return file_digest(figure.path)
+
+
 def load_figure_image(figure: Figure):
     """Open a figure's image (RGB); raises ``ImageError`` naming the figure when unusable."""
+    if figure.member:
+        name = f"figure {figure.id} ({Path(str(figure.path)).name}:{figure.member})"
+        return open_image(figure_bytes(figure), name=name)
     return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")
 
 
