@@ -34,7 +34,19 @@ def cmd_build(args) -> int:
     from ..search import build
 
     corpus = load_corpus(args.corpus)
-    out = build(corpus, parse_encoders(args.encoders), index_kind=args.index)
+    if getattr(args, "engine", None):
+        from ..engine import EngineOptions, run_build
+
+        def report(r) -> None:
+            print(f"encoded  {r.spec} with {r.engine}: {len(r.units_encoded)} of {r.units} unit(s), "
+                  f"{r.items_encoded} item(s); {r.units_cached} unit(s) already cached")
+            for p in r.problems[:10]:
+                print(f"problem  {p}")
+
+        options = EngineOptions(address=args.address, workers=args.workers)
+        out = run_build(corpus, parse_encoders(args.encoders), args.engine, options, args.index, on_report=report)
+    else:
+        out = build(corpus, parse_encoders(args.encoders), index_kind=args.index)
     for spec, res in out.items():
         if isinstance(res, str):
             print(f"skipped  {spec}: {res}")
@@ -102,6 +114,10 @@ def register(sub) -> None:
     add_corpus_arg(sp)
     sp.add_argument("--encoders", help="comma-separated specs (default: every available encoder)")
     sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    sp.add_argument("--engine", choices=["local", "ray"],
+                    help="encode unit by unit (shards) in this process, or on a Ray cluster (default: plain local build)")
+    sp.add_argument("--address", help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
+    sp.add_argument("--workers", type=int, help="Ray actors (default: one per GPU, else per CPU)")
     sp.set_defaults(fn=cmd_build)
 
     sp = sub.add_parser("search", help="nearest figures to an image, per encoder")

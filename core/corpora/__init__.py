@@ -42,12 +42,19 @@ def _load_folder(path: str) -> Corpus:
     return load_folder(path)
 
 
+def _load_webdataset(shards: str) -> Corpus:
+    from .webdataset import load_webdataset
+
+    return load_webdataset(shards)
+
+
 #: kind → loader(path). The demo takes no path (generated into the cache).
 CORPUS_KINDS: dict[str, Callable[..., Corpus]] = {
     "demo": _load_demo,
     "upair": _load_upair,
     "query-patents": _load_query_patents,
     "folder": _load_folder,
+    "webdataset": _load_webdataset,  # webdataset:<brace-expanded shards>[#titles=<json>]
 }
 
 
@@ -84,7 +91,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 def load_corpus(spec: str) -> Corpus:
     """Load the corpus named by ``spec``; raises DatasetError with a plain message."""
     kind, path = parse_spec(spec)
-    if kind != "demo":
+    if kind not in ("demo", "webdataset"):  # shard lists are checked by their loader
         p = Path(path or "").expanduser()
         if not p.exists():
             raise DatasetError(f"{kind} corpus folder not found: {p.absolute()}")
