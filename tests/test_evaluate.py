@@ -101,7 +101,7 @@ def test_upair_samples_end_to_end(cache, samples, clip_spec, tmp_path):
     pd.testing.assert_frame_equal(again.per_query, res.per_query)
 
     # a fresh process (new corpus object, empty in-memory memo) reads the disk cache
-    ev._RESULT_MEMO.clear()
+    ev.RESULT_CACHE.clear()
     fresh = load_corpus(samples.name)
     t0 = time.perf_counter()
     from_disk = ev.evaluate(fresh, [clip_spec, "hog"])

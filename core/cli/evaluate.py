@@ -4,15 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..corpora import load_corpus
-from ..evaluate import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, _axis_order
+from ..evaluation import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, axis_order
 from ..metrics import canonical
+from ..protocols import protocol_names
 from .common import add_corpus_arg, parse_encoders, table
 
 
 def format_tables(result: EvalResult) -> str:
     """The result as one text table per axis (rows encoder/run, columns metrics)."""
     blocks = []
-    for axis in _axis_order(dict.fromkeys(result.table["axis"])):
+    for axis in axis_order(dict.fromkeys(result.table["axis"])):
         p = result.pivot(axis)
         rows = [[enc, run, *(f"{p.loc[(enc, run), m]:.4f}" for m in p.columns)] for enc, run in p.index]
         header = ["encoder", "run", *(MEASURE_LABELS.get(m, m) for m in p.columns)]
@@ -22,16 +23,19 @@ def format_tables(result: EvalResult) -> str:
 
 def cmd_evaluate(args) -> int:
     """``python -m core evaluate``: score the runs, print one table per axis, write run files."""
-    from ..evaluate import evaluate
+    from ..evaluation import evaluate
+    from ..protocols import default_protocol_for, get_protocol
 
     corpus = load_corpus(args.corpus)
+    protocol = get_protocol(args.protocol or default_protocol_for(corpus))
     encoders = parse_encoders(args.encoders)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
-                      out_dir=args.out, show_bar=True)
+                      out_dir=args.out, show_bar=True, protocol=protocol.name)
     n_q = result.per_query["qid"].nunique() if len(result.per_query) else 0
-    print(f"corpus {corpus.name} · {n_q} queries · fusion weight {result.fusion_weight:g}\n")
+    print(f"corpus {corpus.name} · {n_q} queries · fusion weight {result.fusion_weight:g}")
+    print(f"protocol {protocol.name}: {protocol.summary}\n")
     if len(result.table):
         print(format_tables(result))
     else:
@@ -61,6 +65,9 @@ def register(sub) -> None:
                     help="comma-separated ir_measures names (default: %(default)s)")
     sp.add_argument("--weight", type=float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
     sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
+    sp.add_argument("--protocol", choices=protocol_names(), default=None,
+                    help="preprocessing and text cleaning: upair = the official evaluation/run.py exactly "
+                         "(default for UPAIR-layout corpora), clean = this project's (default otherwise)")
     sp.add_argument("--significance", default="none", choices=["none", "randomization", "t"],
                     help="test the best system of each axis against the others (first metric)")
     sp.set_defaults(fn=cmd_evaluate)

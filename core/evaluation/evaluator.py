@@ -1,0 +1,246 @@
+"""``evaluate``: every encoder's runs on a benchmark, per axis, under one evaluation protocol."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..corpora.base import Corpus
+from ..embed import EncoderUnavailable, Progress, require
+from ..metrics import DEFAULT_MEASURES, NATIVE, canonical, metrics_sorted, plan_measures, trec_order
+from ..protocols import default_protocol_for, get_protocol
+from ..qrels import write_qrels
+from ..store import key_of
+from .cache import RESULT_CACHE
+from .pairs import axis_order, benchmark_of, pairs_to_dict, qrels_digest
+from .runfiles import run_tag, write_run_file
+from .runs import RUNS, DEFAULT_RUNS, RunPlan, axis_data, embeddings, pairs_of, plan_run, run_array, slug
+from .significance import significance
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EvalResult", "evaluate", "RESULTS_VERSION"]
+
+#: Bump when anything changes the cached results (2: scores no longer rounded; protocols).
+RESULTS_VERSION = 2
+
+
+@dataclass(frozen=True, eq=False)
+class EvalResult:
+    """Evaluation of several encoders' runs on a benchmark under one protocol.
+
+    ``table``: tidy means (encoder, run, axis, metric, value); ``per_query``: (encoder,
+    run, axis, metric, qid, value); ``run_files``: (encoder, run) → TREC run file (when an
+    output folder was given); ``skipped``: (encoder, reason) for encoders / runs that
+    could not be evaluated; ``protocol``: the ``core.protocols`` name every number follows.
+    """
+
+    table: "pd.DataFrame"  # noqa: F821
+    per_query: "pd.DataFrame"  # noqa: F821
+    run_files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    fusion_weight: float = 1.0
+    metrics: tuple[str, ...] = DEFAULT_MEASURES
+    protocol: str = "clean"
+
+    def pivot(self, axis: str):
+        """Means on one axis: rows (encoder, run), columns metrics (in requested order)."""
+        t = self.table[self.table["axis"] == axis]
+        p = t.pivot_table(index=["encoder", "run"], columns="metric", values="value", sort=False)
+        return p[[m for m in self.metrics if m in p.columns]]
+
+    def significance(self, against="best", metric: str = "AP", test: str = "randomization", **kw):
+        """Paired significance tests on this result's per-query values (see ``significance``)."""
+        return significance(self.per_query, against=against, metric=metric, test=test, **kw)
+
+
+def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{axis: {measure: {qid: value}}}`` of one run's flat scores.
+
+    Measures go through ``core.metrics.plan_measures``: the native group is computed on the
+    pair table directly (one sort for every axis), any other provider on the run as a dict.
+    """
+    pairs = pairs_of(corpus)
+    order = trec_order(pairs.qof, pairs.doc_code, scores) if len(pairs) else np.zeros(0, dtype=np.int64)
+    q_sorted = pairs.qof[order]
+    groups = plan_measures(measures)
+    run_dict = None
+    bench = benchmark_of(corpus)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for axis in axis_order(bench.qrels):
+        ad = axis_data(corpus, axis)
+        res: dict[str, dict[str, float]] = {}
+        for provider, names in groups:
+            if provider is NATIVE:
+                q_ax = ad.qmap[q_sorted]
+                keep = q_ax >= 0
+                vals = metrics_sorted(ad.stats, q_ax[keep], ad.rel[order][keep], names)
+                res.update({m: dict(zip(ad.stats.qids, vals[m].tolist())) for m in names})
+            else:
+                if run_dict is None:
+                    run_dict = pairs_to_dict(pairs, corpus, scores)
+                res.update(provider.compute(run_dict, bench.qrels[axis], names))
+        out[axis] = {m: res[m] for m in measures}
+    return out
+
+
+def _plans(spec: str, runs: Sequence[str], protocol: str) -> tuple[list[RunPlan], list[str]]:
+    """The runs of ``spec`` among ``runs`` and the reasons of those that are impossible."""
+    from .runs import protocol_spec
+
+    enc = require(protocol_spec(spec, protocol))  # EncoderUnavailable / ValueError propagate
+    wanted = list(runs)
+    if not enc.has_images:  # text-only: its runs are the text fields of the requested runs
+        wanted = list(dict.fromkeys(r.split("+", 1)[1] if r.startswith("image+") else r
+                                    for r in runs if r != "image"))
+        if not wanted:
+            return [], [f"{spec} is text-only; request runs desc/labels (or image+desc/image+labels)"]
+    plans, reasons = [], []
+    for r in wanted:
+        try:
+            plans.append(plan_run(spec, r, protocol))
+        except (ValueError, EncoderUnavailable) as exc:
+            reasons.append(f"run {r}: {exc}")
+    return plans, reasons
+
+
+def _check_args(corpus, encoders, runs, metrics, protocol):
+    benchmark_of(corpus)
+    if isinstance(encoders, str):
+        encoders = [e.strip() for e in encoders.split(",") if e.strip()]
+    measures = tuple(dict.fromkeys(canonical(m) for m in metrics))
+    if not measures:
+        raise ValueError("no metrics requested")
+    runs = tuple(dict.fromkeys(r.strip() for r in runs))
+    bad = [r for r in runs if r not in RUNS]
+    if bad:
+        raise ValueError(f"unknown run(s) {', '.join(bad)}; choose from {', '.join(RUNS)}")
+    proto = get_protocol(protocol or default_protocol_for(corpus))
+    return list(dict.fromkeys(encoders)), runs, measures, proto
+
+
+def _evaluate_plan(corpus: Corpus, plan: RunPlan, measures, weight: float, qdigest: str, progress, show_bar,
+                   out: Path | None):
+    """(values, run file or None) of one run; raises what building its embeddings raises."""
+    embs = [embeddings(corpus, s, w, progress, show_bar) for s, w in plan.sources]
+    pairs = pairs_of(corpus)
+    proto = get_protocol(plan.protocol)
+    key = key_of("eval", RESULTS_VERSION, proto.key, [e.key for e in embs], [list(s) for s in plan.sources],
+                 pairs.key, qdigest, weight if plan.fused else None, list(measures))
+    data = RESULT_CACHE.get(key, valid=lambda d: isinstance(d.get("values"), dict))
+    scores = None
+    if data is None:
+        scores = run_array(corpus, plan, weight, progress, show_bar)
+        data = {"key": key, "encoder": plan.encoder, "run": plan.run, "protocol": proto.name,
+                "fusion_weight": weight if plan.fused else None, "measures": list(measures),
+                "values": _score_run(corpus, scores, measures)}
+        RESULT_CACHE.put(key, data)
+    path = None
+    if out is not None:
+        if scores is None:
+            scores = run_array(corpus, plan, weight, progress, show_bar)
+        path = write_run_file(out / f"{slug(plan.encoder)}.{plan.run}.run", pairs_to_dict(pairs, corpus, scores),
+                              run_tag(slug(plan.encoder), plan.run, proto.name))
+    return data["values"], path
+
+
+def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFAULT_RUNS,
+             metrics: Sequence[str] = DEFAULT_MEASURES, fusion_weight: float = 1.0,
+             out_dir: Path | str | None = None, progress: Progress | None = None,
+             show_bar: bool = False, protocol: str | None = None) -> EvalResult:
+    """Evaluate every encoder's runs on the corpus's benchmark under ``protocol``.
+
+    ``protocol`` (``core.protocols``) defaults to ``upair`` for UPAIR-layout corpora and
+    ``clean`` otherwise. Unavailable encoders and impossible runs are skipped and listed in
+    ``skipped``. With ``out_dir`` the TREC run files, the qrels of each axis,
+    ``results.csv`` and ``per_query.csv`` (both with a ``protocol`` column) are written
+    there. Raises ValueError for a corpus without a benchmark, an unknown run, measure or
+    protocol.
+    """
+    import pandas as pd
+
+    encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol)
+    weight = float(fusion_weight)
+    out = Path(out_dir) if out_dir is not None else None
+    qdigest = qrels_digest(corpus)
+    skipped: list[tuple[str, str]] = []
+    run_files: dict[tuple[str, str], Path] = {}
+    frames: list[pd.DataFrame] = []
+    for spec in encoders:
+        try:
+            plans, reasons = _plans(spec, runs, proto.name)
+        except (EncoderUnavailable, ValueError, ImportError) as exc:
+            skipped.append((spec, str(exc)))
+            continue
+        skipped.extend((spec, r) for r in reasons)
+        for plan in plans:
+            t0 = time.perf_counter()
+            try:
+                values, path = _evaluate_plan(corpus, plan, measures, weight, qdigest, progress, show_bar, out)
+            except (EncoderUnavailable, ValueError, RuntimeError, OSError, ImportError) as exc:
+                log.warning("skipping %s %s: %s", spec, plan.run, exc)
+                skipped.append((spec, f"run {plan.run}: {exc}"))
+                continue
+            if path is not None:
+                run_files[(spec, plan.run)] = path
+            frames.append(_frame(spec, plan.run, values, measures))
+            log.info("evaluated %s %s (%s) in %.2fs", spec, plan.run, proto.name, time.perf_counter() - t0)
+    result = _result(frames, run_files, skipped, weight, measures, proto.name)
+    if out is not None:
+        _write_outputs(out, corpus, result)
+    return result
+
+
+def _result(frames, run_files, skipped, weight, measures, protocol) -> EvalResult:
+    import pandas as pd
+
+    cols = ["encoder", "run", "axis", "metric", "qid", "value"]
+    per_query = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    per_query = per_query[cols]
+    if len(per_query):
+        table = (per_query.groupby(["encoder", "run", "axis", "metric"], sort=False)["value"].mean()
+                 .reset_index())
+    else:
+        table = pd.DataFrame(columns=["encoder", "run", "axis", "metric", "value"])
+    return EvalResult(table=table, per_query=per_query, run_files=run_files, skipped=skipped,
+                      fusion_weight=weight, metrics=measures, protocol=protocol)
+
+
+def _write_outputs(out: Path, corpus: Corpus, result: EvalResult) -> None:
+    """qrels per axis, results.csv and per_query.csv (the protocol as first column)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for axis, q in benchmark_of(corpus).qrels.items():
+        write_qrels(out / f"qrels_{axis}.txt", q)
+    result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]].to_csv(
+        out / "results.csv", index=False, float_format="%r")
+    result.per_query.assign(protocol=result.protocol)[["protocol", *result.per_query.columns]].to_csv(
+        out / "per_query.csv", index=False, float_format="%r")
+
+
+def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],
+           measures: Sequence[str]):
+    """Rows of one run in a canonical order: axes as in AXES, measures as requested, qids sorted
+    (the same whether the values were just computed or read back from the JSON cache)."""
+    import pandas as pd
+
+    axes, mets, qids, vals = [], [], [], []
+    for axis in axis_order(values):
+        for m in measures:
+            by_q = values[axis][m]
+            keys = sorted(by_q)
+            n = len(keys)
+            axes.append(np.full(n, axis, dtype=object))
+            mets.append(np.full(n, m, dtype=object))
+            qids.append(np.asarray(keys, dtype=object))
+            vals.append(np.fromiter((by_q[k] for k in keys), dtype=np.float64, count=n))
+    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dtype=dt))  # noqa: E731
+    n_total = sum(len(v) for v in vals)
+    return pd.DataFrame({
+        "encoder": np.full(n_total, spec, dtype=object), "run": np.full(n_total, run, dtype=object),
+        "axis": cat(axes, object), "metric": cat(mets, object), "qid": cat(qids, object),
+        "value": cat(vals, np.float64),
+    })
