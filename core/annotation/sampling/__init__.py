@@ -1,0 +1,76 @@
+"""Candidate sampling: UPAIR-style annotation pools for new queries, and why each was drawn.
+
+Typical use::
+
+    from core.annotation.sampling import load_config, resolve_queries, sample_pools, write_run
+    collection = load_corpus("demo")
+    queries = resolve_queries("demo")
+    run = sample_pools(collection, queries, load_config(None), seed=1)
+    write_run(run, "pools/")
+
+Parts: ``config`` (roles, groups, the reference's config.yaml), ``bands`` (exact scores and
+percentile thresholds), ``select`` (merge, deduplication, cited), ``sampler`` (orchestration),
+``export`` (reference-layout JSON, trace, UPAIR pool folder).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+from ...corpora import Corpus, DatasetError, load_corpus
+from ...figures import Figure
+from .config import (
+    DEFAULT_YAML, METHODS, REFERENCE_INDICES, Band, GroupSpec, IndexRole, SamplingConfig, SamplingConfigError,
+    load_config, parse_config,
+)
+from .export import pool_metadata, reference_layout, summary, trace, write_run
+from .sampler import (
+    Candidate, Dropped, GroupDraw, QueryDraw, SampleRun, SamplingUnavailable, check_encoders, sample_pools,
+)
+
+__all__ = [
+    "DEFAULT_YAML", "METHODS", "REFERENCE_INDICES", "Band", "GroupSpec", "IndexRole", "SamplingConfig",
+    "SamplingConfigError", "load_config", "parse_config", "Candidate", "Dropped", "GroupDraw", "QueryDraw",
+    "SampleRun", "SamplingUnavailable", "check_encoders", "sample_pools", "write_run", "reference_layout",
+    "trace", "pool_metadata", "summary", "resolve_queries", "load_citations", "find_citations",
+]
+
+
+def resolve_queries(spec: str | Corpus) -> list[Figure]:
+    """The query figures of a corpus spec: its benchmark's queries, else every figure."""
+    corpus = spec if isinstance(spec, Corpus) else load_corpus(spec)
+    if corpus.benchmark is not None and corpus.benchmark.queries:
+        return [corpus.by_id[q] for q in corpus.benchmark.queries if q in corpus.by_id]
+    return list(corpus.figures)
+
+
+def load_citations(path: Path | str) -> dict[str, list[str]]:
+    """``citations_data.json``: citing patent → cited patents."""
+    p = Path(path).expanduser()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DatasetError(f"cannot read citations file {p}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{p} is not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise DatasetError(f"{p}: expected an object mapping a patent to the list of patents it cites")
+    return {str(k): [str(x) for x in v] for k, v in data.items()}
+
+
+def find_citations(config: SamplingConfig, *corpora: Corpus, explicit: str | Path | None = None
+                   ) -> tuple[Mapping[str, list[str]], str]:
+    """(citations, where from): ``explicit``, else the config's ``citations_data`` when that
+    file exists, else a ``citations_data.json`` at a corpus root; ({}, reason) when none."""
+    if explicit:
+        return load_citations(explicit), str(explicit)
+    candidates = []
+    if config.citations_data:
+        src = Path(config.source).parent if config.source and Path(config.source).is_file() else Path.cwd()
+        candidates += [Path(config.citations_data), src / config.citations_data, src.parent / config.citations_data]
+    candidates += [c.root / "citations_data.json" for c in corpora]
+    for c in candidates:
+        if c.is_file():
+            return load_citations(c), str(c)
+    return {}, "no citations_data.json found"

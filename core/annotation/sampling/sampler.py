@@ -1,0 +1,299 @@
+"""Draw UPAIR-style candidate pools for queries from a figure collection, keeping the why.
+
+For every query: its score against every collection figure on every index (exact, one matrix
+product per query batch), the percentile thresholds, the cited candidates, then per group the
+in-band figures of each index, merged, deduplicated and drawn at random with a per-query
+seeded generator. Each kept or dropped candidate records its score on every index, the merge
+case that admitted it and, when dropped, the figure it duplicates.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ...corpora.base import Corpus
+from ...figures import Figure
+from .bands import Thresholds, batches, in_band, rounded, score_block, thresholds
+from .config import METHODS, GroupSpec, IndexRole, SamplingConfig
+from .select import Drop, cited_pool, deduplicate, merge
+
+Progress = Callable[[int, int, str], None]
+
+
+class SamplingUnavailable(RuntimeError):
+    """An encoder the config needs cannot run here; the message names each and its fix."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A drawn figure: its summed score, its score on every index and the indices that drew it."""
+
+    id: str
+    row: int  # position in the collection (the reference's index id)
+    patent: str
+    score: float
+    scores: Mapping[str, float]
+    drawn_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A candidate dropped as a near-duplicate of ``of`` (cosine on the dedup index)."""
+
+    candidate: Candidate
+    of: str
+    cosine: float
+
+
+@dataclass(frozen=True)
+class GroupDraw:
+    """One group's draw for one query."""
+
+    spec: GroupSpec
+    case: str
+    in_band: Mapping[str, int]  # index → figures inside its band
+    merged: int
+    deduplicated: bool
+    kept: tuple[Candidate, ...]
+    dropped: tuple[Dropped, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.spec.size - len(self.kept))
+
+
+@dataclass(frozen=True)
+class QueryDraw:
+    """Everything drawn for one query and the thresholds that decided it."""
+
+    query: Figure
+    thresholds: Mapping[str, Thresholds]
+    cited: tuple[Candidate, ...]
+    cited_dropped: tuple[Dropped, ...]
+    cited_found: int
+    groups: tuple[GroupDraw, ...]
+
+    @property
+    def key(self) -> str:
+        return self.query.path.name
+
+    @property
+    def section(self) -> str:
+        return self.query.section or "unknown"
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """A complete draw: config, seed, method, and one ``QueryDraw`` per query."""
+
+    config: SamplingConfig
+    seed: int
+    method: str
+    collection: str
+    collection_fingerprint: str
+    draws: tuple[QueryDraw, ...]
+    figures: Mapping[str, Figure] = field(repr=False, default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def check_encoders(config: SamplingConfig) -> list[str]:
+    """Why each encoder of ``config`` cannot run here (empty when all can), with the fix."""
+    from ...encoders import get_encoder
+    from ...encoders.base import IMAGE, TEXT
+
+    problems: list[str] = []
+    by_spec: dict[str, list[IndexRole]] = {}
+    for role in config.indices:
+        by_spec.setdefault(role.encoder, []).append(role)
+    for spec, roles in by_spec.items():
+        names = ", ".join(r.name for r in roles)
+        try:
+            enc = get_encoder(spec)
+        except Exception as exc:  # noqa: BLE001 - unknown spec or a broken encoder module: reported, not raised
+            problems.append(f"{spec} (index {names}): not usable in this build ({type(exc).__name__}: {exc}). "
+                            f"Fix: set indices.<name>.encoder in the config to an available encoder "
+                            f"(python -m core info lists them)")
+            continue
+        av = enc.availability()
+        if not av.ok:
+            problems.append(f"{spec} (index {names}): {av.reason}. Fix: {av.fix}")
+            continue
+        for r in roles:
+            if r.field == "image" and IMAGE not in enc.capabilities:
+                problems.append(f"{spec} (index {r.name}): encodes text only; it cannot serve the image field")
+            if r.is_text and TEXT not in enc.capabilities:
+                problems.append(f"{spec} (index {r.name}): has no text encoder; it cannot serve field {r.field}")
+    return problems
+
+
+def _field_corpus(corpus: Corpus, fld: str) -> tuple[Corpus, str]:
+    """(corpus, build field) for an index field; titles are encoded as a corpus whose
+    descriptions are the titles, so every encoder (and TF-IDF's fit) sees only titles."""
+    if fld != "title":
+        return corpus, fld
+    figs = tuple(dataclasses.replace(f, description=f.title) for f in corpus.figures)
+    return dataclasses.replace(corpus, name=f"{corpus.name}#titles", figures=figs), "desc"
+
+
+def _raw_text(fig: Figure, fld: str) -> str:
+    return {"title": fig.title, "desc": fig.description, "labels": fig.labels_text}[fld]
+
+
+def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
+             show_bar: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(collection vectors, query vectors) of one index, L2-normalised float32."""
+    from ...embed import build_embeddings, encode_query_text
+
+    corpus, what = _field_corpus(collection, role.field)
+    emb = build_embeddings(corpus, role.encoder, what, show_bar=show_bar).vectors
+    rows = []
+    if role.field == "image":
+        qc = dataclasses.replace(collection, name="queries", figures=tuple(queries), benchmark=None)
+        return emb, build_embeddings(qc, role.encoder, "image", show_bar=False).vectors
+    for q in queries:
+        pos = collection.position.get(q.id)
+        if pos is not None and collection.figures[pos].path == q.path:
+            rows.append(emb[pos])
+        else:
+            rows.append(encode_query_text(role.encoder, _raw_text(q, role.field), corpus)[0])
+    return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32) if rows else np.zeros((0, emb.shape[1]), np.float32)
+
+
+@dataclass
+class _Context:
+    config: SamplingConfig
+    method: str
+    collection: Corpus
+    dedup: np.ndarray
+    citations: Mapping[str, set[str]]
+    by_patent: Mapping[str, list[int]]
+    by_path: Mapping[object, int]
+
+
+def _candidate(ctx: _Context, rows: Mapping[str, np.ndarray], pos: int, score: float, drawn_by=()) -> Candidate:
+    f = ctx.collection.figures[pos]
+    return Candidate(f.id, int(pos), f.patent, score, {n: rounded(r[pos]) for n, r in rows.items()}, tuple(drawn_by))
+
+
+def _draw_cited(ctx: _Context, q: Figure, rows, valid: np.ndarray, rng: random.Random):
+    cfg = ctx.config
+    cited = ctx.citations.get(q.patent, set())
+    row = rows[cfg.visual_index or cfg.dedup_index]
+    positions = [p for pat in sorted(cited) for p in ctx.by_patent.get(pat, []) if valid[p]]
+    positions.sort(key=lambda p: (-float(row[p]), p))
+    pos_of = {ctx.collection.figures[p].id: p for p in positions}
+    ids = cited_pool(list(pos_of), {i: ctx.collection.figures[p].patent for i, p in pos_of.items()}, cited)
+    vec = lambda fid: ctx.dedup[pos_of[fid]]  # noqa: E731
+    if len(ids) > cfg.dedup_min or ctx.method == "strict":
+        d = deduplicate(ids, cfg.cited_sample_size, vec, rng, cfg.dedup_threshold, factor=cfg.sample_factor)
+        kept, drops = list(d.kept), d.dropped
+    else:
+        kept, drops = ids, ()
+    mk = lambda fid: _candidate(ctx, rows, pos_of[fid], rounded(row[pos_of[fid]]))  # noqa: E731
+    return tuple(mk(i) for i in kept), tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), len(ids)
+
+
+def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds], valid: np.ndarray,
+                rng: random.Random, prior: list[str]) -> GroupDraw:
+    cfg = ctx.config
+    figs = ctx.collection.figures
+    per_index: dict[str, dict[str, float]] = {}
+    pos_of: dict[str, int] = {}
+    for role in cfg.indices:
+        band = g.band_for(role)
+        t = th[role.name].values
+        hits = [p for p in in_band(rows[role.name], t[band.lower], t[band.upper]) if valid[p]]
+        per_index[role.name] = {figs[p].id: rounded(rows[role.name][p]) for p in hits}
+        pos_of.update((figs[p].id, int(p)) for p in hits)
+    m = merge(per_index, cfg.description_index, cfg.visual_index, rng, cfg.min_intersection, cfg.union_cap)
+    strict = ctx.method == "strict"
+    dedup = strict or len(m.scores) > cfg.dedup_min
+    drops: tuple[Drop, ...] = ()
+    if dedup:
+        vec = lambda fid: ctx.dedup[pos_of[fid]] if fid in pos_of else ctx.dedup[ctx.collection.position[fid]]  # noqa: E731
+        d = deduplicate(list(m.scores), g.size, vec, rng, cfg.dedup_threshold, seeds=prior, factor=cfg.sample_factor)
+        kept_ids, drops = list(d.kept), d.dropped
+    else:
+        kept_ids = list(m.scores)
+    mk = lambda fid: _candidate(ctx, rows, pos_of[fid], m.scores[fid], m.contributors[fid])  # noqa: E731
+    kept = sorted((mk(i) for i in kept_ids), key=lambda c: (-c.score, c.id))
+    return GroupDraw(g, m.case, {n: len(v) for n, v in per_index.items()}, len(m.scores), dedup, tuple(kept),
+                     tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops))
+
+
+def _draw_query(ctx: _Context, q: Figure, rows: Mapping[str, np.ndarray], seed: int) -> QueryDraw:
+    cfg = ctx.config
+    n = len(ctx.collection.figures)
+    valid = np.ones(n, dtype=bool)
+    for p in (ctx.collection.position.get(q.id), ctx.by_path.get(q.path)):
+        if p is not None:
+            valid[p] = False  # the query itself is never its own candidate
+    th = {name: thresholds(r[valid], cfg.percentiles) for name, r in rows.items()}
+    rng = random.Random(f"{seed}:{q.id}")
+    cited, cited_drops, found = _draw_cited(ctx, q, rows, valid, rng)
+    prior = [c.id for c in cited]
+    groups = []
+    for g in cfg.groups:
+        gd = _draw_group(ctx, g, rows, th, valid, rng, prior)
+        groups.append(gd)
+        if ctx.method == "strict":
+            prior = prior + [c.id for c in gd.kept]
+    return QueryDraw(q, th, cited, cited_drops, found, tuple(groups))
+
+
+def sample_pools(collection: Corpus, queries: Sequence[Figure], config: SamplingConfig, seed: int = 0,
+                 method: str = "upair", citations: Mapping[str, Sequence[str]] | None = None,
+                 progress: Progress | None = None, show_bar: bool = True) -> SampleRun:
+    """Draw every query's cited candidates and groups from ``collection``.
+
+    Raises ``SamplingUnavailable`` naming every encoder that cannot run, and ``ValueError``
+    for an unknown ``method`` or an empty query list.
+    """
+    from tqdm.auto import tqdm
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if not queries:
+        raise ValueError("no queries to sample for")
+    problems = check_encoders(config)
+    if problems:
+        raise SamplingUnavailable("cannot sample: these encoders are unavailable:\n  " + "\n  ".join(problems))
+    vecs = {}
+    for i, role in enumerate(config.indices):
+        if progress:
+            progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
+        vecs[role.name] = _vectors(collection, queries, role, show_bar)
+    by_patent: dict[str, list[int]] = {}
+    for p, f in enumerate(collection.figures):
+        by_patent.setdefault(f.patent, []).append(p)
+    cites = {k: set(v) for k, v in (citations or {}).items()}
+    by_path = {f.path: p for p, f in enumerate(collection.figures)}
+    ctx = _Context(config, method, collection, vecs[config.dedup_index][0], cites, by_patent, by_path)
+    draws: list[QueryDraw] = []
+    bar = tqdm(total=len(queries), desc="Sampling queries", unit="query", disable=not show_bar, leave=False)
+    try:
+        for sl in batches(len(queries), len(collection.figures)):
+            blocks = {name: score_block(qv[sl], x) for name, (x, qv) in vecs.items()}
+            for j, q in enumerate(queries[sl]):
+                draws.append(_draw_query(ctx, q, {n: b[j] for n, b in blocks.items()}, seed))
+                bar.update(1)
+                if progress:
+                    progress(len(draws), len(queries), f"query {q.id}")
+    finally:
+        bar.close()
+    used = {q.id: q for q in queries}
+    for d in draws:
+        for c in (*d.cited, *(c for g in d.groups for c in g.kept)):
+            used.setdefault(c.id, collection.by_id[c.id])
+    notes = list(config.notes)
+    if not cites:
+        notes.append("no citation data: the cited group is empty")
+    return SampleRun(config, seed, method, collection.name, collection.fingerprint, tuple(draws), used, tuple(notes))

@@ -1,0 +1,72 @@
+"""Command ``sample``: draw UPAIR-style candidate pools for queries from a collection."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..corpora import load_corpus
+from .common import CORPUS_HELP, table
+
+
+def cmd_sample(args) -> int:
+    """``python -m core sample``: draw, write the pools, print a per-group summary."""
+    from ..annotation.sampling import (
+        METHODS, find_citations, load_config, resolve_queries, sample_pools, summary, write_run,
+    )
+    from ..annotation.sampling.sampler import SamplingUnavailable, check_encoders
+
+    config = load_config(args.config)
+    print(f"config   {config.source}")
+    for note in config.notes:
+        print(f"note     {note}")
+    problems = check_encoders(config)
+    if problems:
+        print("error: cannot sample; these encoders are unavailable:")
+        for p in problems:
+            print(f"  - {p}")
+        return 3
+    collection = load_corpus(args.corpus)
+    qcorpus = collection if args.queries == args.corpus else load_corpus(args.queries)
+    queries = resolve_queries(qcorpus)
+    if args.limit:
+        queries = queries[: args.limit]
+    citations, where = find_citations(config, qcorpus, collection, explicit=args.citations)
+    print(f"corpus   {collection.name} · {len(collection)} figures")
+    print(f"queries  {qcorpus.name} · {len(queries)} queries")
+    print(f"cited    {where}")
+    print(f"method   {args.method}: {METHODS[args.method]}")
+    try:
+        run = sample_pools(collection, queries, config, seed=args.seed, method=args.method, citations=citations)
+    except SamplingUnavailable as exc:
+        print(f"error: {exc}")
+        return 3
+    out = write_run(run, args.out)
+    rows = []
+    for name, s in summary(run).items():
+        if name == "cited":
+            rows.append([name, str(s["kept"]), "-", "-", f"{s['queries_with_cited']} queries with cited figures"])
+            continue
+        cases = ", ".join(f"{k}: {v}" for k, v in sorted(s["cases"].items()))
+        rows.append([name, str(s["kept"]), str(s["shortfall"]), str(s["queries_short"]), cases])
+    print()
+    print(table(rows, ["group", "kept", "shortfall", "queries short", "merge cases (queries)"]))
+    print(f"\npools written to {Path(out).resolve()} (pool/ reads as a corpus: --corpus upair:{Path(out).resolve() / 'pool'})")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``sample`` to ``sub``."""
+    from ..annotation.sampling.config import METHODS
+
+    sp = sub.add_parser("sample", help="draw UPAIR-style candidate pools (percentile bands, merge, dedup, cited)")
+    sp.add_argument("--corpus", default="demo", help=f"the collection to draw from: {CORPUS_HELP}")
+    sp.add_argument("--queries", default="demo", help="query figures: a corpus spec or folder (its benchmark "
+                    "queries, else every figure; default: demo)")
+    sp.add_argument("--config", help="sampling config YAML (the reference's config.yaml loads as it is; "
+                    "default: TF-IDF title/desc/labels + HOG + AHDH)")
+    sp.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pools; default 0)")
+    sp.add_argument("--method", default="upair", choices=list(METHODS),
+                    help="upair: deduplicate as the reference; strict: also across groups (default upair)")
+    sp.add_argument("--citations", help="citations_data.json (default: the config's, else one at a corpus root)")
+    sp.add_argument("--limit", type=int, default=0, help="only the first N queries")
+    sp.add_argument("--out", required=True, help="output folder (candidates/, trace/, pool/, run.json)")
+    sp.set_defaults(fn=cmd_sample)

@@ -1,0 +1,197 @@
+"""Candidate sampling, piece by piece: config validation, exact percentile bands, merge and
+deduplication, each checked against the reference's own code (``../shared/reference/upair``)."""
+from __future__ import annotations
+
+import random
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.annotation.sampling import SamplingConfigError, load_config, parse_config
+from core.annotation.sampling.bands import in_band, percentile_value, score_block, thresholds
+from core.annotation.sampling.config import DEFAULT_YAML
+from core.annotation.sampling.select import ALL, PARTIAL, UNION, deduplicate, merge
+
+REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "upair" / "src"
+
+
+def _need_reference() -> Path:
+    if not (REFERENCE / "candidate_sampler.py").is_file():
+        pytest.skip(f"needs the reference UPAIR code at {REFERENCE} (absent on a fresh clone)")
+    return REFERENCE
+
+
+@pytest.fixture(scope="module")
+def reference_sampler():
+    """The reference's CandidateSampler class, imported with its model classes stubbed out
+    (they load network weights at construction; merge_results needs none of them)."""
+    src = _need_reference()
+    stub = types.ModuleType("encoders")
+    for name in ("PatentNetEncoder", "PaecterEncoder", "CLIPEncoder", "ResNext101Encoder"):
+        setattr(stub, name, type(name, (), {}))
+    saved = {k: sys.modules.get(k) for k in ("encoders", "candidate_sampler", "patent_index", "utils", "constants")}
+    sys.modules["encoders"] = stub
+    sys.path.insert(0, str(src))
+    try:
+        import candidate_sampler
+        import patent_index
+
+        yield candidate_sampler.CandidateSampler, patent_index.PatentIndex
+    finally:
+        sys.path.remove(str(src))
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- config
+def test_reference_config_loads_as_it_is():
+    cfg = load_config(_need_reference() / "config.yaml")
+    assert [r.name for r in cfg.indices] == ["title", "desc", "label", "clip", "patentnet", "resnext"]
+    assert [r.field for r in cfg.indices] == ["title", "desc", "labels", "image", "image", "image"]
+    assert cfg.index("patentnet").encoder.startswith("patentnet:")
+    assert cfg.index("resnext").encoder.startswith("timm:resnext101_32x8d")  # ResNeXt, not the CLIP encoder
+    assert (cfg.description_index, cfg.visual_index, cfg.dedup_index) == ("desc", "patentnet", "patentnet")
+    assert [g.name for g in cfg.groups] == ["easy_positive", "easy_negative", "hard_positive", "hard_negative"]
+    en = next(g for g in cfg.groups if g.name == "easy_negative")
+    assert (en.text.upper, en.text.lower, en.image.upper, en.image.lower, en.size) == ("90.000", "87.000", "85.000", "82.000", 80)
+    assert cfg.cited_sample_size == 5 and cfg.dedup_threshold == 0.90
+
+
+def test_default_config_fills_roles_offline():
+    cfg = load_config(None)
+    assert {r.encoder for r in cfg.indices} == {"tfidf", "hog", "ahdh"}
+    assert cfg.visual_index == cfg.dedup_index == "hog" and cfg.description_index == "desc"
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda c: c["groups"]["positive"].update(medium=c["groups"]["positive"]["easy"]), "groups.positive.medium"),
+    (lambda c: c["groups"].update(neutral={}), "groups.neutral"),
+    (lambda c: c["groups"]["negative"]["hard"].update(text_percentile_range=["87.000", "90.000"]),
+     "groups.negative.hard.text_percentile_range"),
+    (lambda c: c["groups"]["positive"]["easy"].update(size=-1), "groups.positive.easy.size"),
+    (lambda c: c["indices"]["hog"].update(encoder="nonesuch"), "indices.hog.encoder"),
+    (lambda c: c["indices"].update(mystery={}), "indices.mystery.encoder"),
+    (lambda c: c["indices"]["desc"].update(field="abstract"), "indices.desc.field"),
+    (lambda c: c.update(roles={"visual": "nope"}), "roles.visual"),
+    (lambda c: c.update(dedup_threshold=1.5), "dedup_threshold"),
+])
+def test_bad_config_names_the_key(edit, key):
+    import yaml
+
+    raw = yaml.safe_load(DEFAULT_YAML)
+    edit(raw)
+    with pytest.raises(SamplingConfigError) as err:
+        parse_config(raw)
+    assert key in str(err.value)
+
+
+# ----------------------------------------------------------------------------- bands
+def test_thresholds_and_bands_equal_the_reference(reference_sampler):
+    """Percentiles over every score and the (lower, upper] band equal the reference's
+    search_top_k + np.percentile + range_search, on the same vectors."""
+    _, PatentIndex = reference_sampler
+    rng = np.random.default_rng(0)
+    x, q = _unit(rng, 3000, 24), _unit(rng, 4, 24)
+    ref = PatentIndex(dim=24)
+    ids = [f"f{i}" for i in range(len(x))]
+    ref.add(x, ids, ["p"] * len(x), ids)
+    grid = np.arange(100.0, 80.0, -0.001)
+    keys = ("100.000", "97.000", "95.000", "92.000", "90.000", "87.000", "85.000", "82.000")
+    block = score_block(q, x)
+    for j in range(len(q)):
+        scores = [r["score"] for r in ref.search_top_k(query_embedding=q[j])]
+        table = {f"{p:.3f}": f"{s}" for p, s in zip(grid, np.percentile(scores, grid))}
+        ours = thresholds(block[j], keys)
+        for k in keys:  # faiss and numpy sum float32 products in different orders: one rounding unit
+            assert ours.values[k] == pytest.approx(float(table[k]), abs=1.01e-6)
+        for upper, lower in (("100.000", "97.000"), ("95.000", "92.000"), ("85.000", "82.000")):
+            got = [ids[p] for p in in_band(block[j], ours.values[lower], ours.values[upper])]
+            want = [r["hashcode"] for r in ref.search_top_k_within_threshold(
+                q[j], min_threshold=float(table[lower]), max_threshold=float(table[upper]))]
+            assert set(got) == set(want) and len(got) > 0
+            assert got == sorted(got, key=lambda i: -float(block[j][int(i[1:])]))
+
+
+def test_percentile_keys_use_the_reference_grid():
+    assert percentile_value("97.000") == float(np.arange(100.0, 80.0, -0.001)[3000])
+    assert percentile_value("50.000") == 50.0
+
+
+# ----------------------------------------------------------------------------- merge
+def _band(rng: random.Random, pool: list[str], n: int) -> dict[str, float]:
+    return {h: round(rng.random(), 6) for h in rng.sample(pool, n)}
+
+
+@pytest.mark.parametrize("common", [8, 3])
+def test_merge_equals_the_reference(reference_sampler, common):
+    """The all-index and partial cases give the reference's candidates and summed scores."""
+    Sampler, _ = reference_sampler
+    rng = random.Random(common)
+    shared = [f"c{i}" for i in range(common)]
+    results = {}
+    for name in ("title", "desc", "label", "clip", "patentnet", "resnext"):
+        own = _band(rng, [f"{name}{i}" for i in range(40)], 10)
+        results[name] = {**own, **{h: round(rng.random(), 6) for h in shared}}
+    extra = [f"dp{i}" for i in range(4)]  # in desc and patentnet only
+    for h in extra:
+        results["desc"][h] = round(rng.random(), 6)
+        results["patentnet"][h] = round(rng.random(), 6)
+    ref_in = {n: {h: {"metadata": {"id": 0, "key": h, "patent": "p", "hashcode": h, "score": s}, "score": s}
+                  for h, s in band.items()} for n, band in results.items()}
+    want = Sampler.merge_results(None, ref_in)
+    got = merge(results, "desc", "patentnet", random.Random(0))
+    assert got.case == (ALL if common >= 5 else PARTIAL)
+    assert set(got.scores) == set(want)
+    for h, rec in want.items():
+        assert got.scores[h] == pytest.approx(rec["sum_score"], abs=1e-6)
+    if common < 5:
+        assert all(got.contributors[h] == ("desc",) for h in extra)
+
+
+def test_union_case_caps_per_index_and_is_seeded(reference_sampler):
+    Sampler, _ = reference_sampler
+    bands = {"a": {f"a{i}": 0.5 for i in range(1500)}, "b": {f"b{i}": 0.25 for i in range(30)}}
+    m1 = merge(bands, None, None, random.Random(7))
+    m2 = merge(bands, None, None, random.Random(7))
+    assert m1.case == UNION and m1.scores == m2.scores
+    assert len(m1.scores) == 1000 + 30
+    ref_in = {n: {h: {"metadata": {"id": 0, "key": h, "patent": "p", "hashcode": h, "score": s}, "score": s}
+                  for h, s in b.items()} for n, b in bands.items()}
+    with pytest.raises(TypeError):  # the reference's random.sample on dict keys fails on Python >= 3.11
+        Sampler.merge_results(None, ref_in)
+
+
+# ----------------------------------------------------------------------------- dedup
+def test_deduplicate_keeps_no_two_near_duplicates_and_terminates():
+    rng = np.random.default_rng(1)
+    base = _unit(rng, 6, 16)
+    vecs = {}
+    for i in range(60):  # 10 near-copies of each of 6 drawings
+        v = base[i % 6] + 0.02 * rng.standard_normal(16).astype(np.float32)
+        vecs[f"f{i:02d}"] = v / np.linalg.norm(v)
+    d = deduplicate(sorted(vecs), 20, vecs.__getitem__, random.Random(3), threshold=0.9)
+    assert len(d.kept) == 6  # one per drawing; the reference loops forever here
+    kept = np.stack([vecs[k] for k in d.kept])
+    sims = kept @ kept.T
+    assert (sims[~np.eye(6, dtype=bool)] < 0.9).all()
+    assert len(d.kept) + len(d.dropped) == 60
+    for drop in d.dropped:
+        assert float(vecs[drop.id] @ vecs[drop.of]) >= 0.9 and drop.of in d.kept
+
+
+def test_deduplicate_against_seeds_excludes_them():
+    vecs = {"s": np.array([1, 0], np.float32), "a": np.array([0.99, 0.141], np.float32),
+            "b": np.array([0, 1], np.float32)}
+    d = deduplicate(["s", "a", "b"], 5, vecs.__getitem__, random.Random(0), seeds=["s"])
+    assert d.kept == ("b",) and [(x.id, x.of) for x in d.dropped] == [("a", "s")]
