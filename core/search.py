@@ -8,7 +8,7 @@ from typing import Mapping, Union
 import numpy as np
 
 from .corpora.base import Corpus
-from .encoders import IMAGE, TEXT_TO_IMAGE
+from .encoders import IMAGE, TEXT, TEXT_TO_IMAGE
 from .embed import EncoderUnavailable, Progress, build_embeddings, encode_query_image, encode_query_text, require
 from .figures import ImageError, open_image
 from .index import VectorIndex, build_index
@@ -125,16 +125,18 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
 
 def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10,
                 indices: Mapping[str, VectorIndex] | None = None) -> dict[str, EncoderResult]:
-    """Text → figure search with encoders that have a text tower in the image space (CLIP)."""
+    """Text → figure search with every encoder that reads text: a text tower in the image
+    space (CLIP, ``text-to-image``) or a text-only encoder over the figures' texts (TF-IDF)."""
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:
             enc = require(spec)
-            if TEXT_TO_IMAGE not in enc.capabilities:
-                results[spec] = EncoderResult(spec, error=f"{spec} cannot match text to images")
+            caps = enc.capabilities
+            if not (TEXT_TO_IMAGE in caps or (TEXT in caps and IMAGE not in caps)):
+                results[spec] = EncoderResult(spec, error=f"{spec} cannot search figures by text")
                 continue
             index = _index(corpus, spec, "auto", indices)
-            pairs = index.neighbours(encode_query_text(spec, text), k)
+            pairs = index.neighbours(encode_query_text(spec, text, corpus), k)
             results[spec] = EncoderResult(spec, _ranked(pairs))
         except (EncoderUnavailable, RuntimeError, ValueError) as exc:
             results[spec] = EncoderResult(spec, error=str(exc))

@@ -10,13 +10,17 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
+from dashboard import navigation, session, sidebar  # noqa: E402
 
-st.set_page_config(page_title="UPAIR Explorer", page_icon=":material/architecture:", layout="wide")
+ICON = ROOT / "assets" / "icon.png"
+st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
 
-nav = st.navigation(list(state.pages().values()))
+nav = st.navigation(list(navigation.pages().values()))
 with st.sidebar:
     st.markdown("## :material/architecture: UPAIR Explorer")
     st.caption("Patent figure retrieval, encoder by encoder.")
-st.session_state[state.CTX_KEY] = state.sidebar()
-nav.run()
+st.session_state[sidebar.CTX_KEY] = sidebar.sidebar()
+try:
+    nav.run()
+finally:
+    session.remember()

@@ -1,23 +1,29 @@
-"""Corpus page: what is loaded, a thumbnail grid, and the encoders' status."""
+"""Corpus page: what is loaded, where to start, a thumbnail grid, and the encoders' status."""
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import services, sidebar
+from dashboard.components.status import load_or_stop
+from pages import overview_widgets as widgets
 
-ctx = state.context()
-corpus = state.load_or_stop(ctx.corpus_spec)
+ctx = sidebar.context()
+corpus = load_or_stop(ctx.corpus_spec)
 
 st.title("Corpus")
+if ctx.note:
+    st.info(ctx.note, icon=":material/swap_horiz:")
 if corpus.synthetic:
     st.warning("**Synthetic demo corpus** — procedurally drawn patent-style figures with generated "
                "judgements. Numbers shown for it test the tool, not real encoders on real patents.",
                icon=":material/science:")
+widgets.start_here(corpus)
 widgets.corpus_summary(corpus)
 if corpus.warnings:
     with st.expander(f"{len(corpus.warnings)} record(s) skipped or repaired while loading"):
         st.code("\n".join(corpus.warnings[:200]), language=None)
 
-st.subheader("Encoders")
-widgets.encoder_table(state.encoder_status(), ctx.encoders)
-
 st.subheader("Figures")
 widgets.figure_browser(corpus, key="overview")
+
+st.subheader("Encoders")
+widgets.encoder_table(services.encoder_status(), ctx.encoders)
+widgets.weights_panel(services.encoder_status())

@@ -1,11 +1,16 @@
 """Scores page: the UPAIR protocol per axis, significance, fusion weight, per-query drill-down."""
 import streamlit as st
 
+from core.comparison import separability
 from core.corpora import AXES, AXIS_LABELS
-from dashboard import state, widgets
+from core.evaluate import DEFAULT_RUNS
+from core.protocols import default_protocol_for
+from dashboard import services, sidebar, urlstate
+from dashboard.components.status import load_or_stop, ready_encoders
+from pages import scores_widgets as widgets
 
-ctx = state.context()
-corpus = state.load_or_stop(ctx.corpus_spec)
+ctx = sidebar.context()
+corpus = load_or_stop(ctx.corpus_spec)
 st.title("Scores")
 if corpus.benchmark is None:
     st.info("This corpus has no judgements. Choose the demo, the UPAIR samples or a UPAIR folder in the "
@@ -19,37 +24,43 @@ st.caption("Each query ranks its own candidate list by cosine similarity (the UP
            "minmax(image) + w · minmax(text). Unjudged candidates count as not relevant, as in trec_eval.")
 
 c1, c2, c3 = st.columns([3, 2, 2])
-runs = c1.multiselect("Runs", ["image", "image+desc", "image+labels"], default=["image", "image+desc", "image+labels"],
-                      key="score_runs")
+runs = c1.multiselect("Runs", list(DEFAULT_RUNS), default=list(DEFAULT_RUNS), key="score_runs")
 weight = c2.slider("Text weight w", 0.0, 3.0, 1.0, step=0.1, key="fusion_w",
                    help="Weight of the text score in fused runs; 1.0 is the published 1:1 fusion.")
 test = c3.selectbox("Significance test", ["randomization", "t"], key="sig_test",
                     format_func=lambda t: "Paired randomization" if t == "randomization" else "Paired t-test")
-encoders = tuple(ctx.encoders)
-if not encoders or not runs:
-    st.warning("Select at least one encoder (sidebar) and one run.")
+if not runs:
+    st.warning("Select at least one run.")
     st.stop()
-errors = state.ensure_indices(ctx.corpus_spec, encoders)
-encoders = tuple(e for e in encoders if e not in errors)
-for spec, err in errors.items():
-    st.error(f"{state.encoder_label(spec)}: {err}")
+encoders = ready_encoders(corpus, ctx.corpus_spec, tuple(ctx.encoders))
 
+protocol = st.session_state.get("score_protocol") or default_protocol_for(corpus)
 with st.spinner("Scoring runs…"):
-    table, per_query, skipped = state.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2))
-    sig = state.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test)
+    table, per_query, skipped = services.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2))
+    sig = services.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test)
 for enc, reason in skipped:
-    st.caption(f":material/block: {state.encoder_label(enc) if enc in encoders else enc}: {reason}")
+    st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:
     st.warning("Nothing could be evaluated with this selection.")
     st.stop()
 
 st.subheader("Results per axis")
-st.caption("Best value per axis and metric in **bold green**. "
+st.caption("The best value of a measure is **highlighted** only when one system alone reaches it. "
            "▼ = significantly worse than the best system of that axis on AP (Holm-corrected, α = 0.05).")
-tabs = st.tabs([AXIS_LABELS[a] for a in AXES if a in set(table["axis"])])
-for tab, axis in zip(tabs, [a for a in AXES if a in set(table["axis"])]):
+axes_shown = [a for a in AXES if a in set(table["axis"])]
+n_cands = [len(corpus.candidates_for(q)) for q in corpus.benchmark.queries]
+per_q_cands = sum(n_cands) / max(len(n_cands), 1)
+n_by_axis = {}
+tabs = st.tabs([AXIS_LABELS[a] for a in axes_shown])
+for tab, axis in zip(tabs, axes_shown):
     with tab:
-        widgets.score_table(table, sig, axis)
+        sep = separability(table, per_query, axis, per_q_cands)
+        n_by_axis[axis] = sep.n_queries
+        if sep.reason:
+            st.warning(f"**Cannot separate systems** on this axis: {sep.reason} "
+                       f"(n = {sep.n_queries} queries, {per_q_cands:.1f} candidates per query).",
+                       icon=":material/balance:")
+        widgets.score_table(table, sig, axis, sep.n_queries)
 
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
@@ -57,12 +68,17 @@ metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_m
 st.plotly_chart(widgets.score_bars(table, metric), key="bars", width="stretch")
 
 d1, d2 = st.columns(2)
-d1.download_button("Download results (CSV)", table.to_csv(index=False).encode(), "upair_results.csv", "text/csv",
-                   icon=":material/download:")
+d1.download_button("Download results (CSV)",
+                   widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
+                                       weight=round(weight, 2), test=test, n_by_axis=n_by_axis),
+                   "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
-                   state.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2)),
-                   "upair_runs.zip", "application/zip", icon=":material/folder_zip:")
+                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2)),
+                   "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
 st.divider()
-st.subheader("Per query")
-widgets.per_query_section(corpus, ctx.corpus_spec, per_query, round(weight, 2))
+st.subheader("Two systems, query by query")
+pair = widgets.compare_two(corpus, per_query)
+st.subheader("Per query", anchor="per-query")
+widgets.drilldown(corpus, ctx.corpus_spec, per_query, round(weight, 2), pair)
+urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")

@@ -3,63 +3,113 @@ import streamlit as st
 
 from core.config import MAX_UPLOAD_MB
 from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
-from dashboard import state, widgets
+from dashboard import services, session, sidebar, urlstate
+from dashboard.components.status import load_or_stop, ready_encoders
+from pages import search_widgets as w
 
-ctx = state.context()
-corpus = state.load_or_stop(ctx.corpus_spec)
+ctx = sidebar.context()
+corpus = load_or_stop(ctx.corpus_spec)
 st.title("Search")
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings and judgements.")
+if ctx.note:
+    st.info(ctx.note, icon=":material/swap_horiz:")
+encoders = ready_encoders(corpus, ctx.corpus_spec, ctx.encoders)
+session.keep_valid(set(corpus.by_id))
+urlstate.restore_query(corpus)
+st.html(w.COMPACT_CSS)
 
-encoders = ctx.encoders
-if not encoders:
-    st.warning("Select at least one encoder in the sidebar.")
-    st.stop()
-errors = state.ensure_indices(ctx.corpus_spec, encoders)
-for spec, err in errors.items():
-    st.error(f"{state.encoder_label(spec)}: {err}")
-encoders = tuple(e for e in encoders if e not in errors)
 
-# ---- the query -------------------------------------------------------------------------
-src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (CLIP text)"])
-with src_upload:
-    up = st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
-                          help=f"PNG, JPEG, TIFF, GIF, BMP or WebP; at most {MAX_UPLOAD_MB} MB.")
-    if up is not None and st.session_state.get("_last_upload") != up.file_id:
-        try:
-            state.push_query(str(store_upload(up.getvalue(), up.name)))
-            st.session_state["_last_upload"] = up.file_id
-        except ImageError as exc:
-            st.error(f"**{up.name}** cannot be used: {exc}", icon=":material/broken_image:")
-with src_example:
-    widgets.example_picker(corpus)
-with src_text:
-    text_encoders = tuple(e for e in encoders if state.encoder_kind(e) == "clip")
-    if not text_encoders:
-        st.info("Text-to-image search needs a CLIP encoder; none is available or selected "
-                "(see the sidebar for how to get the weights).", icon=":material/info:")
-    else:
-        text_query = st.text_input("Text query", key="text_query", placeholder="e.g. gear train with a spring damper")
-        if text_query:
-            results = state.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
-            widgets.result_columns(corpus, None, results, ctx.k, key="txt")
+def _on_upload() -> None:
+    """Store a new upload and make it the query; a bad file leaves an error (and no new query)."""
+    up = st.session_state.get("upload")
+    st.session_state.pop("upload_error", None)
+    if up is None:
+        return
+    try:
+        data = up.getvalue()
+        path = str(store_upload(data, up.name))
+    except ImageError as exc:
+        st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"
+        return
+    session.note_upload(path, up.name)
+    same = services.figure_with_bytes(ctx.corpus_spec, data)
+    if same:
+        st.session_state.setdefault("upload_same_as", {})[path] = same
+    session.push_query(path)
 
-query = state.current_query()
-trail = st.session_state.get("query_trail") or []
+
+text_encoders = tuple(e for e in encoders if services.can(e, "text"))
+query = session.current_query()
+with st.expander("New query: upload a figure, pick one, or describe it", expanded=query is None,
+                 icon=":material/add_photo_alternate:"):
+    src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (text)"])
+    with src_upload:
+        st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
+                         on_change=_on_upload,
+                         help=f"PNG, JPEG, TIFF, GIF, BMP or WebP; at most {MAX_UPLOAD_MB} MB. A .json "
+                              "sidecar is not needed: type a description below instead.")
+    with src_example:
+        w.example_picker(corpus)
+    with src_text:
+        if not text_encoders:
+            st.info("Text search needs an encoder that reads text (TF-IDF or CLIP); select one in the sidebar.",
+                    icon=":material/info:")
+        else:
+            st.text_input("Text query", key="text_query", placeholder="e.g. gear train with a spring damper",
+                          help="Searched by " + ", ".join(services.encoder_label(e) for e in text_encoders))
+
+text_query = st.session_state.get("text_query", "").strip()
+if text_query and text_encoders:
+    st.subheader(f"Figures matching “{text_query}”")
+    results = services.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
+    w.result_columns(corpus, None, results, ctx.k, key="txt", score_kind="text")
+    st.divider()
+
+error = st.session_state.get("upload_error")
+if error:
+    st.error(error, icon=":material/broken_image:")
+query = session.current_query()
+trail = st.session_state.get(session.TRAIL) or []
 if len(trail) > 1:
-    widgets.breadcrumb(corpus, trail)
+    w.breadcrumb(corpus, trail)
 if query is None:
     st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
     st.stop()
+urlstate.store_query(query, ctx.corpus_spec)
 
+same_as = None
+if query not in corpus.by_id:
+    same_fid = st.session_state.get("upload_same_as", {}).get(query)
+    if same_fid in corpus.by_id:
+        same_as = same_fid
+    with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
+        side = st.file_uploader("…or a sidecar file (.txt, or .json with fig_desc / description)",
+                                type=["txt", "json"], key=f"sidecar-{query}")
+        if side is not None:
+            session.set_upload_text(query, w.sidecar_text(side.getvalue()))
+        desc = st.text_area("Description", value=session.upload_text(query), key=f"desc-{query}",
+                            help="Text encoders (TF-IDF) search with it; e.g. the figure's caption or claims.")
+        session.set_upload_text(query, desc)
+upload_text = session.upload_text(query) if query not in corpus.by_id else ""
 try:
-    results = state.search_results(ctx.corpus_spec, query, encoders, ctx.k)
+    results = services.search_results(ctx.corpus_spec, query, encoders, ctx.k, upload_text or None)
 except ImageError as exc:
     st.error(str(exc))
     st.stop()
-left, right = st.columns([1, 4], gap="medium")
-with left:
-    widgets.query_panel(corpus, query)
-    widgets.overlap_summary(results)
-with right:
-    widgets.result_columns(corpus, query, results, ctx.k)
+urlstate.scroll_to_top_if_asked()
+
+container = st.expander("Results of your previous query (the file above was not used)", expanded=False) \
+    if error else st.container()
+with container:
+    left, right = st.columns([1, 4], gap="medium")
+    with left:
+        w.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
+        w.overlap_summary(results)
+    with right:
+        m1, m2 = st.columns([3, 2])
+        m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders).")
+        mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
+                                    default="Compact", label_visibility="collapsed")
+        w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
+                         self_hit=same_as)

@@ -1,0 +1,91 @@
+"""The preamble pages share: load the corpus, ensure indices with progress, keep ready encoders."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core import Corpus, DatasetError
+
+from .. import services
+
+
+def corpus_error(spec: str, exc: Exception) -> str:
+    """A user-facing message for a corpus that cannot be loaded."""
+    path = spec.partition(":")[2] if ":" in spec and not spec.startswith("/") else spec
+    if path and ("/" in path or path.startswith("~")) and not Path(path).expanduser().exists():
+        return (f"Folder not found: `{Path(path).expanduser()}`. Check the spelling, or type an absolute "
+                "path (for example `/data/upair`).")
+    return f"Could not load corpus **{spec}**: {exc}"
+
+
+def load_or_stop(spec: str) -> Corpus:
+    """The corpus, or a clear message on the page and stop."""
+    if not spec:
+        st.info("Type the path of a folder of figures under **Other folder…** in the sidebar "
+                "(a UPAIR folder, a query-patents folder, or any folder of images).", icon=":material/folder_open:")
+        st.stop()
+    try:
+        return services.corpus(spec)
+    except (DatasetError, OSError, ValueError) as exc:
+        st.error(corpus_error(spec, exc), icon=":material/folder_off:")
+        st.stop()
+
+
+def progress_text(label: str, done: int, total: int, n_figures: int | None, eta: float) -> str:
+    """The progress line: what is encoded, and why fewer images than figures when so."""
+    why = ""
+    if n_figures and total < n_figures:
+        why = (f" ({n_figures - total} of the {n_figures} figures need no encoding: "
+               "already cached, or exact copies of another figure)")
+    return f"Encoding {label}: {done}/{total} images{why} · about {eta:.0f} s left"
+
+
+def ensure_indices(corpus_spec: str, specs: tuple[str, ...], n_figures: int | None = None) -> dict[str, str]:
+    """Load or build every index, with a progress bar and ETA while encoding that is
+    cleared when done; {spec: error}."""
+    from core.embed import EncoderUnavailable
+
+    errors: dict[str, str] = {}
+    for spec in specs:
+        bar = None
+        start = time.monotonic()
+
+        def progress(done: int, total: int, label: str) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = st.progress(0.0, text=f"Encoding {label}…")
+            rate = done / max(time.monotonic() - start, 1e-6)
+            eta = (total - done) / rate if rate > 0 else 0
+            bar.progress(min(done / max(total, 1), 1.0), text=progress_text(label, done, total, n_figures, eta))
+
+        try:
+            if not services.index_loaded(corpus_spec, spec):
+                # Encode outside Streamlit's cache: elements drawn inside a cached function are
+                # replayed on every later hit, which kept finished bars on screen.
+                from core.embed import build_embeddings
+
+                build_embeddings(services.corpus(corpus_spec), spec, "image", progress=progress, show_bar=False)
+            services.index(corpus_spec, spec)
+        except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
+            errors[spec] = str(exc)
+        finally:
+            if bar is not None:
+                bar.empty()
+    return errors
+
+
+def ready_encoders(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...]) -> tuple[str, ...]:
+    """Ensure every selected encoder's index, show why any failed, return those that are ready.
+
+    Stops the page with a hint when no encoder is selected.
+    """
+    if not encoders:
+        st.warning("Select at least one encoder in the sidebar.", icon=":material/tune:")
+        st.stop()
+    errors = ensure_indices(corpus_spec, encoders, len(corpus))
+    for spec, err in errors.items():
+        st.error(f"{services.encoder_label(spec)}: {err}", icon=":material/block:")
+    ready = tuple(e for e in encoders if e not in errors)
+    return ready

@@ -1,0 +1,90 @@
+"""The shared sidebar (corpus, encoders, k) and the ``Context`` it hands to the pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import known_corpora
+
+from . import services, session, urlstate
+
+CTX_KEY = "_upair_ctx"
+CUSTOM = "custom"
+DEFAULT_K = 10
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the sidebar selected for this run (``corpus_spec`` is '' while a folder is
+    still to be typed)."""
+
+    corpus_spec: str
+    encoders: tuple[str, ...]
+    k: int
+    note: str | None = None
+
+
+def _corpus_picker() -> str:
+    """The corpus selectbox (a typed path is accepted) and, for "Other folder…", a path box."""
+    choices = known_corpora()
+    labels = {c.spec: c.label for c in choices}
+    options = [c.spec for c in choices] + [CUSTOM]
+    session.persist("corpus_pick", options[0])
+    session.persist("corpus_custom", "")
+    picked = st.session_state.get("corpus_pick")
+    if picked is not None and picked not in options:  # typed into the box, or a spec set from outside
+        st.session_state["corpus_custom"] = picked
+        st.session_state["corpus_pick"] = CUSTOM
+    pick = st.selectbox("Corpus", options, format_func=lambda s: labels.get(s, "Other folder…"),
+                        key="corpus_pick", label_visibility="collapsed", accept_new_options=True,
+                        help="Pick a corpus, or type a folder path here or under 'Other folder…'.")
+    if pick != CUSTOM:
+        return pick
+    return st.text_input("Folder or spec", key="corpus_custom",
+                         placeholder="/data/upair  ·  query-patents:/data/qp",
+                         help="A UPAIR folder, a query-patents folder, or any folder of figures; "
+                              "prefix with upair:, query-patents: or folder: to force a kind.").strip()
+
+
+def _encoder_picker() -> tuple[str, ...]:
+    status = services.encoder_status()
+    available = [r["spec"] for r in status if r["available"]]
+    session.persist("encoders", available)
+    st.session_state["encoders"] = [e for e in st.session_state["encoders"] if e in available]
+    chosen = st.multiselect("Encoders", available, key="encoders", format_func=services.encoder_label,
+                            label_visibility="collapsed")
+    off = [r for r in status if not r["available"]]
+    if off:
+        with st.expander(f"{len(off)} unavailable", expanded=False):
+            for r in off:
+                st.markdown(f"<span style='color:#666'>**{r['label']}** — {r['reason']}</span>",
+                            unsafe_allow_html=True)
+            st.caption("The Corpus page has a download button and the exact commands.")
+    return tuple(chosen)
+
+
+def sidebar() -> Context:
+    """Render the shared sidebar and return the selection; a corpus switch starts clean."""
+    urlstate.restore_corpus()
+    with st.sidebar:
+        st.markdown("### Corpus")
+        spec = _corpus_picker()
+        st.button("Reload from disk", key="reload_corpus", on_click=services.reload_corpus,
+                  icon=":material/refresh:",
+                  help="Re-read the corpus folder (new or changed figures are encoded; the rest comes from the cache).")
+        st.markdown("### Encoders")
+        chosen = _encoder_picker()
+        session.persist("k", DEFAULT_K)
+        k = st.slider("Neighbours (k)", 1, 50, key="k", help="How many nearest figures each encoder lists.")
+    note = None
+    active = st.session_state.get("_corpus_active")
+    if spec and spec != active:
+        note = session.switch_corpus(active, spec)
+        st.session_state["_corpus_active"] = spec
+    return Context(spec, chosen, int(k), note)
+
+
+def context() -> Context:
+    """The selection made in the sidebar by ``dashboard/app.py`` for this run."""
+    return st.session_state[CTX_KEY]

@@ -1,0 +1,131 @@
+"""Widgets of the Map page: the encoder map (coloured, query starred, selection ringed),
+point selection, and the joint image/text map."""
+from __future__ import annotations
+
+import pandas as pd
+
+from core import Corpus
+from dashboard.components.palette import (CPC_SECTIONS, JUDGEMENT_COLOURS, JUDGEMENT_WORDS, OKABE_ITO,
+                                          SECTION_COLOURS, section_name)
+
+RELEVANCE_COLOURS = {JUDGEMENT_WORDS[j]: c for j, c in JUDGEMENT_COLOURS.items()}
+RELEVANCE_COLOURS["unjudged"] = "#cfcfcf"
+#: Colourings and what a figure needs for each to say something.
+COLOURINGS = ("CPC section", "Patent", "Relevance to the query")
+
+
+def colour_groups(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None,
+                  query: str | None) -> tuple[pd.Series, str | None]:
+    """(group of each point, None) or (…, why this colouring has no data here)."""
+    if colour == "Patent":
+        groups = frame["patent"]
+        return groups, ("No figure has a patent number in this corpus." if (groups == "—").all() else None)
+    if colour == "Relevance to the query":
+        b = corpus.benchmark
+        if b is None:
+            return pd.Series(["unjudged"] * len(frame)), "This corpus has no judgements."
+        if not query:
+            return pd.Series(["unjudged"] * len(frame)), "Choose a query on the Search page to colour by relevance."
+        if query not in b.queries or not any(query in ax for ax in b.qrels.values()):
+            return pd.Series(["unjudged"] * len(frame)), \
+                "The current query has no judgements (an upload, or not a benchmark query): nothing to colour."
+        groups = pd.Series([JUDGEMENT_WORDS[b.judgement(axis or "visual", query, i)] for i in frame["id"]])
+        return groups, None
+    groups = frame["section"].map(section_name)
+    return groups, ("No figure has a CPC section in this corpus." if (frame["section"] == "?").all() else None)
+
+
+def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None, query: str | None,
+               query_xy: tuple[float, float] | None, selected: set[str], query_name: str = "query"):
+    """Plotly scatter of one encoder's map, coloured as asked, selection ringed, the query a
+    named star drawn last (above every point and ring)."""
+    import plotly.graph_objects as go
+
+    frame = frame.reset_index(drop=True).copy()
+    groups, _ = colour_groups(corpus, frame, colour, axis, query)
+    frame["group"] = groups.to_numpy()
+    if colour == "Relevance to the query":
+        palette = RELEVANCE_COLOURS
+    elif colour == "CPC section":
+        palette = {section_name(k): v for k, v in SECTION_COLOURS.items()}
+    else:
+        palette = {}
+    fig = go.Figure()
+    order = sorted(frame["group"].unique(), key=lambda g: (g in ("unjudged", section_name("?")), str(g)))
+    for g in order:
+        part = frame[frame["group"] == g]
+        muted = g in ("unjudged", section_name("?"))
+        fig.add_trace(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers", name=str(g),
+            marker=dict(size=5 if muted else 7, color=palette.get(g), opacity=0.85,
+                        line=dict(width=0.5, color="white")),
+            customdata=part[["id", "patent", "title"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
+        ))
+    if selected:
+        part = frame[frame["id"].isin(selected)]
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name="selected", hoverinfo="skip",
+                                   marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=1.2, color="#222"))))
+    if query_xy is not None:
+        # SVG scatter is drawn above the WebGL layer, so the star stays on top of dense clusters.
+        fig.add_trace(go.Scatter(x=[query_xy[0]], y=[query_xy[1]], mode="markers+text", name="query",
+                                 text=[f"★ {query_name}"], textposition="top center",
+                                 textfont=dict(size=12, color="black"), hovertext=[query_name], hoverinfo="text",
+                                 marker=dict(symbol="star", size=22, color=OKABE_ITO["yellow"],
+                                             line=dict(width=2, color="black"))))
+    n_legend = len(order)
+    fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=12),
+                                  itemsizing="constant"),
+                      showlegend=n_legend <= 24, plot_bgcolor="#fbfbfd",
+                      shapes=[dict(type="rect", xref="paper", yref="paper", x0=0, y0=0, x1=1, y1=1,
+                                   line=dict(color="#e3e3e8", width=1))])
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
+
+
+def selected_ids(event) -> list[str] | None:
+    """Figure ids of the points picked with box or lasso (None when nothing was picked)."""
+    try:
+        points = event.selection.points if event else []
+    except AttributeError:
+        points = (event or {}).get("selection", {}).get("points", [])
+    if not points:
+        return None
+    ids = []
+    for p in points:
+        cd = p.get("customdata")
+        if cd:
+            ids.append(cd[0])
+    return list(dict.fromkeys(ids))
+
+
+def joint_figure(frame: pd.DataFrame):
+    """Joint image/text map: figures as dots, texts as crosses, a faint line for each pair."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    figs = frame[frame["kind"] == "figure"].reset_index(drop=True)
+    texts = frame[frame["kind"] != "figure"].reset_index(drop=True)
+    xs, ys = [], []
+    for (x0, y0), (x1, y1) in zip(figs[["x", "y"]].to_numpy(), texts[["x", "y"]].to_numpy()):
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+    fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(width=0.5, color="rgba(120,120,120,0.25)"),
+                               hoverinfo="skip", showlegend=False))
+    for part, name, symbol, colour in ((figs, "figure image", "circle", OKABE_ITO["blue"]),
+                                       (texts, f"{texts['kind'].iloc[0] if len(texts) else 'text'} text", "x",
+                                        OKABE_ITO["orange"])):
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=name,
+                                   marker=dict(size=7, symbol=symbol, color=colour, opacity=0.8),
+                                   customdata=part[["title", "text"]].to_numpy(),
+                                   hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>"))
+    fig.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.05, font=dict(size=12)))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
+
+
+__all__ = ["COLOURINGS", "CPC_SECTIONS", "colour_groups", "map_figure", "selected_ids", "joint_figure"]

@@ -1,0 +1,210 @@
+"""Widgets of the Search page: query pickers, the query panel, the breadcrumb, result grids."""
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from core import Corpus
+from core.corpora import AXES
+from dashboard import services, session
+from dashboard.components.cards import badges, fig_label, figure_card, figure_caption, figure_details
+
+#: What a result's score is, per search mode.
+SCORE_LABELS = {"image": ("cosine", "cosine similarity of the query's and the figure's embeddings"),
+                "text": ("cosine", "cosine similarity of the text query's and the figure's embeddings")}
+
+
+def use_example(path: str) -> None:
+    """Callback: make a bundled example the query (stored like an upload, with its description)."""
+    import json
+    from pathlib import Path
+
+    from core.figures import store_upload
+
+    p = Path(path)
+    stored = str(store_upload(p.read_bytes(), p.name))
+    text = ""
+    side = p.with_suffix(".json")
+    if side.is_file():
+        try:
+            meta = json.loads(side.read_text())
+            text = str(meta.get("fig_desc") or meta.get("description") or meta.get("title") or "")
+        except (OSError, ValueError):
+            text = ""
+    session.note_upload(stored, p.name, text)
+    session.push_query(stored)
+
+
+def sidecar_text(data: bytes) -> str:
+    """The description in a sidecar file: plain text, or a JSON object's fig_desc / description."""
+    import json
+
+    raw = data.decode("utf-8", errors="replace").strip()
+    if raw.startswith("{"):
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            return raw
+        if isinstance(meta, dict):
+            return str(meta.get("fig_desc") or meta.get("description") or meta.get("title") or "")
+    return raw
+
+
+def example_picker(corpus: Corpus) -> None:
+    """Pick a query from the corpus (benchmark queries first) or a bundled example."""
+    qs = list(corpus.benchmark.queries) if corpus.benchmark else []
+    qset = set(qs)
+    options = qs + [f.id for f in corpus.figures if f.id not in qset]
+    st.caption(f"{len(qs)} benchmark queries (with judgements) listed first, marked ★." if qs else
+               "This corpus has no judgements; any figure can be a query.")
+
+    def picked() -> None:
+        if st.session_state.get("example_pick"):
+            session.push_query(st.session_state["example_pick"])
+
+    st.selectbox("Figure", options, index=None, key="example_pick", on_change=picked,
+                 format_func=lambda fid: ("★ " if fid in qset else "") + fig_label(corpus, fid),
+                 placeholder="Choose a figure…")
+    st.caption("Or press **Search with this** under any figure on the Corpus page.")
+    examples = services.bundled_examples()
+    if examples:
+        st.markdown("**Bundled examples** (synthetic drawings that are not in any corpus)")
+        cols = st.columns(max(len(examples), 4))
+        for col, path in zip(cols, examples):
+            with col:
+                st.image(services.thumbnail(str(path), 160), width="stretch")
+                st.button("Use", key=f"example-{path.stem}", on_click=use_example, args=(str(path),),
+                          width="stretch")
+
+
+def breadcrumb(corpus: Corpus, trail: list[str]) -> None:
+    """The previous queries, each named distinctly; clicking one goes back to it."""
+    shown = trail[-8:]
+    labels = [fig_label(corpus, q) for q in shown]
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):  # same label twice (two uploads named alike): number them
+        seen[lab] = seen.get(lab, 0) + 1
+        if labels.count(lab) > 1:
+            labels[i] = f"{lab} ({seen[lab]})"
+    st.caption("Query trail — click to go back")
+    cols = st.columns(len(shown))
+    for i, (col, fid, lab) in enumerate(zip(cols, shown, labels)):
+        last = i == len(shown) - 1
+        with col:
+            st.button(("▶ " if last else "") + lab, key=f"crumb-{i}-{fid}", disabled=last, width="stretch",
+                      help=lab, on_click=session.back_to, args=(fid,))
+
+
+def query_panel(corpus: Corpus, query: str, same_as: str | None = None) -> None:
+    """The query image and its metadata (an upload equal to a corpus figure says which)."""
+    fig = corpus.by_id.get(query)
+    st.markdown("**Query**")
+    st.image(services.thumbnail(fig.path if fig else query, 384), width="stretch")
+    if fig is None:
+        st.caption(f"Uploaded figure **{html.escape(session.upload_name(query))}** (not in the corpus)")
+        return
+    if same_as:
+        st.info(f"Your upload **{same_as}** is byte-identical to this corpus figure, so it is searched "
+                "as that figure (itself left out, judgements shown).", icon=":material/content_copy:")
+    figure_details(fig)
+    b = corpus.benchmark
+    if b is not None and query in b.queries:
+        judged = {d for ax in b.qrels.values() for d in ax.get(query, {})}
+        st.success(f"Benchmark query · {len(judged)} judged candidates", icon=":material/fact_check:")
+
+
+def overlap_summary(results: dict[str, dict]) -> None:
+    """How many of the top-k each pair of encoders shares (heatmap)."""
+    specs = [s for s, r in results.items() if not r["error"]]
+    if len(specs) < 2:
+        return
+    import plotly.graph_objects as go
+
+    names = [services.encoder_label(s) for s in specs]
+    sets = [set(results[s]["ids"]) for s in specs]
+    z = [[len(a & b) for b in sets] for a in sets]
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", text=z, texttemplate="%{text}",
+                               hovertemplate="%{y} ∩ %{x}: %{z} shared<extra></extra>", showscale=False))
+    fig.update_layout(height=60 + 34 * len(specs), margin=dict(l=0, r=0, t=24, b=0), font=dict(size=10),
+                      title=dict(text="Shared top-k neighbours", font=dict(size=12)))
+    fig.update_xaxes(tickangle=-30)
+    st.plotly_chart(fig, width="stretch", key="overlap", config={"displayModeBar": False})
+
+
+def _marks(corpus: Corpus, query: str | None, fid: str, counts: dict[str, int], k: int) -> str:
+    b = corpus.benchmark
+    extra = ""
+    if b is not None and query is not None and any(query in ax for ax in b.qrels.values()):
+        extra += badges({ax: b.judgement(ax, query, fid) for ax in AXES})
+    n = counts.get(fid, 0)
+    if n > 1:
+        extra += (f" <span title='in the top-{k} of {n} encoders' style='color:#0072B2;"
+                  f"font-weight:600'>⬤ {n}</span>")
+    return extra
+
+
+def _score(score: float, kind: str) -> str:
+    word, meaning = SCORE_LABELS[kind]
+    return f"<span title='{meaning}'>{word} {score:.3f}</span>"
+
+
+def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], k: int, key: str = "res",
+                   score_kind: str = "image", compact: bool = True, self_hit: str | None = None) -> None:
+    """One column per encoder, rank rows aligned across columns: rank, labelled score, V/S/P
+    badges, agreement marks, 'Use as query'. ``compact`` shows one line per hit."""
+    specs = list(results)
+    counts: dict[str, int] = {}
+    for r in results.values():
+        for fid in r["ids"]:
+            counts[fid] = counts.get(fid, 0) + 1
+    head = st.columns(len(specs))
+    for col, spec in zip(head, specs):
+        with col:
+            st.markdown(f"#### {services.encoder_label(spec)}")
+            if results[spec]["error"]:
+                st.warning(results[spec]["error"], icon=":material/block:")
+    depth = max((len(r["ids"]) for r in results.values() if not r["error"]), default=0)
+    box = st.container(key=f"{key}-grid-{'compact' if compact else 'cards'}")
+    with box:
+        for rank in range(1, depth + 1):
+            cols = st.columns(len(specs), border=not compact)
+            for col, spec in zip(cols, specs):
+                r = results[spec]
+                if r["error"] or rank > len(r["ids"]):
+                    continue
+                fid, score = r["ids"][rank - 1], r["scores"][rank - 1]
+                fig = corpus.by_id[fid]
+                header = f"<b>#{rank}</b> · {_score(score, score_kind)}"
+                if fid == self_hit:
+                    header += " · <b title='the file you uploaded is this corpus figure'>= your upload</b>"
+                with col:
+                    if compact:
+                        _compact_row(fig, header, _marks(corpus, query, fid, counts, k), f"{key}-{spec}-{rank}")
+                    else:
+                        figure_card(fig, header=header, extra_html=_marks(corpus, query, fid, counts, k),
+                                    button="Use as query", key=f"{key}-{spec}-{rank}", on_click=session.push_query)
+
+
+def _compact_row(fig, header: str, marks: str, key: str) -> None:
+    """One hit on one line: thumbnail, rank · score · badges, patent, and the button."""
+    a, b = st.columns([1, 3], gap="small", vertical_alignment="center")
+    with a:
+        st.image(services.thumbnail(str(fig.path), 128), width="stretch")
+    with b:
+        st.markdown(f"<div style='font-size:0.8em;line-height:1.3'>{header} {marks}<br>"
+                    f"<span class='upair-title' title='{html.escape(fig.title)}'>{html.escape(fig.title)}</span>"
+                    "</div>", unsafe_allow_html=True)
+        st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
+                  type="tertiary", icon=":material/search:")
+
+
+COMPACT_CSS = """
+<style>
+div[class*="-grid-compact"] [data-testid="stVerticalBlock"] { gap: 0.1rem; }
+div[class*="-grid-compact"] [data-testid="stHorizontalBlock"] { gap: 0.5rem; }
+div[class*="-grid-compact"] button[kind="tertiary"] { min-height: 1.2rem; padding: 0; font-size: 0.75rem; }
+div[class*="-grid-compact"] [data-testid="stImage"] img { max-height: 64px; object-fit: contain; }
+.upair-title { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+</style>
+"""
