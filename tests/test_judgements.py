@@ -203,3 +203,14 @@ def test_cli_import_agreement_export(jroot, tmp_path, upair_samples, capsys):
         assert read_qrels(tmp_path / "o" / f"qrels_{axis}.txt")[0] == read_qrels(upair_samples / "test" / f"qrels_{axis}.txt")[0]
     assert main(["judge-export", "--corpus", spec, "--set", "annotator:nobody", "--out", str(tmp_path / "x")]) == 2
     assert "no judgements by 'nobody'" in capsys.readouterr().err
+
+
+def test_top_k_and_mean_judged_at_k_by_hand():
+    from core.annotation.pooling import mean_judged_at_k, top_k
+
+    scores = {"q1": {"a": 0.9, "b": 0.5, "c": 0.7, "d": 0.5}, "q2": {"x": 0.1, "y": 0.2}}
+    # ties: docid descending, as trec_eval
+    assert top_k(scores, 3) == {"q1": ["a", "c", "d"], "q2": ["y", "x"]}
+    qrels = {"visual": {"q1": {"a": 1, "d": 0}}, "semantic": {"q2": {"x": 0}}}
+    # q1: a, d judged of a c d -> 2/3 ; q2: x of y x -> 1/2
+    assert mean_judged_at_k(top_k(scores, 3), qrels, 3) == pytest.approx((2 / 3 + 1 / 2) / 2)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..corpora.base import Corpus
+from ..qrels import rank_docs
 from ..store import atomic_write_json, load_json
 from .judgements import JudgementStore, Pair
 
@@ -44,6 +45,18 @@ def judged_at_k(ranked: Sequence[str], judged: set[str] | frozenset[str], k: int
     """Share of the top ``k`` of a ranking that is judged (k larger than the list: of the list)."""
     top = list(ranked)[:k]
     return sum(d in judged for d in top) / len(top) if top else 0.0
+
+
+def top_k(scores: Mapping[str, Mapping[str, float]], k: int) -> dict[str, list[str]]:
+    """``{qid: {docid: score}}`` → each query's ``k`` best docids, in trec_eval order."""
+    return {q: [d for d, _ in rank_docs(docs)[:k]] for q, docs in scores.items()}
+
+
+def mean_judged_at_k(rankings: Mapping[str, Sequence[str]], qrels: Qrels, k: int) -> float:
+    """judged@k of one system averaged over its queries (0 without queries)."""
+    judged = judged_docs(qrels)
+    vals = [judged_at_k(r, judged.get(q, set()), k) for q, r in rankings.items()]
+    return sum(vals) / len(vals) if vals else 0.0
 
 
 def unjudged_top_k(rankings: Mapping[str, Mapping[str, Sequence[str]]], qrels: Qrels, k: int) -> list[Pair]:

@@ -58,7 +58,8 @@ class EvalResult:
         return significance(self.per_query, against=against, metric=metric, test=test, **kw)
 
 
-def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str], qrels=None,
+               qdigest: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """``{axis: {measure: {qid: value}}}`` of one run's flat scores.
 
     Measures go through ``core.metrics.plan_measures``: the native group is computed on the
@@ -69,10 +70,10 @@ def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str]) -> d
     q_sorted = pairs.qof[order]
     groups = plan_measures(measures)
     run_dict = None
-    bench = benchmark_of(corpus)
+    judged = benchmark_of(corpus).qrels if qrels is None else qrels
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for axis in axis_order(bench.qrels):
-        ad = axis_data(corpus, axis)
+    for axis in axis_order(judged):
+        ad = axis_data(corpus, axis, qrels, qdigest)
         res: dict[str, dict[str, float]] = {}
         for provider, names in groups:
             if provider is NATIVE:
@@ -83,7 +84,7 @@ def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str]) -> d
             else:
                 if run_dict is None:
                     run_dict = pairs_to_dict(pairs, corpus, scores)
-                res.update(provider.compute(run_dict, bench.qrels[axis], names))
+                res.update(provider.compute(run_dict, judged[axis], names))
         out[axis] = {m: res[m] for m in measures}
     return out
 
@@ -124,7 +125,7 @@ def _check_args(corpus, encoders, runs, metrics, protocol):
 
 
 def _evaluate_plan(corpus: Corpus, plan: RunPlan, measures, weight: float, qdigest: str, progress, show_bar,
-                   out: Path | None):
+                   out: Path | None, qrels=None):
     """(values, run file or None) of one run; raises what building its embeddings raises."""
     embs = [embeddings(corpus, s, w, progress, show_bar) for s, w in plan.sources]
     pairs = pairs_of(corpus)
@@ -137,7 +138,7 @@ def _evaluate_plan(corpus: Corpus, plan: RunPlan, measures, weight: float, qdige
         scores = run_array(corpus, plan, weight, progress, show_bar)
         data = {"key": key, "encoder": plan.encoder, "run": plan.run, "protocol": proto.name,
                 "fusion_weight": weight if plan.fused else None, "measures": list(measures),
-                "values": _score_run(corpus, scores, measures)}
+                "values": _score_run(corpus, scores, measures, qrels, qdigest)}
         RESULT_CACHE.put(key, data)
     path = None
     if out is not None:
@@ -151,22 +152,25 @@ def _evaluate_plan(corpus: Corpus, plan: RunPlan, measures, weight: float, qdige
 def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFAULT_RUNS,
              metrics: Sequence[str] = DEFAULT_MEASURES, fusion_weight: float = 1.0,
              out_dir: Path | str | None = None, progress: Progress | None = None,
-             show_bar: bool = False, protocol: str | None = None) -> EvalResult:
+             show_bar: bool = False, protocol: str | None = None,
+             qrels: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None) -> EvalResult:
     """Evaluate every encoder's runs on the corpus's benchmark under ``protocol``.
 
     ``protocol`` (``core.protocols``) defaults to ``upair`` for UPAIR-layout corpora and
     ``clean`` otherwise. Unavailable encoders and impossible runs are skipped and listed in
     ``skipped``. With ``out_dir`` the TREC run files, the qrels of each axis,
     ``results.csv`` and ``per_query.csv`` (both with a ``protocol`` column) are written
-    there. Raises ValueError for a corpus without a benchmark, an unknown run, measure or
-    protocol.
+    there. ``qrels`` (``{axis: {qid: {docid: rel}}}``, e.g. a judgement set of
+    ``core.annotation``) replaces the benchmark's judgements; its digest is part of the
+    cache key. Raises ValueError for a corpus without a benchmark, an unknown run, measure
+    or protocol.
     """
     import pandas as pd
 
     encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol)
     weight = float(fusion_weight)
     out = Path(out_dir) if out_dir is not None else None
-    qdigest = qrels_digest(corpus)
+    qdigest = qrels_digest(corpus, qrels)
     skipped: list[tuple[str, str]] = []
     run_files: dict[tuple[str, str], Path] = {}
     frames: list[pd.DataFrame] = []
@@ -180,7 +184,8 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
         for plan in plans:
             t0 = time.perf_counter()
             try:
-                values, path = _evaluate_plan(corpus, plan, measures, weight, qdigest, progress, show_bar, out)
+                values, path = _evaluate_plan(corpus, plan, measures, weight, qdigest, progress, show_bar, out,
+                                              qrels)
             except (EncoderUnavailable, ValueError, RuntimeError, OSError, ImportError) as exc:
                 log.warning("skipping %s %s: %s", spec, plan.run, exc)
                 skipped.append((spec, f"run {plan.run}: {exc}"))
@@ -191,7 +196,7 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
             log.info("evaluated %s %s (%s) in %.2fs", spec, plan.run, proto.name, time.perf_counter() - t0)
     result = _result(frames, run_files, skipped, weight, measures, proto.name)
     if out is not None:
-        _write_outputs(out, corpus, result)
+        _write_outputs(out, corpus, result, qrels)
     return result
 
 
@@ -210,10 +215,10 @@ def _result(frames, run_files, skipped, weight, measures, protocol) -> EvalResul
                       fusion_weight=weight, metrics=measures, protocol=protocol)
 
 
-def _write_outputs(out: Path, corpus: Corpus, result: EvalResult) -> None:
+def _write_outputs(out: Path, corpus: Corpus, result: EvalResult, qrels=None) -> None:
     """qrels per axis, results.csv and per_query.csv (the protocol as first column)."""
     out.mkdir(parents=True, exist_ok=True)
-    for axis, q in benchmark_of(corpus).qrels.items():
+    for axis, q in (benchmark_of(corpus).qrels if qrels is None else qrels).items():
         write_qrels(out / f"qrels_{axis}.txt", q)
     result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]].to_csv(
         out / "results.csv", index=False, float_format="%r")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -12,7 +12,10 @@ from ..corpora.base import AXES, Benchmark, Corpus
 from ..metrics import QrelsStats, qrels_stats
 from ..store import key_of
 
-__all__ = ["Pairs", "AxisData", "benchmark_of", "build_pairs", "build_axis_data", "qrels_digest",
+#: Judgements ``{axis: {qid: {docid: rel}}}`` (a benchmark's, or a judgement set's).
+Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
+
+__all__ = ["Pairs", "AxisData", "Qrels", "benchmark_of", "benchmark_qrels", "build_pairs", "build_axis_data", "qrels_digest",
            "axis_order", "pairs_to_dict"]
 
 
@@ -82,9 +85,10 @@ def build_pairs(corpus: Corpus) -> Pairs:
     )
 
 
-def build_axis_data(corpus: Corpus, pairs: Pairs, axis: str) -> AxisData:
-    """The judgements of ``axis`` for every pair of ``pairs``."""
-    qrels = benchmark_of(corpus).qrels[axis]
+def build_axis_data(corpus: Corpus, pairs: Pairs, axis: str, qrels: Qrels | None = None) -> AxisData:
+    """The judgements of ``axis`` for every pair of ``pairs`` (from ``qrels`` when given, else
+    the benchmark's own)."""
+    qrels = (benchmark_qrels(corpus) if qrels is None else qrels).get(axis, {})
     stats = qrels_stats(qrels)
     qmap = np.asarray([stats.index.get(q, -1) for q in pairs.qids], dtype=np.int64)
     ids = [f.id for f in corpus.figures]
@@ -98,9 +102,14 @@ def build_axis_data(corpus: Corpus, pairs: Pairs, axis: str) -> AxisData:
     return AxisData(stats=stats, qmap=qmap, rel=rel)
 
 
-def qrels_digest(corpus: Corpus) -> str:
-    """Content address of the benchmark's judgements (every axis)."""
-    q = benchmark_of(corpus).qrels
+def benchmark_qrels(corpus: Corpus) -> Qrels:
+    """The benchmark's own judgements ``{axis: {qid: {docid: rel}}}``."""
+    return benchmark_of(corpus).qrels
+
+
+def qrels_digest(corpus: Corpus, qrels: Qrels | None = None) -> str:
+    """Content address of a set of judgements (every axis; default: the benchmark's)."""
+    q = benchmark_qrels(corpus) if qrels is None else qrels
     return key_of({a: {k: dict(v) for k, v in q[a].items()} for a in q})
 
 

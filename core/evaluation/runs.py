@@ -115,9 +115,11 @@ def pairs_of(corpus: Corpus) -> Pairs:
     return CORPUS_CACHE.memo(corpus).get("pairs", lambda: build_pairs(corpus))
 
 
-def axis_data(corpus: Corpus, axis: str):
-    """Judgements of ``axis`` aligned with ``pairs_of(corpus)`` (memoised)."""
-    return CORPUS_CACHE.memo(corpus).get(("axis", axis), lambda: build_axis_data(corpus, pairs_of(corpus), axis))
+def axis_data(corpus: Corpus, axis: str, qrels=None, digest: str | None = None):
+    """Judgements of ``axis`` (the benchmark's, or ``qrels`` with content key ``digest``)
+    aligned with ``pairs_of(corpus)`` (memoised)."""
+    return CORPUS_CACHE.memo(corpus).get(("axis", axis, digest if qrels is not None else None),
+                                         lambda: build_axis_data(corpus, pairs_of(corpus), axis, qrels))
 
 
 def embeddings(corpus: Corpus, spec: str, what: str, progress: Progress | None = None,
