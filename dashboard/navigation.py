@@ -27,6 +27,7 @@ PAGE_TABLE: dict[str, PageSpec] = {
     "search": PageSpec("search.py", "Search", ":material/image_search:"),
     "scores": PageSpec("scores.py", "Scores", ":material/leaderboard:"),
     "map": PageSpec("map.py", "Map", ":material/scatter_plot:"),
+    "judge": PageSpec("judge.py", "Judge", ":material/rate_review:"),
 }
 DEFAULT_PAGE = next(iter(PAGE_TABLE))
 

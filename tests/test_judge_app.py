@@ -1,0 +1,124 @@
+"""AppTests of the Judge page: a whole judging session with the buttons, the journal, resume,
+undo, skip, export read back, agreement and adjudication."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import load_corpus
+from core.annotation.agreement import judgement_set
+from core.annotation.judgements import ADJUDICATOR, JudgementStore, export_qrels
+from core.annotation.judgements_queue import blind_order
+from core.annotation.pooling import benchmark_pool
+from core.qrels import read_qrels
+
+pytestmark = pytest.mark.shared
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+AXES = ("visual", "semantic", "part_whole")
+WORD = {1: "yes", 0: "no", None: "unsure"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch, tmp_path, cache):
+    import streamlit as st
+
+    monkeypatch.setenv("UPAIR_JUDGEMENTS", str(tmp_path / "judgements"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _judge(spec: str, annotator: str | None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.session_state["corpus_pick"] = spec
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    at.switch_page("../pages/judge.py").run()
+    assert not at.exception, at.exception
+    if annotator:
+        at.text_input(key="annotator").input(annotator).run()
+        assert not at.exception and not at.error, (at.exception, at.error)
+    return at
+
+
+def _pair_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Pair "))
+
+
+def _answer(at, values: dict) -> None:
+    for axis in AXES:
+        at.button(key=f"judge-{axis}-{WORD[values[axis]]}").click().run()
+        assert not at.exception, at.exception
+
+
+def test_whole_session_journal_undo_resume_export(upair_samples, tmp_path):
+    spec = f"upair:{upair_samples}"
+    corpus = load_corpus(spec)
+    official = corpus.benchmark.qrels
+    order = blind_order(benchmark_pool(corpus).pairs, "alice", "benchmark")
+    truth = {p: {a: official[a][p[0]][p[1]] for a in AXES} for p in order}
+
+    at = _judge(spec, None)
+    assert any("Type your name" in i.value for i in at.info)  # no name, no judging
+    at.text_input(key="annotator").input("alice").run()
+    assert _pair_caption(at).startswith("Pair 1 of 5")
+    # blind: nothing on the page names an encoder, a rank or a score
+    texts = " ".join(m.value for m in at.main.markdown) + " ".join(c.value for c in at.main.caption)
+    assert not any(name in texts for name in ("HOG", "AHDH", "TF-IDF", "CLIP", "Rank", "similarity"))
+
+    _answer(at, truth[order[0]])  # three answers -> next pair by itself
+    assert _pair_caption(at).startswith("Pair 2 of 5")
+    _answer(at, {"visual": 1 - truth[order[1]]["visual"], **{a: truth[order[1]][a] for a in AXES[1:]}})
+    at.button(key="judge-undo").click().run()  # withdraws the last answer and returns to that pair
+    assert _pair_caption(at).startswith("Pair 2 of 5")
+    at.button(key="judge-back").click().run()
+    assert _pair_caption(at).startswith("Pair 1 of 5") and "Recorded: Visual" in _pair_caption(at)
+    at.button(key="judge-next").click().run()
+    _answer(at, truth[order[1]])  # correct the wrong visual answer
+    at.button(key="judge-skip").click().run()  # pair 3 skipped
+    assert _pair_caption(at).startswith("Pair 4 of 5")
+
+    store = JudgementStore(spec)
+    got = store.journal("alice").judgements()
+    assert got[order[0]].axes == truth[order[0]] and got[order[1]].axes == truth[order[1]]
+    assert got[order[2]].skip and order[3] not in got
+    lines = store.journal("alice").path.read_text().splitlines()
+    assert len(lines) == 3 + 3 + 1 + 3 + 1  # every click is a line, the undo too
+
+    # a new session (another tab, a restart) resumes at the first pair not done
+    at2 = _judge(spec, "alice")
+    assert _pair_caption(at2).startswith("Pair 4 of 5")
+    _answer(at2, truth[order[3]])
+    _answer(at2, truth[order[4]])
+    assert any("All 5 pairs" in s.value for s in at2.success)
+
+    # exported qrels read back equal to the official ones for what was judged (pair 3 was skipped)
+    files = export_qrels(judgement_set("annotator:alice", store, corpus), tmp_path / "export")
+    for axis, f in zip(AXES, files):
+        expect = {q: dict(d) for q, d in official[axis].items() if q != order[2][0]}
+        assert read_qrels(f)[0] == expect
+
+
+def test_agreement_and_adjudication_pages(upair_samples):
+    spec = f"upair:{upair_samples}"
+    corpus = load_corpus(spec)
+    store = JudgementStore(spec)
+    pairs = benchmark_pool(corpus).pairs
+    for name, flip in (("ann", set()), ("ben", {pairs[0]})):
+        j = store.journal(name)
+        for p in pairs:
+            v = corpus.benchmark.qrels["visual"][p[0]][p[1]]
+            j.record(*p, {"visual": 1 - v if p in flip else v, "semantic": 1, "part_whole": 0})
+    at = _judge(spec, "ann")
+    at.segmented_control(key="judge_mode").set_value("Agreement").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["annotators"]) == ["ann / ben"] * 3
+    assert list(table["shared pairs"]) == [5, 5, 5]
+    assert table["observed agreement"].iloc[0] == "0.800"
+    at.segmented_control(key="judge_mode").set_value("Adjudicate").run()
+    assert any("1 disagreement(s), 1 still open" in c.value for c in at.caption)
+    at.button(key="adj-0-visual-yes").click().run()
+    assert store.journal(ADJUDICATOR).judgements()[pairs[0]].axes == {"visual": 1}
+    assert judgement_set("adjudicated", store)["visual"][pairs[0][0]][pairs[0][1]] == 1
