@@ -1,6 +1,7 @@
 """faiss indices per (corpus, encoder): choice of index type, build, cache, search.
 
-Choice (``choose_index``), measured by ``make bench`` on a 2-core machine:
+Choice (``choose_index``; latency, recall and build times are measured by ``make bench``,
+section c, in ``bench/report.md``):
 
 * ``flat`` — exact inner product (cosine on unit vectors), used while the corpus is at
   most ``EXACT_MAX`` vectors of 512 dimensions (the limit scales with 512 / dim, so a
@@ -8,15 +9,19 @@ Choice (``choose_index``), measured by ``make bench`` on a 2-core machine:
 * ``ivf`` — above that, an inverted file (``IndexIVFFlat``, spherical k-means coarse
   quantizer with ``nlist = 4 sqrt(n)`` lists, trained on ``50 x nlist`` sampled vectors)
   searched with ``nprobe = max(16, nlist / 200)`` lists. Vectors are stored uncompressed,
-  so scores are exact cosines; only lists the query is far from are skipped. At 1M x 512
-  clustered vectors: ~1-2 ms per query (single thread), recall@10 ~1.0 against exact, and
-  under a minute to build, where HNSW needs ~10x longer to build on two cores.
+  so scores are exact cosines; only lists the query is far from are skipped.
+* ``ivfpq`` — when an uncompressed index would exceed the memory budget
+  (``UPAIR_INDEX_MEMORY_MB``, default ``MEMORY_BUDGET_MB``): the same inverted file with
+  product-quantised codes (``IndexIVFPQ``, ``m`` bytes per vector), searched for
+  ``RERANK_FACTOR x k`` candidates that are re-scored exactly from the stored vectors, so
+  the scores shown are still exact cosines.
 * ``hnsw`` — on request (``kind="hnsw"``, ``--index hnsw`` or ``UPAIR_INDEX=hnsw``).
 
 The kind is overridable per call (``kind``), or for the whole process with the
-environment variable ``UPAIR_INDEX`` (auto, flat, hnsw or ivf), and ``UPAIR_EXACT_MAX``
-moves the exact/approximate threshold. The chosen kind and every parameter are recorded
-in the cache manifest; a cached index built with other parameters, another dimension or
+environment variable ``UPAIR_INDEX`` (auto, flat, hnsw, ivf or ivfpq), and ``UPAIR_EXACT_MAX``
+moves the exact/approximate threshold. The chosen kind, every parameter, the index's
+estimated memory and the budget are recorded in the cache manifest; a cached index built
+with other parameters, another dimension or
 size, or whose file is damaged, is rebuilt. Cached indices are memory-mapped on load
 (``IO_FLAG_MMAP_IFC``: vectors stay in the page cache, shared between processes), with a
 fallback to faiss' on-disk inverted lists and then to a plain read. Index files are only ever
@@ -44,7 +49,9 @@ log = logging.getLogger(__name__)
 EXACT_MAX = int(os.environ.get("UPAIR_EXACT_MAX", 50_000))
 #: Files up to this size are checksummed on every load; larger ones are checked by size.
 CHECKSUM_MAX_BYTES = 256 << 20
-INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
+INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
+#: Above this estimated index size (MB) the automatic choice compresses (``ivfpq``).
+MEMORY_BUDGET_MB = int(os.environ.get("UPAIR_INDEX_MEMORY_MB", 8192))
 #: Environment variable that overrides the automatic choice (when ``kind="auto"``).
 INDEX_ENV = "UPAIR_INDEX"
 #: Bump when the way an index is built changes; older cached indices are rebuilt.
@@ -56,6 +63,12 @@ IVF_TRAIN_PER_LIST = 50
 IVF_MIN_NPROBE = 16
 IVF_NPROBE_DIVISOR = 200
 HNSW_PARAMS = (("M", 32), ("efConstruction", 80), ("efSearch", 96))
+# IVF-PQ: about one code byte per 8 dimensions (8-bit sub-quantizers); candidates re-scored
+PQ_DIMS_PER_BYTE = 8
+RERANK_FACTOR = 10
+RERANK_MIN = 100
+PQ_MIN_N = 1024
+PQ_TRAIN_ITERATIONS = 10
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,18 @@ class IndexSpec:
     @property
     def param_dict(self) -> dict[str, int]:
         return dict(self.params)
+
+    def memory_bytes(self, n: int, dim: int) -> int:
+        """Estimated resident size of the index for ``n`` vectors of ``dim`` dimensions
+        (the stored vectors used to re-score ``ivfpq`` hits are not counted)."""
+        p = self.param_dict
+        if self.kind == "ivfpq":
+            return n * (p["m"] + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
+        if self.kind == "ivf":
+            return n * (dim * 4 + 8) + p["nlist"] * dim * 4
+        if self.kind == "hnsw":
+            return n * (dim * 4 + p["M"] * 2 * 4 * 2)
+        return n * dim * 4
 
     def describe(self) -> str:
         """Short human-readable form, e.g. ``ivf(nlist=4000, nprobe=20)``."""
@@ -93,11 +118,27 @@ def ivf_params(n: int) -> tuple[tuple[str, int], ...]:
     return (("nlist", nlist), ("nprobe", nprobe), ("train", train))
 
 
+def pq_params(n: int, dim: int) -> tuple[tuple[str, int], ...]:
+    """IVF parameters plus ``m`` (code bytes per vector, a divisor of ``dim``) for IVF-PQ."""
+    base = dict(ivf_params(n))
+    target = max(1, dim // PQ_DIMS_PER_BYTE)
+    m = max(d for d in range(1, min(target, 64 if dim <= 1024 else 256) + 1) if dim % d == 0)
+    nprobe = min(base["nlist"], max(base["nprobe"], 2 * IVF_MIN_NPROBE))
+    return (("nlist", base["nlist"]), ("nprobe", nprobe), ("train", min(n, max(base["train"], 256 * 39))),
+            ("m", m), ("rerank", RERANK_FACTOR))
+
+
+def budget_bytes() -> int:
+    """The index memory budget in bytes (``UPAIR_INDEX_MEMORY_MB``, read at call time)."""
+    return int(os.environ.get("UPAIR_INDEX_MEMORY_MB", MEMORY_BUDGET_MB)) << 20
+
+
 def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpec:
     """The index for ``n`` vectors of ``dim`` dimensions.
 
     ``kind="auto"`` follows ``$UPAIR_INDEX`` when set, else exact flat up to
-    ``exact_limit(dim)`` vectors and IVF above; "flat", "hnsw" and "ivf" force a kind.
+    ``exact_limit(dim)`` vectors, IVF above, and IVF-PQ with exact re-scoring when an IVF
+    index would exceed the memory budget; "flat", "hnsw", "ivf" and "ivfpq" force a kind.
     """
     if kind == "auto":
         kind = os.environ.get(INDEX_ENV, "").strip().lower() or "auto"
@@ -107,6 +148,12 @@ def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpe
         raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
     if kind == "auto":
         kind = "flat" if n <= exact_limit(dim) else "ivf"
+        if kind == "ivf" and IndexSpec("ivf", ivf_params(n)).memory_bytes(n, dim or 512) > budget_bytes():
+            kind = "ivfpq"
+    if kind == "ivfpq" and n < PQ_MIN_N:  # too few vectors to train 256 codewords: exact
+        kind = "flat"
+    if kind == "ivfpq":
+        return IndexSpec("ivfpq", pq_params(n, dim or 512))
     if kind == "hnsw":
         return IndexSpec("hnsw", HNSW_PARAMS)
     if kind == "ivf":
@@ -127,9 +174,13 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
         index = faiss.IndexHNSWFlat(d, p["M"], faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = p["efConstruction"]
         index.hnsw.efSearch = p["efSearch"]
-    elif spec.kind == "ivf":
+    elif spec.kind in ("ivf", "ivfpq"):
         quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, p["nlist"], faiss.METRIC_INNER_PRODUCT)
+        if spec.kind == "ivf":
+            index = faiss.IndexIVFFlat(quantizer, d, p["nlist"], faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFPQ(quantizer, d, p["nlist"], p["m"], 8, faiss.METRIC_INNER_PRODUCT)
+            index.pq.cp.niter = PQ_TRAIN_ITERATIONS  # codes only rank candidates; hits are re-scored
         index.cp.spherical = True  # centroids on the unit sphere, as the data
         index.cp.seed = 1234
         if p["train"] < n:
@@ -150,7 +201,7 @@ def _apply_search_params(index, spec: IndexSpec) -> None:
     p = spec.param_dict
     if spec.kind == "hnsw":
         index.hnsw.efSearch = p["efSearch"]
-    elif spec.kind == "ivf":
+    elif spec.kind in ("ivf", "ivfpq"):
         index.nprobe = p["nprobe"]
         index.parallel_mode = 0  # one query: one thread; batches: one thread per query
 
@@ -177,12 +228,32 @@ class VectorIndex:
         if q.shape[1] != self.embeddings.dim:
             raise ValueError(f"query has dimension {q.shape[1]}, index has {self.embeddings.dim}")
         k = max(1, min(int(k), self.ntotal))
+        if self.spec.kind == "ivfpq":
+            return self._search_rescored(q, k)
         scores, rows = self.index.search(q, k)
         short = np.flatnonzero((rows < 0).any(axis=1))
         if len(short):
             s, r = exact_search(self.embeddings.vectors, q[short], k)
             scores[short], rows[short] = s, r
         return scores, rows
+
+    def _search_rescored(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates from the compressed index, re-scored exactly from the stored vectors."""
+        depth = min(self.ntotal, max(RERANK_MIN, self.spec.param_dict.get("rerank", RERANK_FACTOR) * k))
+        _, cand = self.index.search(q, depth)
+        vectors = self.embeddings.vectors
+        out_s = np.empty((len(q), k), dtype=np.float32)
+        out_r = np.empty((len(q), k), dtype=np.int64)
+        for i in range(len(q)):
+            rows = cand[i][cand[i] >= 0]
+            if len(rows) < k:  # the probed lists held too few vectors: answer exactly
+                out_s[i], out_r[i] = (a[0] for a in exact_search(vectors, q[i:i + 1], k))
+                continue
+            rows = np.sort(rows)  # sequential reads when the vectors are memory-mapped
+            exact = np.asarray(vectors[rows], dtype=np.float32) @ q[i]
+            top = np.argsort(-exact, kind="stable")[:k]
+            out_s[i], out_r[i] = exact[top], rows[top]
+        return out_s, out_r
 
     def neighbours(self, query: np.ndarray, k: int, exclude: set[str] | None = None) -> list[tuple[str, float]]:
         """(id, score) of the ``k`` nearest figures to one query vector, best first."""
@@ -296,6 +367,8 @@ def build_index(emb: Embeddings, kind: str = "auto") -> VectorIndex:
             log.warning("cached index %s is damaged or stale; rebuilding it", path)
         index = _make(spec, emb.vectors)
         size, digest = _write_index(index, path)
-        atomic_write_json(man_path, {**expect, "bytes": size, "sha256": digest})
+        atomic_write_json(man_path, {**expect, "bytes": size, "sha256": digest,
+                                     "memory_bytes": spec.memory_bytes(len(emb.ids), emb.dim),
+                                     "budget_bytes": budget_bytes()})
         _apply_search_params(index, spec)
         return VectorIndex(emb, index, spec, source="built")

@@ -113,7 +113,7 @@ def register(sub) -> None:
     sp = sub.add_parser("build", help="encode a corpus and build its indices")
     add_corpus_arg(sp)
     sp.add_argument("--encoders", help="comma-separated specs (default: every available encoder)")
-    sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])
     sp.add_argument("--engine", choices=["local", "ray"],
                     help="encode unit by unit (shards) in this process, or on a Ray cluster (default: plain local build)")
     sp.add_argument("--address", help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
@@ -125,7 +125,7 @@ def register(sub) -> None:
     add_corpus_arg(sp)
     sp.add_argument("--encoders")
     sp.add_argument("-k", type=int, default=10)
-    sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])
     sp.set_defaults(fn=cmd_search)
 
     sp = sub.add_parser("download-upair", help="download and unpack the UPAIR archive (needs internet)")

@@ -1,0 +1,65 @@
+"""Compressed indices: above the memory budget the automatic choice is IVF-PQ, re-scored exactly."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core import index as ix
+from core.embed import Embeddings
+
+
+def _clustered(n: int, d: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(64, d)).astype(np.float32)
+    x = centres[rng.integers(0, 64, n)] + 0.8 * rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _emb(x: np.ndarray, key: str = "k") -> Embeddings:
+    return Embeddings("test", "image", key, tuple(f"f{i}" for i in range(len(x))), x)
+
+
+def test_automatic_choice_compresses_above_the_memory_budget(monkeypatch):
+    n = 1_000_000
+    assert ix.choose_index(n, dim=512).kind == "ivf"  # 2 GB uncompressed: inside the default budget
+    monkeypatch.setenv("UPAIR_INDEX_MEMORY_MB", "1024")
+    spec = ix.choose_index(n, dim=512)
+    assert spec.kind == "ivfpq" and spec.param_dict["m"] == 64
+    assert spec.memory_bytes(n, 512) < ix.IndexSpec("ivf", ix.ivf_params(n)).memory_bytes(n, 512) / 20
+    assert ix.choose_index(10_000_000, dim=512).kind == "ivfpq"
+    assert ix.choose_index(500, "ivfpq").kind == "flat"  # too few vectors to train codewords
+
+
+def test_ivfpq_scores_are_exact_cosines_and_recall_is_high(cache, monkeypatch):
+    monkeypatch.setenv("UPAIR_INDEX_MEMORY_MB", "1")
+    monkeypatch.setattr(ix, "EXACT_MAX", 1_000)
+    x = _clustered(6_000, 48)
+    emb = _emb(x)
+    vi = ix.build_index(emb)
+    assert vi.spec.kind == "ivfpq" and vi.source == "built"
+    q = _clustered(100, 48, seed=1)
+    scores, rows = vi.search(q, 10)
+    # independent exact answer
+    sims = q @ x.T
+    truth = np.argsort(-sims, axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth)])
+    assert recall >= 0.9
+    assert np.allclose(scores, np.take_along_axis(sims, rows, axis=1), atol=1e-5)  # shown scores are exact
+    assert np.all(np.diff(scores, axis=1) <= 1e-7)  # best first
+    manifest = json.loads(ix.index_paths(emb)[1].read_text())
+    assert manifest["kind"] == "ivfpq" and manifest["budget_bytes"] == 1 << 20
+    assert manifest["memory_bytes"] == vi.spec.memory_bytes(6_000, 48) < x.nbytes
+    again = ix.build_index(emb)
+    assert again.source in ("mmap", "read")
+    s2, r2 = again.search(q, 10)
+    assert np.array_equal(r2, rows) and np.array_equal(s2, scores)
+
+
+def test_ivfpq_neighbours_exclude_the_query(cache):
+    x = _clustered(3_000, 32)
+    vi = ix.build_index(_emb(x), "ivfpq")
+    pairs = vi.neighbours(x[5], 5, exclude={"f5"})
+    assert len(pairs) == 5 and "f5" not in [p[0] for p in pairs]
+    assert pairs[0][1] == pytest.approx(float(x[int(pairs[0][0][1:])] @ x[5]), abs=1e-6)
