@@ -164,9 +164,14 @@ def _apptest_part(sec: Section, corpus_first_id: str) -> None:
 
 
 def run(work: Path, quick: bool) -> Section:
-    cache = work / "dashboard-cache"
-    env = {**os.environ, "UPAIR_CACHE": str(cache)}
-    os.environ["UPAIR_CACHE"] = str(cache)
+    from core import config
+
+    with config.use_cache(work / "dashboard-cache") as cache:
+        return _run(work, quick, cache)
+
+
+def _run(work: Path, quick: bool, cache: Path) -> Section:
+    env = {**os.environ, "UPAIR_CACHE": str(cache)}  # the server is a child process
     sec = Section(
         name="dashboard", title="e. Dashboard: start-up to first render, and search re-runs",
         method=(

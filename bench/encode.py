@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from .common import TINY_ARCH, Section, clip_checkpoint, log, ratio, timer
@@ -29,7 +28,8 @@ def run(work: Path, quick: bool) -> Section:
 
     from core import config
     from core.embed import build_embeddings, require
-    from core.figures import _digest, load_figure_image
+    from core.figures import load_figure_image
+    from core.store import clear_file_hashes
 
     config.configure_threads()
     n = 16 if quick else 64
@@ -82,18 +82,9 @@ def run(work: Path, quick: bool) -> Section:
             assert out.shape[0] == n
             del tensors, images
             # the full pipeline on an empty cache (file digests recomputed too)
-            _digest.cache_clear()
-            cache = work / "encode-cache" / f"{len(sec.rows)}-{rep}"
-            old = os.environ.get("UPAIR_CACHE")
-            os.environ["UPAIR_CACHE"] = str(cache)
-            try:
-                with timer() as t_pipe:
-                    emb = build_embeddings(corpus, spec, "image", show_bar=False)
-            finally:
-                if old is None:
-                    os.environ.pop("UPAIR_CACHE", None)
-                else:
-                    os.environ["UPAIR_CACHE"] = old
+            clear_file_hashes()
+            with config.use_cache(work / "encode-cache" / f"{len(sec.rows)}-{rep}"), timer() as t_pipe:
+                emb = build_embeddings(corpus, spec, "image", show_bar=False)
             prep_t.append(t_prep["s"])
             fwd_t.append(t_fwd["s"])
             pipe_t.append(t_pipe["s"])

@@ -66,14 +66,19 @@ def _measure(emb, kind: str, q: np.ndarray, truth: np.ndarray | None, n_lat: int
 
 
 def run(work: Path, quick: bool) -> Section:
+    from core import config
+
+    with config.use_cache(work / "index-cache") as cache:
+        return _run(work, quick, cache)
+
+
+def _run(work: Path, quick: bool, cache: Path) -> Section:
     import faiss
 
     from core import config
     from core import index as ix
 
     config.configure_threads()
-    cache = work / "index-cache"
-    os.environ["UPAIR_CACHE"] = str(cache)
     os.environ.pop(ix.INDEX_ENV, None)
     sizes = [2_000, 20_000] if quick else [10_000, 100_000, 1_000_000]
     if quick:  # exercise the approximate path at small sizes too

@@ -1,7 +1,6 @@
 """Section d: UMAP maps (core.maps.map_coords), computed and cached."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,10 +19,16 @@ def _emb(x, key: str):
 
 def run(work: Path, quick: bool) -> Section:
     from core import config
+
+    with config.use_cache(work / "umap-cache"):
+        return _run(work, quick)
+
+
+def _run(work: Path, quick: bool) -> Section:
+    from core import config
     from core import maps
 
     config.configure_threads()
-    os.environ["UPAIR_CACHE"] = str(work / "umap-cache")
     space = ClusteredSpace(dim=512, n_centres=200, seed=7)
     sec = Section(
         name="umap", title="d. UMAP maps: compute vs show a cached map",
@@ -38,7 +43,7 @@ def run(work: Path, quick: bool) -> Section:
                  ("ratio_compute_vs_cached", "compute vs cached")],
     )
     with timer() as t_imp:
-        maps._configure_numba()
+        maps.configure_numba()
         import umap  # noqa: F401
     with timer() as t_jit:
         maps.map_coords(_emb(space.sample(300, seed=1), "umap-jit"))

@@ -1,8 +1,10 @@
 """Paths and machine settings shared by the whole library (no heavy imports)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 #: Repository root (parent of ``core/``).
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,6 +15,25 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("UPAIR_CACHE", ROOT / "cache")).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def use_cache(path: Path | str) -> Iterator[Path]:
+    """Point ``cache_dir()`` (``$UPAIR_CACHE``) at ``path`` inside the block; the previous
+    setting (or its absence) is restored afterwards, also on error. Yields the resolved path.
+
+    In-process memos are not reset (file hashes are keyed by path, size and mtime, and stay
+    valid); ``store.clear_file_hashes()`` forgets those to time a cold start.
+    """
+    old = os.environ.get("UPAIR_CACHE")
+    os.environ["UPAIR_CACHE"] = str(path)
+    try:
+        yield cache_dir()
+    finally:
+        if old is None:
+            os.environ.pop("UPAIR_CACHE", None)
+        else:
+            os.environ["UPAIR_CACHE"] = old
 
 
 def shared_data_dir() -> Path:

@@ -70,19 +70,11 @@ def parse_labels(value: object) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p and p.strip())
 
 
-@lru_cache(maxsize=200_000)
-def _digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def file_digest(path: Path | str) -> str:
-    """SHA-1 of a file's bytes, memoised on (path, size, mtime)."""
-    st = os.stat(path)
-    return _digest(str(path), st.st_size, st.st_mtime_ns)
+    """SHA-1 of a file's bytes, memoised on (path, size, mtime) (``store.cached_file_hash``)."""
+    from .store import cached_file_hash
+
+    return cached_file_hash(path, "sha1")
 
 
 def _check_pixels(width: int, height: int, name: str) -> None:

@@ -11,8 +11,8 @@ recomputed. The fitted reducer itself is never kept (neither on disk nor in memo
 new points are placed with :func:`place_query` from their nearest neighbours instead.
 
 umap (and numba) are imported lazily inside :func:`map_coords` / :func:`joint_coords`,
-never when this module is imported: the import alone costs ~15 s and the first fit ~15 s
-more of numba JIT compilation.
+never when this module is imported: the import and the first fit's numba JIT compilation
+are paid once per process and are slow (``make bench``, section d, in ``bench/report.md``).
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def _load(path: Path, expect: dict) -> np.ndarray | None:
     return np.asarray(arr, dtype=np.float32)
 
 
-def _configure_numba() -> None:
+def configure_numba() -> None:
     """Keep numba's thread pool within the machine's cores.
 
     Only ``NUMBA_NUM_THREADS`` (read by numba alone, at its import) is touched, so the
@@ -179,7 +179,7 @@ def _umap_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
     """UMAP to 2-D. ``random_state`` makes it deterministic, which also makes umap run
     single-threaded (n_jobs=1) — acceptable for maps of a few tens of thousands of points."""
     global _fitted_once
-    _configure_numba()
+    configure_numba()
     import umap  # lazy: ~15 s
 
     n = len(x)
@@ -272,7 +272,7 @@ def cached_map_exists(emb: Embeddings, params: MapParams = MapParams()) -> bool:
 
 def estimate_seconds(n: int, dim: int = 512) -> float:
     """Rough time to compute a map of ``n`` points: the umap import and numba JIT once per
-    process, then ~1 ms per point up to 10k and ~0.45 ms above (512-d; scaled mildly by dim)."""
+    process, then a per-point cost (the module's cost constants, calibrated by ``make bench``)."""
     if n < MIN_UMAP_POINTS:
         return 0.1
     cold = (0.0 if "umap" in sys.modules else _IMPORT_S) + (0.0 if _fitted_once else _JIT_S)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -75,15 +76,39 @@ def array_bytes(arr: np.ndarray) -> bytes:
 
 
 def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex digest of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def hash_file(path: Path | str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks (always reads: for integrity checks)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: Path | str) -> str:
+    """SHA-256 of a file's bytes (always reads the file)."""
+    return hash_file(path)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _memo_hash(path: str, size: int, mtime_ns: int, algorithm: str) -> str:
+    return hash_file(path, algorithm)
+
+
+def cached_file_hash(path: Path | str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, memoised on (path as given, size, mtime): the one content
+    key of image files and checkpoints. A file rewritten in place gets a new size or mtime."""
+    st = os.stat(path)
+    return _memo_hash(str(path), st.st_size, st.st_mtime_ns, algorithm)
+
+
+def clear_file_hashes() -> None:
+    """Forget every memoised file hash (benchmarks timing a cold cache)."""
+    _memo_hash.cache_clear()
 
 
 def key_of(*parts: object) -> str:
@@ -200,21 +225,20 @@ class VectorStore:
         for shard in self._shards():
             meta = load_json(Path(str(shard) + ".json"))
             arr = load_array(shard, expect={"namespace": self.namespace})
-            if arr is None or not isinstance(meta, dict) or not isinstance(meta.get("keys"), list) \
-                    or len(meta["keys"]) != len(arr):
-                self.dropped.append(shard.name)
-                for p in (shard, Path(str(shard) + ".json")):
-                    with contextlib.suppress(FileNotFoundError):
-                        p.unlink()
-                continue
-            if self.dim is not None and (arr.ndim != 2 or arr.shape[1] != self.dim):
-                self.dropped.append(shard.name)
-                for p in (shard, Path(str(shard) + ".json")):
-                    with contextlib.suppress(FileNotFoundError):
-                        p.unlink()
+            damaged = arr is None or not isinstance(meta, dict) or not isinstance(meta.get("keys"), list) \
+                or len(meta["keys"]) != len(arr)
+            if damaged or (self.dim is not None and (arr.ndim != 2 or arr.shape[1] != self.dim)):
+                self._drop(shard)
                 continue
             for key, vec in zip(meta["keys"], arr):
                 self._vectors[key] = vec
+
+    def _drop(self, shard: Path) -> None:
+        """Delete a damaged or mismatched shard and its manifest; remember its name."""
+        self.dropped.append(shard.name)
+        for p in (shard, Path(str(shard) + ".json")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
 
     def __contains__(self, key: str) -> bool:
         return key in self._vectors

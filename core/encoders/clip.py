@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -65,17 +64,11 @@ def open_clip_cache_dir() -> Path:
     return config.cache_dir() / "open_clip"
 
 
-@lru_cache(maxsize=64)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    from ..store import sha256_file
-
-    return sha256_file(Path(path))
-
-
 def checkpoint_digest(path: Path | str) -> str:
-    """SHA-256 of a checkpoint file, memoised on (path, size, mtime)."""
-    st = os.stat(path)
-    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    """SHA-256 of a checkpoint file, memoised on (path, size, mtime) (``store.cached_file_hash``)."""
+    from ..store import cached_file_hash
+
+    return cached_file_hash(Path(path).resolve())
 
 
 def _hf_candidates(hf_hub: str) -> tuple[str, list[str]]:
