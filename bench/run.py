@@ -7,8 +7,9 @@ Sections (each runs in its own child process, one after the other, on its own em
     index      c. nearest-neighbour search: exact flat vs the automatic index
     umap       d. UMAP maps: compute vs cached
     dashboard  e. server start-up to first render in Chromium; search re-runs
+    sampling   f. candidate sampling: exact percentile bands vs the reference's per-query searches
 
-``--only index,umap`` picks sections (letters a-e work too); ``--quick`` uses small sizes
+``--only index,umap`` picks sections (letters a-f work too); ``--quick`` uses small sizes
 (about a minute in all) for smoke tests; ``--out DIR`` writes the report elsewhere.
 """
 from __future__ import annotations
@@ -32,10 +33,11 @@ SECTIONS = {
     "index": "bench.search",
     "umap": "bench.umap_bench",
     "dashboard": "bench.dashboard",
+    "sampling": "bench.sampling",
 }
 ALIASES = {"a": "encode", "b": "eval", "c": "index", "d": "umap", "e": "dashboard",
            "encoding": "encode", "evaluate": "eval", "evaluation": "eval", "search": "index", "maps": "umap",
-           "map": "umap", "app": "dashboard"}
+           "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling"}
 DEFAULT_OUT = ROOT / "bench"
 
 
@@ -49,7 +51,7 @@ def parse_only(value: str | None) -> list[str]:
             continue
         name = ALIASES.get(part, part)
         if name not in SECTIONS:
-            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-e)")
+            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-f)")
         if name not in names:
             names.append(name)
     return [n for n in SECTIONS if n in names]
@@ -135,6 +137,11 @@ def _summary(sections: dict[str, Section]) -> list[str]:
         first = next((r for r in da.rows if r["step"].startswith("server launch → first page")), None)
         if first:
             out.append(f"Dashboard: first page rendered {first['seconds']:.1f} s after launching the server")
+    sa = sections.get("sampling")
+    if sa and sa.extra.get("target"):
+        t = sa.extra["target"]
+        out.append(f"Sampling thresholds at 1M figures × 120 queries × 6 indices (extrapolated from "
+                   f"{t['measured_n']:,}): {t['ours_s'] / 60:.1f} min, {fmt(t['ratio'], 'ratio')} the reference's way")
     return out
 
 
@@ -187,7 +194,7 @@ def _la(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-e)")
+    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-f)")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute) for smoke tests")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md and report.json")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, removed after)")
