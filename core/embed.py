@@ -125,8 +125,10 @@ def _encode_missing(
     label: str,
     progress: Progress | None,
     show_bar: bool,
+    meta: dict | None = None,
 ) -> list[str]:
-    """Encode every key not yet in ``store``, a batch at a time, persisting after each batch."""
+    """Encode every key not yet in ``store``, a batch at a time, persisting after each batch
+    (``meta``, e.g. the device, goes into each shard's manifest)."""
     from tqdm.auto import tqdm
 
     todo = store.missing(keys)
@@ -139,7 +141,7 @@ def _encode_missing(
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
             vecs = encode_batch(encode, [payloads[k] for k in chunk], problems)
-            store.add(chunk, vecs)
+            store.add(chunk, vecs, meta)
             done += len(chunk)
             bar.update(len(chunk))
             if progress:
@@ -189,7 +191,8 @@ def build_embeddings(
             payloads = dict(zip(keys, texts))
             encode, bs = enc.encode_texts, 256
         label = f"{enc.label or spec} · {what}"
-        problems = _encode_missing(store, keys, payloads, encode, bs, label, progress, show_bar)
+        problems = _encode_missing(store, keys, payloads, encode, bs, label, progress, show_bar,
+                                   meta={"device": enc.device})
         vectors = store.get(keys)
     key = key_of(corpus.fingerprint, ns)
     return Embeddings(spec=spec, what=what, key=key, ids=tuple(f.id for f in corpus.figures),

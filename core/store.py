@@ -256,15 +256,16 @@ class VectorStore:
                 out.append(k)
         return out
 
-    def add(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Persist one batch of vectors as a new shard (atomically) and keep them in memory."""
+    def add(self, keys: list[str], vectors: np.ndarray, meta: dict | None = None) -> None:
+        """Persist one batch of vectors as a new shard (atomically) and keep them in memory;
+        ``meta`` (e.g. the device that computed them) is recorded in the shard's manifest."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError("keys and vectors differ in length")
         if not keys:
             return
         name = f"shard-{os.getpid()}-{threading.get_ident() % 100000}-{key_of(keys)[:12]}.npy"
-        save_array(self.dir / name, vectors, {"namespace": self.namespace, "keys": list(keys)})
+        save_array(self.dir / name, vectors, {**(meta or {}), "namespace": self.namespace, "keys": list(keys)})
         for k, v in zip(keys, vectors):
             self._vectors[k] = v
 

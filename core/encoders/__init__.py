@@ -69,7 +69,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
         f"patentnet:cache/{PATENTNET_CHECKPOINT}@upair",
         "timm:resnext101_32x8d.tv_in1k@upair",
         "clip:ViT-H-14-378-quickgelu:dfn5b@upair",
-        "text:mpi-inno-comp/paecter",
+        "text:mpi-inno-comp/paecter@upair",
     ),
     # The strongest public model per family (downloaded on a user's machine).
     "field": (
@@ -79,7 +79,6 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "clip:PE-Core-L-14-336:meta",
         "clip:hf-hub:patentclip/PatentCLIP_Vit_B",
         "timm:vit_base_patch14_reg4_dinov2.lvd142m",
-        "clip:ViT-H-14-378-quickgelu:dfn5b",
         "text:mpi-inno-comp/paecter",
     ),
 }
@@ -193,7 +192,8 @@ ENCODER_KINDS: dict[str, EncoderKind] = {k.name: k for k in (
                 f"PatentNet (Swin-V2, grayscale); place the checkpoint at cache/{PATENTNET_CHECKPOINT}",
                 _patentnet, protocols=True),
     EncoderKind("text", "text:<Hugging Face model id | folder>",
-                "sentence-transformers text model (e.g. PaECTER); downloads into cache/huggingface", _text),
+                "sentence-transformers text model (e.g. PaECTER); downloads into cache/huggingface", _text,
+                protocols=True),
 )}
 
 
@@ -252,9 +252,10 @@ def expand_specs(names: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def known_encoders() -> list[str]:
-    """Built-in specs plus any listed in ``$UPAIR_ENCODERS`` (comma-separated; presets allowed)."""
+    """Built-in specs, every preset's members, then any listed in ``$UPAIR_ENCODERS``
+    (comma-separated; presets allowed)."""
     extra = [s.strip() for s in os.environ.get("UPAIR_ENCODERS", "").split(",") if s.strip()]
-    return expand_specs([*BUILTIN_SPECS, *extra])
+    return expand_specs([*BUILTIN_SPECS, *PRESETS, *extra])
 
 
 def default_encoders() -> list[str]:

@@ -1,0 +1,165 @@
+"""Pooled features of a timm image model: ``timm:<model>[:<checkpoint file>]``.
+
+``<model>`` is a timm name with an optional pretrained tag (``resnext101_32x8d.tv_in1k``,
+``vit_base_patch14_reg4_dinov2.lvd142m``); its weights come from the Hugging Face hub into
+``cache/huggingface`` (``python -m core fetch-weights timm:<model>``). A checkpoint file
+instead loads those weights into the architecture (missing parameters are an error,
+unexpected ones are reported). The classifier is removed; the output is the model's
+pooled feature vector, L2-normalised.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from ..protocols import DEFAULT_PROTOCOL
+from .base import DOWNLOADABLE, Availability
+from .hub import download_file, find_cached, hf_cache_dir
+from .torch_image import TorchImageEncoder, read_state_dict
+
+__all__ = ["TimmEncoder", "UPAIR_INPUT_SIZE", "HUB_FILES"]
+
+log = logging.getLogger(__name__)
+
+#: Input size UPAIR used per architecture under its protocol (others: the model's own size).
+UPAIR_INPUT_SIZE: dict[str, int] = {"resnext101_32x8d": 384}
+#: Weight files timm looks for in a hub repository, in order.
+HUB_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class TimmEncoder(TorchImageEncoder):
+    """A timm model without its classifier as image encoder (lazy, thread-safe loading)."""
+
+    kind = "timm"
+
+    def __init__(self, model: str, checkpoint: str | Path | None = None, protocol: str = DEFAULT_PROTOCOL) -> None:
+        super().__init__(protocol)
+        self.model_name = str(model)
+        self.arch = self.model_name.split(".", 1)[0]
+        self.checkpoint = Path(checkpoint).expanduser().resolve() if checkpoint else None
+        if self.checkpoint is None:
+            self.capabilities = TorchImageEncoder.capabilities | {DOWNLOADABLE}
+        self.spec = self._suffixed(f"timm:{self.model_name}" + (f":{self.checkpoint}" if self.checkpoint else ""))
+        self.label = self._labelled(self.model_name + (f" {self.checkpoint.name}" if self.checkpoint else ""))
+        self.load_report: dict[str, list[str]] = {"missing": [], "unexpected": []}
+
+    # -- where the weights are -----------------------------------------------------
+
+    def _fetch_fix(self) -> str:
+        return f"run `python -m core fetch-weights timm:{self.model_name}` on a machine with internet access"
+
+    def _hub_id(self) -> str | None:
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(self.model_name)
+        return getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+
+    def local_weights(self) -> Path | None:
+        """The weights file on this machine (checkpoint or hub download), else None."""
+        if self.checkpoint is not None:
+            return self.checkpoint if self.checkpoint.is_file() else None
+        hub_id = self._hub_id()
+        return find_cached(hub_id, HUB_FILES) if hub_id else None
+
+    def availability(self) -> Availability:
+        if self.checkpoint is not None and not self.checkpoint.is_file():
+            return Availability(False, f"checkpoint file not found: {self.checkpoint}",
+                                f"put the {self.arch} checkpoint at {self.checkpoint}")
+        root = hf_cache_dir()
+        if (self.checkpoint is None and "timm" not in sys.modules
+                and not any(root.glob(f"models--*--{self.arch}*"))):  # answered without importing torch
+            return Availability(False, f"weights for {self.model_name} are not downloaded", self._fetch_fix())
+        try:
+            import timm
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not here"
+            return Availability(False, f"timm cannot be imported ({type(exc).__name__}: {exc})",
+                                "pip install -r requirements.txt (timm and torch)")
+        try:
+            if not timm.is_model(self.arch):
+                return Availability(False, f"unknown timm model {self.arch!r}",
+                                    "use a name from `python -c \"import timm; print(timm.list_models())\"`")
+            if self.checkpoint is not None:
+                return Availability(True)
+            hub_id = self._hub_id()
+            if not hub_id:
+                tags = ", ".join(timm.list_pretrained(f"{self.arch}.*")) or "(none)"
+                return Availability(False, f"timm has no hub weights for {self.model_name!r}",
+                                    f"use a pretrained tag ({tags}) or a checkpoint file: timm:{self.arch}:<file>")
+            if find_cached(hub_id, HUB_FILES) is None:
+                return Availability(False, f"weights for {self.model_name} are not downloaded", self._fetch_fix())
+            return Availability(True)
+        except Exception as exc:  # noqa: BLE001 - availability never raises
+            return Availability(False, f"cannot check {self.spec}: {type(exc).__name__}: {exc}", "")
+
+    def download(self) -> Path:
+        """Download the hub weights into ``cache/huggingface``; returns the file (needs internet)."""
+        if self.checkpoint is not None:
+            raise ValueError(f"{self.spec} is a local checkpoint, nothing to download; put it at {self.checkpoint}")
+        import timm
+
+        if not timm.is_model(self.arch):
+            raise ValueError(f"unknown timm model {self.arch!r}")
+        hub_id = self._hub_id()
+        if not hub_id:
+            raise ValueError(f"timm has no hub weights for {self.model_name!r}; name a pretrained tag "
+                             f"({', '.join(timm.list_pretrained(f'{self.arch}.*')) or 'none'})")
+        return download_file(hub_id, HUB_FILES)
+
+    def _weights_id(self) -> str:
+        if self.checkpoint is not None:
+            from .clip import checkpoint_digest
+
+            digest = checkpoint_digest(self.checkpoint) if self.checkpoint.is_file() else "missing"
+            return f"{self.model_name}|sha256:{digest}"
+        return f"{self.model_name}|tag|timm={metadata.version('timm')}"
+
+    # -- loading -------------------------------------------------------------------
+
+    def _build(self):
+        import timm
+
+        if self.checkpoint is None:
+            return timm.create_model(self.model_name, pretrained=True, num_classes=0,
+                                     pretrained_cfg_overlay={"file": str(self.local_weights())})
+        model = timm.create_model(self.model_name, pretrained=False, num_classes=0)
+        state = read_state_dict(self.checkpoint, f"{self.arch} checkpoint")
+        filter_fn = getattr(sys.modules.get(type(model).__module__), "checkpoint_filter_fn", None)
+        if filter_fn is not None:
+            try:
+                state = filter_fn(state, model)
+            except Exception:  # noqa: BLE001 - a timm-format file needs no remapping
+                pass
+        own = model.state_dict()
+        classifier = str(model.pretrained_cfg.get("classifier") or "")
+        state = {k: v for k, v in state.items() if k in own or not (classifier and k.startswith(classifier))}
+        result = model.load_state_dict(state, strict=False)
+        self.load_report = {"missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys)}
+        if result.missing_keys:
+            raise RuntimeError(
+                f"{self.checkpoint} does not fit timm model {self.arch}: {len(result.missing_keys)} parameter(s) "
+                f"missing (e.g. {', '.join(result.missing_keys[:5])}); was it saved from another architecture?")
+        if result.unexpected_keys:
+            log.warning("%s: %d unexpected key(s) ignored (e.g. %s)", self.checkpoint, len(result.unexpected_keys),
+                        ", ".join(result.unexpected_keys[:5]))
+        return model
+
+    def _clean_transform(self, model):
+        import torch
+        from timm.data import create_transform, resolve_model_data_config
+
+        cfg = resolve_model_data_config(model)
+        tf = create_transform(**cfg, is_training=False)
+        mode = "RGB" if cfg["input_size"][0] == 3 else "L"
+        return lambda images: torch.stack([tf(im.convert(mode)) for im in images])
+
+    def upair_input(self) -> tuple[int, int]:
+        if self.arch in UPAIR_INPUT_SIZE:
+            return UPAIR_INPUT_SIZE[self.arch], 3
+        return int(self.load().pretrained_cfg["input_size"][-1]), 3
+
+    @property
+    def dim(self) -> int:
+        model = self.load()
+        return int(getattr(model, "head_hidden_size", None) or model.num_features)

@@ -1,0 +1,132 @@
+"""What torch image encoders (timm, PatentNet) share: lazy thread-safe loading, the device,
+protocol preprocessing, batching, and reading checkpoint files safely.
+
+Under the ``upair`` protocol images get the official preprocessing
+(``core.protocols.upair_preprocess``) at the encoder's own input size and channels; under
+``clean`` each model's own transform.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..protocols import DEFAULT_PROTOCOL, get_protocol, upair_preprocess
+from .base import IMAGE, PROTOCOLS, Encoder, l2_normalise
+from .device import autocast, batch_size_for, compute_device
+
+__all__ = ["TorchImageEncoder", "read_state_dict", "PREPROCESS_VERSION"]
+
+#: Bump when the preprocessing of these encoders changes (part of every cache key).
+PREPROCESS_VERSION = "1"
+
+
+def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
+    """A ``{name: tensor}`` dict from a torch or safetensors file; unwraps ``{"state_dict": ...}`` /
+    ``{"model": ...}`` and strips DataParallel's ``module.`` prefix. Never unpickles objects."""
+    import torch
+
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            obj = load_file(str(path), device="cpu")
+        else:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling/format errors
+        detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0][:300] if str(exc) else ""
+        raise RuntimeError(f"cannot read {what} {path}: {type(exc).__name__}: {detail}. Expected a torch "
+                           "state_dict saved with torch.save (tensors only), or a .safetensors file.") from exc
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
+        raise RuntimeError(f"{what} {path} holds no state_dict (got {type(obj).__name__}); expected a mapping "
+                           "of parameter names to tensors")
+    if all(k.startswith("module.") for k in obj):
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    return obj
+
+
+class TorchImageEncoder(Encoder):
+    """Base of torch image encoders. Subclasses implement ``_build`` (the model with its
+    weights, on CPU), ``_clean_transform``, ``upair_input``, ``_weights_id`` and ``dim``."""
+
+    capabilities = frozenset({IMAGE, PROTOCOLS})
+
+    def __init__(self, protocol: str = DEFAULT_PROTOCOL) -> None:
+        self.protocol = get_protocol(protocol).name  # ValueError lists the known protocols
+        self._lock = threading.Lock()
+        self._model = None
+        self._transform: Callable | None = None
+        self.device = compute_device()
+        self.batch_size = batch_size_for(self.device)
+
+    # -- subclass hooks ------------------------------------------------------------
+
+    def _build(self):
+        """The model with its weights loaded (CPU, any mode)."""
+        raise NotImplementedError
+
+    def _clean_transform(self, model) -> Callable[[list], object]:
+        """``list[PIL.Image]`` → float32 tensor: the model's own preprocessing (``clean``)."""
+        raise NotImplementedError
+
+    def upair_input(self) -> tuple[int, int]:
+        """``(size, channels)`` this model gets under the ``upair`` protocol."""
+        raise NotImplementedError
+
+    def _weights_id(self) -> str:
+        """Identity of the weights (a tag or a file digest) for the cache key."""
+        raise NotImplementedError
+
+    # -- shared machinery ----------------------------------------------------------
+
+    def _suffixed(self, spec: str) -> str:
+        return spec if self.protocol == DEFAULT_PROTOCOL else f"{spec}@{self.protocol}"
+
+    def _labelled(self, label: str) -> str:
+        return label if self.protocol == DEFAULT_PROTOCOL else f"{label} [{self.protocol}]"
+
+    def load(self):
+        """Load the model now (once; later calls return the loaded model)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from .. import config
+
+                    config.configure_threads()
+                    avail = self.availability()
+                    if not avail.ok:
+                        raise RuntimeError(f"{self.label} is not available: {avail.reason}. Fix: {avail.fix}")
+                    model = self._build().eval().to(self.device)
+                    self._transform = self._clean_transform(model)
+                    self._model = model
+        return self._model
+
+    def cache_key(self) -> str:
+        return f"{self.kind}|{self._weights_id()}|protocol={get_protocol(self.protocol).key}|pp={PREPROCESS_VERSION}"
+
+    def preprocess(self, images: list):
+        """``list[PIL.Image]`` → float32 tensor ``(n, C, S, S)`` as the protocol says."""
+        self.load()
+        if self.protocol == "upair":
+            size, channels = self.upair_input()
+            return upair_preprocess(images, size, channels)
+        return self._transform(images)
+
+    def forward_images(self, tensor) -> np.ndarray:
+        """Preprocessed batch → float32 ``(n, dim)`` L2-normalised features."""
+        model = self.load()
+        with autocast(self.device):
+            feats = model(tensor.to(self.device, non_blocking=True))
+        return l2_normalise(feats.float().cpu().numpy())
+
+    def encode_images(self, images: list) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.concatenate([self.forward_images(self.preprocess(images[i:i + self.batch_size]))
+                               for i in range(0, len(images), self.batch_size)], axis=0)
