@@ -17,7 +17,8 @@ import numpy as np
 
 from .corpora.base import Corpus
 from .encoders import FIT_ON_CORPUS, IMAGE, TEXT, Encoder, get_encoder
-from .figures import ImageError, figure_digest, load_figure_image
+from .figures import ImageError, figure_digest
+from .protocols import get_protocol
 from .store import VectorStore, exclusive, key_of, library_versions
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,10 @@ def require(spec: str) -> Encoder:
     return enc
 
 
-def figure_text(fig, what: str) -> str:
-    """The cleaned text of a figure for a text field ("desc", "labels" or "text" = both)."""
-    from .encoders.text import clean_text
-
-    if what == "desc":
-        return clean_text(fig.description)
-    if what == "labels":
-        return clean_text(fig.labels_text)
-    return clean_text(f"{fig.title}. {fig.description}. {fig.labels_text}")
+def figure_text(fig, what: str, protocol: str = "clean") -> str:
+    """The cleaned text of a figure for a text field ("desc", "labels" or "text" = both),
+    cleaned and (labels) joined as the evaluation ``protocol`` says (``core.protocols``)."""
+    return get_protocol(protocol).figure_text(fig, what)
 
 
 _FITTED: dict[tuple[str, str], Encoder] = {}
@@ -79,8 +75,8 @@ def _fitted(enc: Encoder, corpus: Corpus) -> Encoder:
     mutated); other encoders are returned as they are."""
     if FIT_ON_CORPUS not in enc.capabilities:
         return enc
-    texts = [figure_text(f, "text") for f in corpus.figures]
-    texts += [figure_text(f, w) for f in corpus.figures for w in TEXT_FIELDS]
+    texts = [figure_text(f, "text", enc.protocol) for f in corpus.figures]
+    texts += [figure_text(f, w, enc.protocol) for f in corpus.figures for w in TEXT_FIELDS]
     digest = hashlib.sha1("\x1e".join(texts).encode()).hexdigest()
     with _FITTED_LOCK:
         key = (enc.spec, digest)
@@ -182,11 +178,12 @@ def build_embeddings(
         if what == "image":
             keys = [figure_digest(f) for f in corpus.figures]
             payloads: dict[str, object] = {}
+            load = get_protocol(enc.protocol).load_image  # as stored (upair) or normalised (clean)
             for f, k in zip(corpus.figures, keys):
-                payloads.setdefault(k, (lambda f=f: load_figure_image(f)))
+                payloads.setdefault(k, (lambda f=f: load(f)))
             encode, bs = enc.encode_images, enc.batch_size
         else:
-            texts = [figure_text(f, what) for f in corpus.figures]
+            texts = [figure_text(f, what, enc.protocol) for f in corpus.figures]
             keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
             payloads = dict(zip(keys, texts))
             encode, bs = enc.encode_texts, 256
@@ -206,9 +203,7 @@ def encode_query_image(spec: str, image) -> np.ndarray:
 
 def encode_query_text(spec: str, text: str, corpus: Corpus | None = None) -> np.ndarray:
     """One query text → (1, d) float32 unit vector (TF-IDF needs the corpus it was fitted on)."""
-    from .encoders.text import clean_text
-
     enc = require(spec)
     if corpus is not None:
         enc = _fitted(enc, corpus)
-    return enc.encode_texts([clean_text(text)])
+    return enc.encode_texts([get_protocol(enc.protocol).clean_text(text)])

@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Sequence
 
 __all__ = [
     "Protocol", "PROTOCOLS", "DEFAULT_PROTOCOL", "get_protocol", "protocol_names",
-    "upair_clean_text", "upair_preprocess", "clean_preprocess", "open_as_stored",
+    "upair_clean_text", "clean_text", "FIGREF", "upair_preprocess", "clean_preprocess", "open_as_stored",
     "IMAGENET_MEAN", "IMAGENET_STD", "UPAIR_PLACEHOLDER", "default_protocol_for",
 ]
 
@@ -93,6 +93,42 @@ def upair_clean_text(text: str) -> str:
     text = _DIGIT_RUN.sub("", text)
     text = _NOT_WORD_OR_SPACE.sub("", text)
     return _FIGURE_REF.sub(UPAIR_PLACEHOLDER, text)
+
+
+# --------------------------------------------------------------------------- clean text
+#: Placeholder that replaces figure references ("FIG. 2A", "Figures 3 and 4", ...).
+FIGREF = "figref"
+
+_NUM = r"\d+[a-z]?(?:\s*\(\s*[a-z0-9]{1,3}\s*\))?"  # 2, 2a, 2(a), 12 (b)
+_FIGREF_RE = re.compile(
+    r"\b(?:fig(?:ure)?s?)\b\.?\s*"  # fig / figs / figure / figures, optional dot
+    + _NUM
+    + r"(?:\s*(?:-|–|—|,|&|/|\bto\b|\band\b|\bor\b|\bthrough\b|\bthru\b)\s*" + _NUM + r")*"
+    + r"(?![a-z0-9])",
+    re.IGNORECASE,
+)
+_DIGITS_RE = re.compile(r"\d+")
+_PUNCT_RE = re.compile(r"[^\w\s]|_")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """The ``clean`` protocol's text cleaning (this project's; not the official one).
+
+    Lower-cases, replaces figure references ("FIG. 2A", "Fig 3", "FIGS. 1-3", "Figure 4b",
+    "Figures 5 and 6") with the token ``figref``, deletes digits (reference numerals) and
+    punctuation, and collapses whitespace::
+
+        >>> clean_text("FIG. 2A shows the Gear 12, and FIGS. 3-4")
+        'figref shows the gear and figref'
+    """
+    if not text:
+        return ""
+    text = str(text).lower()
+    text = _FIGREF_RE.sub(f" {FIGREF} ", text)
+    text = _DIGITS_RE.sub("", text)
+    text = _PUNCT_RE.sub("", text)
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 # --------------------------------------------------------------------------- images
@@ -200,12 +236,6 @@ def clean_preprocess(images: list, size: int, mean: Sequence[float], std: Sequen
 
 
 # --------------------------------------------------------------------------- registry
-def _clean_protocol_text(text: str) -> str:
-    from .encoders.text import clean_text
-
-    return clean_text(text)
-
-
 @dataclass(frozen=True)
 class Protocol:
     """One evaluation protocol (see the module docstring)."""
@@ -255,7 +285,7 @@ PROTOCOLS: dict[str, Protocol] = {
     "clean": Protocol(
         name="clean", title="clean (this project)",
         summary="model mean/std, transparency on white, figure references recognised before digits are removed",
-        clean_text=_clean_protocol_text, label_separator=", ", images_as_stored=False,
+        clean_text=clean_text, label_separator=", ", images_as_stored=False,
         normalisation="model", version="1",
     ),
 }

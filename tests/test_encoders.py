@@ -166,7 +166,10 @@ def test_clip_pretrained_tag_loads_from_local_cache(tiny_clip_arch, tiny_clip_ch
     snap.parent.mkdir(parents=True)
     shutil.copy(tiny_clip_checkpoint, snap)
     assert enc.availability().ok and enc.download() == snap  # already there: no network
-    assert enc.mean_std == ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # the tag's normalisation
+    assert enc.mean_std == ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # the tag's normalisation (clean protocol)
+    official = ClipEncoder(tiny_clip_arch, "faketag", protocol="upair")
+    assert official.mean_std == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # ImageNet, as UPAIR
+    assert official.spec.endswith("@upair") and official.cache_key() != enc.cache_key()
     ref = ClipEncoder(tiny_clip_arch, str(tiny_clip_checkpoint))
     texts = ["a gear", "a door frame"]
     np.testing.assert_allclose(enc.encode_texts(texts), ref.encode_texts(texts), atol=1e-6)
@@ -320,10 +323,16 @@ def test_ahdh_is_fast_enough():
         ("", ""),
     ],
 )
-def test_clean_text(text, expected):
+def test_clean_protocol_text_cleaning(text, expected):
+    """The ``clean`` protocol's own cleaning (figure references recognised before digits and
+    punctuation go). It is deliberately NOT the official one: ``upair`` is, see test_protocols."""
     from core.encoders.text import clean_text
+    from core.protocols import get_protocol, upair_clean_text
 
     assert clean_text(text) == expected
+    assert get_protocol("clean").clean_text(text) == expected
+    if text:
+        assert upair_clean_text(text) != expected  # the two protocols really differ here
 
 
 def test_tfidf_fit_encode():

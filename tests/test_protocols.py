@@ -130,3 +130,33 @@ def test_protocol_figure_texts():
     assert up.figure_text(fig, "desc") == upair_clean_text("FIG. 2 shows a gear 12")
     assert cl.figure_text(fig, "desc") == "figref shows a gear"
     assert cl.figure_text(fig, "labels") == "gear shaft"
+
+
+def test_clean_cleaning_is_idempotent_and_upair_is_not():
+    """Why TF-IDF re-cleans under ``clean`` but not under ``upair`` (see TfidfEncoder)."""
+    from core.protocols import clean_text
+
+    for s in HARD_CASES + _shared_strings()[:3000]:
+        assert clean_text(clean_text(s)) == clean_text(s)
+    assert upair_clean_text(upair_clean_text("FIG. 1 shows")) != upair_clean_text("FIG. 1 shows")
+
+
+def test_clip_spec_suffix_selects_the_protocol(tiny_clip_arch, tiny_clip_checkpoint, query_patents):
+    from PIL import Image
+
+    from core.encoders import get_encoder
+
+    plain = get_encoder(f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}")
+    official = get_encoder(f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}@upair")
+    assert plain.protocol == "clean" and official.protocol == "upair"
+    assert official.spec == f"{plain.spec}@upair" and "[upair]" in official.label
+    assert official.cache_key() != plain.cache_key()
+    assert get_encoder(f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}@clean").cache_key() == plain.cache_key()
+    im = Image.open(sorted((query_patents / "sections").glob("*/*/*.png"))[0]).convert("RGBA")
+    x = official.preprocess([im])
+    assert float((x - upair_preprocess([im], 64)).abs().max()) == 0.0
+    assert float((plain.preprocess([im]) - x).abs().max()) > 0.1  # model mean/std, not ImageNet
+    tf = get_encoder("tfidf@upair")
+    assert tf.protocol == "upair" and tf.spec == "tfidf@upair"
+    with pytest.raises(ValueError, match="upair, clean"):
+        get_encoder(f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}@official")

@@ -7,8 +7,10 @@ checkpoint file (raw ``state_dict`` or open_clip's training format ``{"state_dic
 and label-fine-tuned checkpoints are loaded.
 
 Nothing here touches the network except ``ClipEncoder.download()``. Images are
-preprocessed as UPAIR does: pad to a centred white square, bicubic resize to the model's
-input size, grayscale replicated to three channels, normalise with the model's mean/std.
+preprocessed as the encoder's evaluation protocol says (``core.protocols``): pad to a
+centred white square, bicubic resize to the model's input size, grayscale replicated to
+three channels, then ImageNet mean/std on the file as stored (``upair``, the official
+evaluation) or the model's own mean/std on the upright, alpha-on-white image (``clean``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from ..protocols import DEFAULT_PROTOCOL, IMAGENET_MEAN, IMAGENET_STD, clean_preprocess, get_protocol, upair_preprocess
 from .base import DOWNLOADABLE, IMAGE, PROTOCOLS, TEXT, TEXT_TO_IMAGE, Availability, Encoder, l2_normalise
 
 __all__ = ["ClipEncoder", "is_checkpoint_path", "open_clip_cache_dir", "PREPROCESS_VERSION"]
@@ -33,9 +36,6 @@ PREPROCESS_VERSION = "pad-white-bicubic-gray3-v1"
 #: carries no preprocessing config.
 _OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 _OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-#: ImageNet statistics (``normalisation="imagenet"``).
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HF_WEIGHTS = "open_clip_pytorch_model.bin"
@@ -109,26 +109,27 @@ class _DropRandomInitWarning(logging.Filter):
 class ClipEncoder(Encoder):
     """An open_clip model as image and text encoder (lazy, thread-safe loading).
 
-    ``normalisation`` is ``"model"`` (the model's / pretrained tag's mean and std, default)
-    or ``"imagenet"`` (ImageNet statistics).
+    ``protocol`` names the preprocessing (``core.protocols``): ``"clean"`` (default; the
+    model's / pretrained tag's mean and std) or ``"upair"`` (the official UPAIR evaluation:
+    ImageNet statistics, alpha ignored). It is part of the spec (``…@upair``) and the cache key.
     """
 
     kind = "clip"
     capabilities = frozenset({IMAGE, TEXT, TEXT_TO_IMAGE, DOWNLOADABLE, PROTOCOLS})
     batch_size = 32
 
-    def __init__(self, arch: str, pretrained: str, normalisation: str = "model") -> None:
-        if normalisation not in ("model", "imagenet"):
-            raise ValueError("normalisation must be 'model' or 'imagenet'")
+    def __init__(self, arch: str, pretrained: str, protocol: str = DEFAULT_PROTOCOL) -> None:
+        self.protocol = get_protocol(protocol).name  # ValueError lists the known protocols
         self.arch = str(arch)
         self.pretrained = str(pretrained)
-        self.normalisation = normalisation
         self.is_checkpoint = is_checkpoint_path(self.pretrained)
         if self.is_checkpoint:  # a local file: nothing to download
             self.capabilities = type(self).capabilities - {DOWNLOADABLE}
         self.spec = f"clip:{self.arch}:{self.pretrained}"
+        if self.protocol != DEFAULT_PROTOCOL:
+            self.spec += f"@{self.protocol}"
         shown = Path(self.pretrained).name if self.is_checkpoint else self.pretrained
-        self.label = f"CLIP {self.arch} {shown}"
+        self.label = f"CLIP {self.arch} {shown}" + (f" [{self.protocol}]" if self.protocol != DEFAULT_PROTOCOL else "")
         self._lock = threading.Lock()
         self._model = None
         self._tokenizer = None
@@ -352,8 +353,8 @@ class ClipEncoder(Encoder):
             root_logger.removeFilter(quiet)
         model.eval()
         pcfg = dict(getattr(model.visual, "preprocess_cfg", {}) or {})
-        if self.normalisation == "imagenet":
-            mean, std = _IMAGENET_MEAN, _IMAGENET_STD
+        if get_protocol(self.protocol).normalisation == "imagenet":
+            mean, std = IMAGENET_MEAN, IMAGENET_STD
         else:
             mean = tuple(pcfg.get("mean") or _OPENAI_MEAN)
             std = tuple(pcfg.get("std") or _OPENAI_STD)
@@ -409,37 +410,19 @@ class ClipEncoder(Encoder):
             weights = f"sha256:{checkpoint_digest(path)}" if path.is_file() else f"missing:{path}"
         else:
             weights = f"tag:{self.pretrained}"
-        return f"clip|{self.arch}|{weights}|pp={PREPROCESS_VERSION}|norm={self.normalisation}"
+        return f"clip|{self.arch}|{weights}|pp={PREPROCESS_VERSION}|protocol={get_protocol(self.protocol).key}"
 
     def preprocess(self, images: list):
         """``list[PIL.Image]`` → float32 tensor ``(n, 3, S, S)`` ready for ``forward_images``.
 
         Each image is centred on a white square, resized bicubically to the model's input
-        size, converted to grayscale, replicated to three channels and normalised.
+        size, converted to grayscale, replicated to three channels and normalised, as the
+        encoder's protocol says (``core.protocols.upair_preprocess`` / ``clean_preprocess``).
         """
-        import torch
-        from PIL import Image
-
         self.load()
-        size = self._image_size
-        n = len(images)
-        arr = np.empty((n, size, size), dtype=np.uint8)
-        for i, im in enumerate(images):
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            w, h = im.size
-            if w != h:
-                side = max(w, h)
-                canvas = Image.new("RGB", (side, side), (255, 255, 255))
-                canvas.paste(im, ((side - w) // 2, (side - h) // 2))
-                im = canvas
-            im = im.resize((size, size), Image.Resampling.BICUBIC)
-            arr[i] = np.asarray(im.convert("L"), dtype=np.uint8)
-        x = torch.from_numpy(arr).to(torch.float32).div_(255.0)
-        x = x.unsqueeze(1).expand(n, 3, size, size)
-        mean = torch.tensor(self._mean, dtype=torch.float32).view(1, 3, 1, 1)
-        std = torch.tensor(self._std, dtype=torch.float32).view(1, 3, 1, 1)
-        return ((x - mean) / std).contiguous()
+        if self.protocol == "upair":
+            return upair_preprocess(images, self._image_size, channels=3)
+        return clean_preprocess(images, self._image_size, self._mean, self._std)
 
     def forward_images(self, tensor) -> np.ndarray:
         """Preprocessed batch → float32 ``(n, dim)`` L2-normalised image embeddings."""
@@ -464,7 +447,7 @@ class ClipEncoder(Encoder):
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts → float32 ``(n, dim)`` L2-normalised; longer texts are truncated to the context length.
 
-        Texts are used as given; apply ``core.encoders.text.clean_text`` first to match UPAIR.
+        Texts are used as given; ``core.embed`` cleans them with the encoder's protocol first.
         """
         import torch
 

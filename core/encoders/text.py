@@ -1,51 +1,19 @@
-"""TF-IDF text encoder over figure descriptions / component labels, and UPAIR text cleaning."""
+"""TF-IDF text encoder over figure descriptions / component labels.
+
+``clean_text`` (the ``clean`` protocol's cleaning) lives in ``core.protocols`` and is re-exported here.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 
 import numpy as np
 
-from .base import FIT_ON_CORPUS, TEXT, Availability, Encoder, l2_normalise
+from ..protocols import DEFAULT_PROTOCOL, FIGREF, clean_text, get_protocol
+from .base import FIT_ON_CORPUS, PROTOCOLS, TEXT, Availability, Encoder, l2_normalise
 
 __all__ = ["TfidfEncoder", "clean_text", "FIGREF"]
-
-#: Placeholder that replaces figure references ("FIG. 2A", "Figures 3 and 4", ...).
-FIGREF = "figref"
-
-_NUM = r"\d+[a-z]?(?:\s*\(\s*[a-z0-9]{1,3}\s*\))?"  # 2, 2a, 2(a), 12 (b)
-_FIGREF_RE = re.compile(
-    r"\b(?:fig(?:ure)?s?)\b\.?\s*"  # fig / figs / figure / figures, optional dot
-    + _NUM
-    + r"(?:\s*(?:-|–|—|,|&|/|\bto\b|\band\b|\bor\b|\bthrough\b|\bthru\b)\s*" + _NUM + r")*"
-    + r"(?![a-z0-9])",
-    re.IGNORECASE,
-)
-_DIGITS_RE = re.compile(r"\d+")
-_PUNCT_RE = re.compile(r"[^\w\s]|_")
-_SPACE_RE = re.compile(r"\s+")
-
-
-def clean_text(text: str) -> str:
-    """Normalise patent text the way the UPAIR evaluation does before encoding it.
-
-    Lower-cases, replaces figure references ("FIG. 2A", "Fig 3", "FIGS. 1-3", "Figure 4b",
-    "Figures 5 and 6") with the token ``figref``, deletes digits (reference numerals) and
-    punctuation, and collapses whitespace::
-
-        >>> clean_text("FIG. 2A shows the Gear 12, and FIGS. 3-4")
-        'figref shows the gear and figref'
-    """
-    if not text:
-        return ""
-    text = str(text).lower()
-    text = _FIGREF_RE.sub(f" {FIGREF} ", text)
-    text = _DIGITS_RE.sub("", text)
-    text = _PUNCT_RE.sub("", text)
-    return _SPACE_RE.sub(" ", text).strip()
-
 
 class TfidfEncoder(Encoder):
     """TF-IDF over cleaned text (word uni+bigrams, sublinear tf), dense, L2-normalised.
@@ -57,16 +25,27 @@ class TfidfEncoder(Encoder):
 
     Note: ``get_encoder("tfidf")`` returns one shared, unfitted instance; ``core.embed``
     fits a copy per corpus (``fitted_on``), never the shared one.
+
+    ``protocol`` (``core.protocols``; spec ``tfidf@upair``) names the text cleaning.
+    ``core.embed`` cleans every text with it before it reaches this encoder; under
+    ``clean`` the texts are cleaned again here (idempotent, so direct callers get it too),
+    under ``upair`` they are used as given, because the official cleaning is not idempotent
+    (``<image>`` would become ``image``) and must run exactly once.
     """
 
     spec = "tfidf"
     label = "TF-IDF"
     kind = "text"
-    capabilities = frozenset({TEXT, FIT_ON_CORPUS})
+    capabilities = frozenset({TEXT, FIT_ON_CORPUS, PROTOCOLS})
     batch_size = 1024
     VERSION = "1"
 
-    def __init__(self, max_features: int = 4096, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1) -> None:
+    def __init__(self, max_features: int = 4096, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1,
+                 protocol: str = DEFAULT_PROTOCOL) -> None:
+        self.protocol = get_protocol(protocol).name  # ValueError lists the known protocols
+        if self.protocol != DEFAULT_PROTOCOL:
+            self.spec = f"tfidf@{self.protocol}"
+            self.label = f"TF-IDF [{self.protocol}]"
         self.max_features = int(max_features)
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.min_df = min_df
@@ -83,14 +62,18 @@ class TfidfEncoder(Encoder):
     def _params(self) -> str:
         return (
             f"max_features={self.max_features}|ngram={self.ngram_range[0]}-{self.ngram_range[1]}"
-            f"|min_df={self.min_df}|sublinear_tf=1|clean=v1"
+            f"|min_df={self.min_df}|sublinear_tf=1|clean={'v1' if self.protocol == 'clean' else get_protocol(self.protocol).key}"
         )
+
+    def _prepare(self, text: str) -> str:
+        """Under ``clean``: ``clean_text`` (idempotent); otherwise the text as given (see the class doc)."""
+        return clean_text(text) if self.protocol == "clean" else str(text or "")
 
     def fit(self, texts: list[str]) -> "TfidfEncoder":
         """Fit the vocabulary and idf weights on a corpus's texts; returns ``self``."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        cleaned = [clean_text(t) for t in texts]
+        cleaned = [self._prepare(t) for t in texts]
         if not any(cleaned):
             raise ValueError(
                 "TF-IDF needs text to fit on, but every text is empty after cleaning; "
@@ -115,7 +98,7 @@ class TfidfEncoder(Encoder):
 
     def fitted_on(self, texts: list[str]) -> "TfidfEncoder":
         """A new encoder with this one's parameters, fitted on ``texts`` (``self`` is untouched)."""
-        return TfidfEncoder(self.max_features, self.ngram_range, self.min_df).fit(texts)
+        return TfidfEncoder(self.max_features, self.ngram_range, self.min_df, protocol=self.protocol).fit(texts)
 
     def _need_fit(self):
         vec = self._vectorizer
@@ -148,5 +131,5 @@ class TfidfEncoder(Encoder):
         vec = self._need_fit()
         if not texts:
             return np.zeros((0, len(vec.vocabulary_)), dtype=np.float32)
-        x = vec.transform([clean_text(t) for t in texts])
+        x = vec.transform([self._prepare(t) for t in texts])
         return l2_normalise(x.toarray())
