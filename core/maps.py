@@ -10,6 +10,13 @@ parameters and the umap-learn version. A damaged or stale file is ignored and th
 recomputed. The fitted reducer itself is never kept (neither on disk nor in memory):
 new points are placed with :func:`place_query` from their nearest neighbours instead.
 
+Maps of more than ``FIT_MAX`` points (``UPAIR_MAP_FIT_MAX``) are fitted on a deterministic
+sample of ``FIT_MAX`` points; every other point is placed at the similarity-weighted mean of
+its ``PLACE_K`` nearest sample points (the rule of :func:`place_query`, batched through a
+faiss inverted file), which is how UMAP's own ``transform`` initialises new points.
+:func:`density` and :func:`visible_points` let a page draw a density layer where points would
+overplot and only a bounded, outlier-keeping subset of markers for hover and selection.
+
 umap (and numba) are imported lazily inside :func:`map_coords` / :func:`joint_coords`,
 never when this module is imported: the import and the first fit's numba JIT compilation
 are paid once per process and are slow (``make bench``, section d, in ``bench/report.md``).
@@ -51,6 +58,7 @@ _NNDESCENT_JIT_S = 20.0  # extra compilation the first time a map has more than 
 _NNDESCENT_FROM = 4_096
 _PER_POINT_S = 1.0e-3  # ≤ 10k points (500 epochs)
 _PER_POINT_LARGE_S = 0.45e-3  # > 10k points (umap runs 200 epochs)
+_PLACE_PER_POINT_S = 2.0e-5  # placing a point from the fitted sample (maps above FIT_MAX)
 
 _fitted_once = False  # a UMAP fit has completed in this process (JIT is warm)
 _numba_lock = threading.Lock()
@@ -97,8 +105,18 @@ def _umap_version() -> str:
         return "-"
 
 
-def _map_key(kind: str, keys: list[str], params: MapParams) -> str:
-    return key_of(kind, MAP_FORMAT, keys, params.as_key(), _umap_version())
+#: Above this many points UMAP is fitted on a sample of this size and the rest are placed.
+FIT_MAX = int(os.environ.get("UPAIR_MAP_FIT_MAX", 20_000))
+#: Nearest sample points a placed point is averaged from, and the softmax temperature.
+PLACE_K = 10
+PLACE_TEMPERATURE = 0.05
+#: Markers a page should draw at most (the rest is shown as density).
+MAX_DRAWN = 20_000
+
+
+def _map_key(kind: str, keys: list[str], params: MapParams, n: int = 0) -> str:
+    extra = [{"fit_sample": FIT_MAX, "place_k": PLACE_K}] if n > FIT_MAX else []
+    return key_of(kind, MAP_FORMAT, keys, params.as_key(), _umap_version(), *extra)
 
 
 def _map_path(key: str) -> Path:
@@ -107,7 +125,7 @@ def _map_path(key: str) -> Path:
 
 def map_cache_path(emb: Embeddings, params: MapParams = MapParams()) -> Path:
     """Where the map of ``emb`` with ``params`` is (or would be) cached."""
-    return _map_path(_map_key("map", [emb.key], params))
+    return _map_path(_map_key("map", [emb.key], params, len(emb.vectors)))
 
 
 def _expect(keys: list[str], n: int, dim: int) -> dict:
@@ -197,10 +215,57 @@ def _umap_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
     return np.asarray(xy)
 
 
+def place_rows(vectors: np.ndarray, anchors: np.ndarray, anchor_xy: np.ndarray, k: int = PLACE_K,
+               temperature: float = PLACE_TEMPERATURE, chunk: int = 65_536) -> np.ndarray:
+    """(n, 2) positions of ``vectors`` on a map whose ``anchors`` sit at ``anchor_xy``: the
+    softmax(similarity / temperature)-weighted mean of each vector's ``k`` most similar
+    anchors (inner product; an IVF index over the anchors when there are many)."""
+    import faiss
+
+    from .index import ivf_params
+
+    config.configure_threads()
+    a = np.ascontiguousarray(anchors, dtype=np.float32)
+    d = a.shape[1]
+    k = max(1, min(int(k), len(a)))
+    if len(a) > 4_096:
+        p = dict(ivf_params(len(a)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, p["nlist"], faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = 1234
+        index.train(a)
+        index.nprobe = max(8, p["nprobe"] // 2)
+    else:
+        index = faiss.IndexFlatIP(d)
+    index.add(a)
+    out = np.empty((len(vectors), 2), dtype=np.float32)
+    axy = np.asarray(anchor_xy, dtype=np.float64)
+    for start in range(0, len(vectors), chunk):
+        q = np.ascontiguousarray(vectors[start:start + chunk], dtype=np.float32)
+        sims, rows = index.search(q, k)
+        missing = rows < 0
+        sims = np.where(missing, -np.inf, sims.astype(np.float64)) / temperature
+        w = np.exp(sims - sims.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        out[start:start + chunk] = np.einsum("nk,nkc->nc", w, axy[np.where(missing, 0, rows)])
+    return out
+
+
+def _sampled_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
+    """UMAP of a deterministic sample of ``FIT_MAX`` rows; every other row placed from it."""
+    rows = np.sort(np.random.default_rng(int(params.seed)).choice(len(x), FIT_MAX, replace=False))
+    fit = _umap_layout(np.asarray(x[rows], dtype=np.float32), params)
+    xy = place_rows(x, x[rows], fit)
+    xy[rows] = fit
+    return xy
+
+
 def _layout(x: np.ndarray, params: MapParams) -> np.ndarray:
-    """Normalised 2-D layout of the rows of ``x`` (UMAP, or PCA for tiny inputs)."""
+    """Normalised 2-D layout of the rows of ``x`` (UMAP, on a sample above ``FIT_MAX``
+    rows, or PCA for tiny inputs)."""
     if len(x) < MIN_UMAP_POINTS:
         xy = _pca_layout(x)
+    elif len(x) > FIT_MAX:
+        xy = _sampled_layout(x, params)
     else:
         xy = _umap_layout(x, params)
     return _normalise(xy)
@@ -215,7 +280,7 @@ def _cached_layout(kind: str, keys: list[str], x: np.ndarray, params: MapParams,
     n, dim = int(x.shape[0]), int(x.shape[1])
     if n == 0:
         return np.zeros((0, 2), dtype=np.float32)
-    key = _map_key(kind, keys, params)
+    key = _map_key(kind, keys, params, n)
     path, expect = _map_path(key), _expect(keys, n, dim)
     xy = _load(path, expect)
     if xy is not None:
@@ -278,8 +343,11 @@ def estimate_seconds(n: int, dim: int = 512) -> float:
     cold = (0.0 if "umap" in sys.modules else _IMPORT_S) + (0.0 if _fitted_once else _JIT_S)
     if n > _NNDESCENT_FROM and not _fitted_once:
         cold += _NNDESCENT_JIT_S
-    per_point = _PER_POINT_S if n <= 10_000 else _PER_POINT_LARGE_S
-    return cold + 1.0 + n * per_point * (0.5 + 0.5 * dim / 512)
+    placed = max(0, n - FIT_MAX) if n > FIT_MAX else 0
+    fitted = n - placed
+    per_point = _PER_POINT_S if fitted <= 10_000 else _PER_POINT_LARGE_S
+    scale = 0.5 + 0.5 * dim / 512
+    return cold + 1.0 + fitted * per_point * scale + placed * _PLACE_PER_POINT_S * scale
 
 
 def place_query(query_vec: np.ndarray, emb: Embeddings, coords: np.ndarray, k: int = 10,
@@ -315,3 +383,43 @@ def place_query(query_vec: np.ndarray, emb: Embeddings, coords: np.ndarray, k: i
     w = np.exp(s - s.max())
     w /= w.sum()
     return (w @ coords[top].astype(np.float64)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- drawing many points
+
+
+def density(xy: np.ndarray, bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Point counts on a ``bins`` x ``bins`` grid over [-1, 1]² (rows = y, columns = x) and
+    the grid's cell centres (the same for both axes)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    edges = np.linspace(-1.0, 1.0, int(bins) + 1)
+    counts, _, _ = np.histogram2d(xy[:, 1], xy[:, 0], bins=[edges, edges])
+    return counts.astype(np.int64), (edges[:-1] + edges[1:]) / 2.0
+
+
+def visible_points(xy: np.ndarray, max_points: int = MAX_DRAWN, box: tuple[float, float, float, float] | None = None,
+                   cells: int = 128, seed: int = 0) -> np.ndarray:
+    """Sorted row indices of the points to draw as markers: every point inside ``box``
+    (x0, x1, y0, y1; the whole map when None) when they are at most ``max_points``, else
+    one point from every occupied cell of a ``cells`` x ``cells`` grid over the box first
+    (so sparse regions and outliers stay visible), then a deterministic random fill."""
+    xy = np.asarray(xy, dtype=np.float64)
+    inside = np.arange(len(xy))
+    if box is not None:
+        x0, x1, y0, y1 = box
+        m = (xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1)) & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1))
+        inside = np.flatnonzero(m)
+    if len(inside) <= max_points:
+        return inside
+    order = inside[np.random.default_rng(seed).permutation(len(inside))]
+    pts = xy[order]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    cell = np.minimum((pts - lo) / span * cells, cells - 1).astype(np.int64)
+    _, first = np.unique(cell[:, 0] * cells + cell[:, 1], return_index=True)
+    keep = np.sort(first)[:max_points]  # positions in the random order: a random subset of cells
+    chosen = np.zeros(len(order), dtype=bool)
+    chosen[keep] = True
+    rest = np.flatnonzero(~chosen)[:max(0, max_points - len(keep))]
+    chosen[rest] = True
+    return np.sort(order[chosen])
