@@ -23,13 +23,62 @@ def figure_corpus(n: int):
     return dataclasses.replace(corpus, figures=figs, benchmark=None), note
 
 
-def run(work: Path, quick: bool) -> Section:
+def _measure(spec: str, corpus, reps: int, cache_root: Path) -> dict:
+    """One encoder's row: model load, decode+preprocess, forward only and the full pipeline
+    (medians over ``reps`` alternating runs, each pipeline run on an empty cache)."""
     import numpy as np
 
     from core import config
     from core.embed import build_embeddings, require
     from core.figures import load_figure_image
     from core.store import clear_file_hashes
+
+    n = len(corpus.figures)
+    label = spec if not spec.startswith("clip:") else f"CLIP {spec.split(':')[1]} (random init)"
+    log(f"encode: {label}")
+    enc = require(spec)
+    with timer() as t_load:
+        if hasattr(enc, "load"):
+            enc.load()
+        enc.cache_key()
+    images = [load_figure_image(f) for f in corpus.figures[:4]]
+    enc.encode_images(images[:2])  # warm-up (lazy init, first-call allocations)
+    is_clip = hasattr(enc, "forward_images")
+    prep_t, fwd_t, pipe_t = [], [], []
+    for rep in range(reps):  # alternate the two measurements; report medians (shared machine)
+        # decode (+ preprocess for CLIP) alone
+        with timer() as t_prep:
+            images = [load_figure_image(f) for f in corpus.figures]
+            tensors = [enc.preprocess(images[i:i + enc.batch_size]) for i in range(0, n, enc.batch_size)] \
+                if is_clip else None
+        with timer() as t_fwd:
+            if is_clip:
+                out = np.concatenate([enc.forward_images(t) for t in tensors])
+            else:
+                out = enc.encode_images(images)
+        assert out.shape[0] == n
+        del tensors, images
+        # the full pipeline on an empty cache (file digests recomputed too)
+        clear_file_hashes()
+        with config.use_cache(cache_root.with_name(f"{cache_root.name}-{rep}")), timer() as t_pipe:
+            emb = build_embeddings(corpus, spec, "image", show_bar=False)
+        prep_t.append(t_prep["s"])
+        fwd_t.append(t_fwd["s"])
+        pipe_t.append(t_pipe["s"])
+    t_prep, t_fwd, t_pipe = (float(np.median(v)) for v in (prep_t, fwd_t, pipe_t))
+    assert emb.vectors.shape[0] == n
+    return {
+        "encoder": label, "spec": spec if not spec.startswith("clip:") else f"clip:{spec.split(':')[1]}:<random>",
+        "images": n, "load_s": t_load["s"], "decode_prep_s": t_prep, "forward_s": t_fwd,
+        "forward_ips": n / t_fwd, "pipeline_s": t_pipe, "pipeline_ips": n / t_pipe,
+        "ratio_pipeline_vs_forward": ratio(t_pipe, t_fwd),
+        "max_abs_diff_pipeline_vs_forward": float(np.max(np.abs(emb.vectors - out))),
+        "forward_runs_s": fwd_t, "pipeline_runs_s": pipe_t, "decode_prep_runs_s": prep_t,
+    }
+
+
+def run(work: Path, quick: bool) -> Section:
+    from core import config
 
     config.configure_threads()
     n = 16 if quick else 64
@@ -57,47 +106,7 @@ def run(work: Path, quick: bool) -> Section:
                  ("ratio_pipeline_vs_forward", "pipeline vs forward (time ratio)")],
     )
     for spec in specs:
-        label = spec if not spec.startswith("clip:") else f"CLIP {spec.split(':')[1]} (random init)"
-        log(f"encode: {label}")
-        enc = require(spec)
-        with timer() as t_load:
-            if hasattr(enc, "load"):
-                enc.load()
-            enc.cache_key()
-        images = [load_figure_image(f) for f in corpus.figures[:4]]
-        enc.encode_images(images[:2])  # warm-up (lazy init, first-call allocations)
-        is_clip = hasattr(enc, "forward_images")
-        prep_t, fwd_t, pipe_t = [], [], []
-        for rep in range(reps):  # alternate the two measurements; report medians (shared machine)
-            # decode (+ preprocess for CLIP) alone
-            with timer() as t_prep:
-                images = [load_figure_image(f) for f in corpus.figures]
-                tensors = [enc.preprocess(images[i:i + enc.batch_size]) for i in range(0, n, enc.batch_size)] \
-                    if is_clip else None
-            with timer() as t_fwd:
-                if is_clip:
-                    out = np.concatenate([enc.forward_images(t) for t in tensors])
-                else:
-                    out = enc.encode_images(images)
-            assert out.shape[0] == n
-            del tensors, images
-            # the full pipeline on an empty cache (file digests recomputed too)
-            clear_file_hashes()
-            with config.use_cache(work / "encode-cache" / f"{len(sec.rows)}-{rep}"), timer() as t_pipe:
-                emb = build_embeddings(corpus, spec, "image", show_bar=False)
-            prep_t.append(t_prep["s"])
-            fwd_t.append(t_fwd["s"])
-            pipe_t.append(t_pipe["s"])
-        t_prep, t_fwd, t_pipe = ({"s": float(np.median(v))} for v in (prep_t, fwd_t, pipe_t))
-        assert emb.vectors.shape[0] == n
-        agree = float(np.max(np.abs(emb.vectors - out)))
-        sec.rows.append({
-            "encoder": label, "spec": spec if not spec.startswith("clip:") else f"clip:{spec.split(':')[1]}:<random>",
-            "images": n, "load_s": t_load["s"], "decode_prep_s": t_prep["s"], "forward_s": t_fwd["s"],
-            "forward_ips": n / t_fwd["s"], "pipeline_s": t_pipe["s"], "pipeline_ips": n / t_pipe["s"],
-            "ratio_pipeline_vs_forward": ratio(t_pipe["s"], t_fwd["s"]), "max_abs_diff_pipeline_vs_forward": agree,
-            "forward_runs_s": fwd_t, "pipeline_runs_s": pipe_t, "decode_prep_runs_s": prep_t,
-        })
+        sec.rows.append(_measure(spec, corpus, reps, work / "encode-cache" / str(len(sec.rows))))
     sec.notes.append("Ratio = pipeline time / forward-only time: 1.00× would mean decoding, preprocessing, "
                      "batching and caching cost nothing beyond the model itself.")
     sec.notes.append("Pipeline and forward-only vectors agree (max |difference| per component: "

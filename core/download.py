@@ -261,6 +261,71 @@ def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     return tuple(p for p in norm.split("/") if p not in ("", "."))
 
 
+def _check_members(zf: zipfile.ZipFile, name: str, max_total_bytes: int, max_members: int):
+    """``([(info, safe parts)], total uncompressed bytes)``; raises before anything is written."""
+    infos = zf.infolist()
+    if len(infos) > max_members:
+        raise UnsafeArchiveError(
+            f"refusing to unpack {name}: {len(infos):,} members, more than the {max_members:,} "
+            "limit (possible zip bomb); nothing was extracted"
+        )
+    total = sum(i.file_size for i in infos)
+    if total > max_total_bytes:
+        raise UnsafeArchiveError(
+            f"refusing to unpack {name}: it expands to {total / 1e9:.1f} GB, more than the "
+            f"{max_total_bytes / 1e9:.1f} GB limit (possible zip bomb); nothing was extracted"
+        )
+    plan = [(info, _member_parts(info)) for info in infos]
+    encrypted = [i.filename for i in infos if i.flag_bits & 0x1]
+    if encrypted:
+        raise DownloadError(f"{name} is password-protected ({encrypted[0]!r}); cannot unpack it")
+    return plan, total
+
+
+def _extract_into(zf: zipfile.ZipFile, plan, root: Path, name: str, limit: int) -> list[Path]:
+    """Write the planned members under ``root``; stop once more than ``limit`` bytes come out."""
+    written = 0
+    rels: list[Path] = []
+    for info, parts in plan:
+        if not parts:
+            continue
+        target = root.joinpath(*parts)
+        if not target.resolve().is_relative_to(root):  # belt and braces
+            raise UnsafeArchiveError(
+                f"refusing to unpack the archive: member {info.filename!r} escapes the target folder"
+            )
+        rels.append(Path(*parts))
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "wb") as out:
+            while True:
+                block = src.read(1 << 20)
+                if not block:
+                    break
+                written += len(block)
+                if written > limit:
+                    raise UnsafeArchiveError(
+                        f"refusing to unpack {name}: member {info.filename!r} expands beyond "
+                        "its declared size (possible zip bomb); nothing was extracted"
+                    )
+                out.write(block)
+    return rels
+
+
+def _move_into(tmp: Path, dest: Path) -> None:
+    """Move every top-level entry of ``tmp`` into ``dest``, replacing what is there."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(tmp.iterdir()):
+        final = dest / entry.name
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)
+        elif final.exists() or final.is_symlink():
+            final.unlink()
+        os.replace(entry, final)
+
+
 def safe_extract(
     zip_path: Path,
     dest: Path,
@@ -286,22 +351,7 @@ def safe_extract(
     except (zipfile.BadZipFile, OSError) as exc:
         raise DownloadError(f"{zip_path} is not a readable zip archive ({exc}); download it again") from exc
     with zf:
-        infos = zf.infolist()
-        if len(infos) > max_members:
-            raise UnsafeArchiveError(
-                f"refusing to unpack {zip_path.name}: {len(infos):,} members, more than the {max_members:,} "
-                "limit (possible zip bomb); nothing was extracted"
-            )
-        total = sum(i.file_size for i in infos)
-        if total > max_total_bytes:
-            raise UnsafeArchiveError(
-                f"refusing to unpack {zip_path.name}: it expands to {total / 1e9:.1f} GB, more than the "
-                f"{max_total_bytes / 1e9:.1f} GB limit (possible zip bomb); nothing was extracted"
-            )
-        plan = [(info, _member_parts(info)) for info in infos]
-        encrypted = [i.filename for i in infos if i.flag_bits & 0x1]
-        if encrypted:
-            raise DownloadError(f"{zip_path.name} is password-protected ({encrypted[0]!r}); cannot unpack it")
+        plan, total = _check_members(zf, zip_path.name, max_total_bytes, max_members)
         dest.parent.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(dest.parent).free
         if total > free:
@@ -311,42 +361,8 @@ def safe_extract(
             )
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
         try:
-            root = tmp.resolve()
-            written = 0
-            rels: list[Path] = []
-            for info, parts in plan:
-                if not parts:
-                    continue
-                target = root.joinpath(*parts)
-                if not target.resolve().is_relative_to(root):  # belt and braces
-                    raise UnsafeArchiveError(
-                        f"refusing to unpack the archive: member {info.filename!r} escapes the target folder"
-                    )
-                rels.append(Path(*parts))
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    while True:
-                        block = src.read(1 << 20)
-                        if not block:
-                            break
-                        written += len(block)
-                        if written > max_total_bytes or written > total:
-                            raise UnsafeArchiveError(
-                                f"refusing to unpack {zip_path.name}: member {info.filename!r} expands beyond "
-                                "its declared size (possible zip bomb); nothing was extracted"
-                            )
-                        out.write(block)
-            dest.mkdir(parents=True, exist_ok=True)
-            for entry in sorted(tmp.iterdir()):
-                final = dest / entry.name
-                if final.is_dir() and not final.is_symlink():
-                    shutil.rmtree(final)
-                elif final.exists() or final.is_symlink():
-                    final.unlink()
-                os.replace(entry, final)
+            rels = _extract_into(zf, plan, tmp.resolve(), zip_path.name, min(max_total_bytes, total))
+            _move_into(tmp, dest)
         except UnsafeArchiveError:
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:

@@ -49,17 +49,47 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def load_upair(root: Path | str, name: str | None = None) -> Corpus:
-    """Load a UPAIR-layout benchmark; bad records are skipped and counted in ``warnings``."""
-    root = Path(root).expanduser().resolve()
-    meta_path = find_metadata(root)
-    warnings: list[str] = []
+def _read_metadata(meta_path: Path, warnings: list[str]) -> dict:
+    """The parsed metadata.json object; ``DatasetError`` naming the line when it is not one."""
     try:
         meta = json.loads(decode_text(meta_path.read_bytes(), meta_path, warnings))
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{meta_path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     if not isinstance(meta, dict):
         raise DatasetError(f"{meta_path} must hold an object mapping query hash → {{query, candidates}}")
+    return meta
+
+
+def _read_axis_qrels(folders: tuple[Path, ...], figures: dict[str, Figure], warnings: list[str]
+                     ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, str]]:
+    """``qrels_<axis>.txt`` of every axis from the first folder that has it; judgements naming
+    ids that are not figures are dropped with a warning."""
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    qrels_files: dict[str, str] = {}
+    for axis in AXES:
+        for d in folders:
+            p = d / f"qrels_{axis}.txt"
+            if p.is_file():
+                q, problems = read_qrels(p, strict=False)
+                warnings.extend(problems)
+                unknown = sorted({f"{qid}/{doc}" for qid, docs in q.items() for doc in docs
+                                  if qid not in figures or doc not in figures})
+                if unknown:
+                    warnings.append(f"{p}: {len(unknown)} judgement(s) name unknown ids (e.g. {unknown[0]}); ignored")
+                    q = {qid: {d2: r for d2, r in docs.items() if d2 in figures}
+                         for qid, docs in q.items() if qid in figures}
+                qrels[axis] = q
+                qrels_files[axis] = str(p)
+                break
+    return qrels, qrels_files
+
+
+def load_upair(root: Path | str, name: str | None = None) -> Corpus:
+    """Load a UPAIR-layout benchmark; bad records are skipped and counted in ``warnings``."""
+    root = Path(root).expanduser().resolve()
+    meta_path = find_metadata(root)
+    warnings: list[str] = []
+    meta = _read_metadata(meta_path, warnings)
     dirs = _image_dirs(root, meta_path.parent)
     figures: dict[str, Figure] = {}
     candidates: dict[str, tuple[str, ...]] = {}
@@ -110,23 +140,8 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
         ids = [add(c, f"candidate {i} of query {key}") for i, c in enumerate(cands or [])]
         candidates[qid] = tuple(dict.fromkeys(i for i in ids if i and i != qid))
 
-    qrels: dict[str, dict[str, dict[str, int]]] = {}
-    qrels_files: dict[str, str] = {}
-    for axis in AXES:
-        for d in (meta_path.parent / "test", meta_path.parent, root / "test", root):
-            p = d / f"qrels_{axis}.txt"
-            if p.is_file():
-                q, problems = read_qrels(p, strict=False)
-                warnings.extend(problems)
-                unknown = sorted({f"{qid}/{doc}" for qid, docs in q.items() for doc in docs
-                                  if qid not in figures or doc not in figures})
-                if unknown:
-                    warnings.append(f"{p}: {len(unknown)} judgement(s) name unknown ids (e.g. {unknown[0]}); ignored")
-                    q = {qid: {d2: r for d2, r in docs.items() if d2 in figures}
-                         for qid, docs in q.items() if qid in figures}
-                qrels[axis] = q
-                qrels_files[axis] = str(p)
-                break
+    qrels, qrels_files = _read_axis_qrels((meta_path.parent / "test", meta_path.parent, root / "test", root),
+                                          figures, warnings)
     if not figures:
         raise DatasetError(f"{meta_path}: no usable figures (every record was skipped: {warnings[:3]})")
     bench = Benchmark(queries=tuple(candidates), candidates=candidates, qrels=qrels, qrels_files=qrels_files)
