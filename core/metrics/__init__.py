@@ -53,7 +53,7 @@ from .providers import (
     provider_for,
 )
 
-#: Former name of ``compare_systems`` (core/evaluate.py and tests/test_metrics.py still use it).
+#: Former name of ``compare_systems``, kept for callers written against it (tests/test_metrics.py).
 significance = compare_systems
 
 __all__ = [
