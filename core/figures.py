@@ -152,7 +152,7 @@ def open_image(source: Path | str | bytes, name: str | None = None):
         raise ImageError(_bomb_message(label, exc)) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(
-            f"{label} is not an image Pillow can read; upload a PNG, JPEG, TIFF, GIF, BMP or WebP."
+            f"{label} is not a picture this app can open (or not an image at all); upload a PNG, JPEG, TIFF, GIF, BMP or WebP."
         ) from exc
     except (PermissionError, IsADirectoryError) as exc:
         raise ImageError(f"{label} could not be read ({exc}).") from exc

@@ -218,26 +218,39 @@ def query_xy(corpus_spec: str, spec: str, query: str, n_neighbors: int = 15,
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float):
-    """(table, per_query, skipped) of ``core.evaluate`` for the selection (cached on disk too)."""
+def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
+               judgements: str = "official", judged_digest: str = "", protocol: str = ""):
+    """(table, per_query, skipped) of ``core.evaluate`` for the selection (cached on disk too),
+    scored by the judgement set ``judgements`` (``core.annotation``; ``judged_digest``, its
+    content key, makes a new judgement a new cache entry), under the evaluation ``protocol``
+    (``core.protocols``; "" = the corpus's default)."""
     from core.evaluate import evaluate
 
-    res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight)
+    qrels = None
+    if judgements != "official":
+        from core.annotation.agreement import judgement_set
+        from core.annotation.judgements import JudgementStore
+
+        qrels = judgement_set(judgements, JudgementStore(corpus(corpus_spec).name), corpus(corpus_spec))
+    res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, qrels=qrels,
+                   protocol=protocol or None)
     return res.table, res.per_query, list(res.skipped)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def significance_vs_best(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-                         metric: str, test: str):
+                         metric: str, test: str, judgements: str = "official", judged_digest: str = "",
+                         protocol: str = ""):
     """Every system against the best one per axis (Holm-corrected), as a frame."""
     from core.evaluate import significance
 
-    _, per_query, _ = evaluation(corpus_spec, encoders, runs, weight)
+    _, per_query, _ = evaluation(corpus_spec, encoders, runs, weight, judgements, judged_digest, protocol)
     return significance(per_query, against="best", metric=metric, test=test)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float) -> bytes:
+def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
+                  protocol: str = "") -> bytes:
     """A zip of the TREC run files, the qrels and the result CSVs of the selection."""
     import tempfile
     import zipfile
@@ -246,7 +259,8 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, out_dir=tmp)
+        evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, out_dir=tmp,
+                 protocol=protocol or None)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(Path(tmp).rglob("*")):
                 if p.is_file():
@@ -255,24 +269,25 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str) -> dict[str, float]:
+def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str,
+                     protocol: str = "") -> dict[str, float]:
     """Scores of one query's candidates under one run (for the drill-down)."""
     from core.evaluate import run_scores
 
-    return run_scores(corpus(corpus_spec), spec, run, weight).get(qid, {})
+    return run_scores(corpus(corpus_spec), spec, run, weight, protocol=protocol or None).get(qid, {})
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def corpus_digests(corpus_spec: str, size: int) -> dict[str, str]:
     """``{SHA-1 of the file: figure id}`` of the corpus files that are ``size`` bytes long
     (only those can equal an upload of that size, so only those are hashed)."""
-    from core.figures import file_digest
+    from core.figures import figure_digest
 
     out: dict[str, str] = {}
     for f in corpus(corpus_spec).figures:
         try:
-            if os.path.getsize(f.path) == size:
-                out.setdefault(file_digest(f.path), f.id)
+            if f.member or os.path.getsize(f.path) == size:  # shard members carry their digest
+                out.setdefault(figure_digest(f), f.id)
         except OSError:
             continue
     return out

@@ -4,6 +4,7 @@ import streamlit as st
 from core.config import MAX_UPLOAD_MB
 from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
 from dashboard import services, session, sidebar, urlstate
+from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
 from pages import search_widgets as w
 
@@ -98,6 +99,10 @@ except ImageError as exc:
     st.error(str(exc))
     st.stop()
 urlstate.scroll_to_top_if_asked()
+if query not in corpus.by_id and not upload_text:
+    results = {s: (dict(r, error=f"{services.encoder_label(s)} reads text, not drawings: add a description to "
+                                 "this upload (Describe this upload, above) to search with it.")
+                   if r["error"] and not services.can(s, "image") else r) for s, r in results.items()}
 
 container = st.expander("Results of your previous query (the file above was not used)", expanded=False) \
     if error else st.container()
@@ -106,10 +111,12 @@ with container:
     with left:
         w.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
         w.overlap_summary(results)
+        _, jqrels = judging.judgement_picker(corpus)
     with right:
         m1, m2 = st.columns([3, 2])
         m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders).")
         mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                     default="Compact", label_visibility="collapsed")
         w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
-                         self_hit=same_as)
+                         self_hit=same_as, qrels=jqrels)
+        judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
