@@ -8,8 +8,9 @@ Sections (each runs in its own child process, one after the other, on its own em
     umap       d. UMAP maps: compute vs cached
     dashboard  e. server start-up to first render in Chromium; search re-runs
     sampling   f. candidate sampling: exact percentile bands vs the reference's per-query searches
+    encoders   g. timm, PatentNet, sentence-transformers encoders: pipeline vs forward pass
 
-``--only index,umap`` picks sections (letters a-f work too); ``--quick`` uses small sizes
+``--only index,umap`` picks sections (letters a-g work too); ``--quick`` uses small sizes
 (about a minute in all) for smoke tests; ``--out DIR`` writes the report elsewhere.
 """
 from __future__ import annotations
@@ -34,10 +35,12 @@ SECTIONS = {
     "umap": "bench.umap_bench",
     "dashboard": "bench.dashboard",
     "sampling": "bench.sampling",
+    "encoders": "bench.encoders",
 }
 ALIASES = {"a": "encode", "b": "eval", "c": "index", "d": "umap", "e": "dashboard",
            "encoding": "encode", "evaluate": "eval", "evaluation": "eval", "search": "index", "maps": "umap",
-           "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling"}
+           "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling",
+           "g": "encoders"}
 DEFAULT_OUT = ROOT / "bench"
 
 
@@ -51,7 +54,7 @@ def parse_only(value: str | None) -> list[str]:
             continue
         name = ALIASES.get(part, part)
         if name not in SECTIONS:
-            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-f)")
+            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-g)")
         if name not in names:
             names.append(name)
     return [n for n in SECTIONS if n in names]
@@ -194,7 +197,7 @@ def _la(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-f)")
+    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-g)")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute) for smoke tests")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md and report.json")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, removed after)")
