@@ -44,7 +44,7 @@ __all__ = [
     "parse_spec", "protocol_names",
 ]
 
-#: Where the UPAIR fine-tuned checkpoints are expected (see README "CLIP weights").
+#: Where the UPAIR fine-tuned checkpoints are expected (see README "Encoders and weights").
 UPAIR_CHECKPOINTS = {
     "desc": "weights/upair-clip-desc.pt",
     "labels": "weights/upair-clip-labels.pt",
