@@ -45,20 +45,22 @@ except ValueError as exc:
 
 store = JudgementStore(corpus.name)
 journal = store.journal(annotator)
-mode = st.segmented_control("Mode", ["Judge", "Agreement", "Adjudicate", "Import / export"], key="judge_mode",
-                            default="Judge", label_visibility="collapsed") or "Judge"
-
-# ---- the queue ------------------------------------------------------------------------------
 pools = (["benchmark"] if corpus.benchmark is not None else []) + list_pools(store)
 requested = st.session_state.pop("judge_request_pool", None)  # from "Judge these" on Scores/Search
 if requested in pools:
     st.session_state["judge_queue"] = requested
+    st.session_state["judge_mode"] = "Judge"
+top = st.columns([3, 4], vertical_alignment="center")
+mode = top[0].segmented_control("Mode", ["Judge", "Agreement", "Adjudicate", "Import / export"], key="judge_mode",
+                                default="Judge", label_visibility="collapsed") or "Judge"
+
+# ---- the queue ------------------------------------------------------------------------------
 if mode == "Judge":
     if not pools:
         st.info("Nothing to judge yet: this corpus has no benchmark queries. Make a pool with **Judge these** "
                 "on the Scores or Search page.", icon=":material/playlist_add:")
         st.stop()
-    queue = st.selectbox("Queue", pools, key="judge_queue",
+    queue = top[1].selectbox("Queue", pools, key="judge_queue", label_visibility="collapsed",
                          format_func=lambda p: "All benchmark candidates" if p == "benchmark" else f"Pool: {p}")
     pool = benchmark_pool(corpus) if queue == "benchmark" else load_pool(store, queue)
     order = blind_order([p for p in pool.pairs if p[0] in corpus.by_id and p[1] in corpus.by_id], annotator, pool.name)
@@ -117,9 +119,9 @@ if mode == "Judge":
                f"candidate(s) judged · {jw.current_summary(cur)}")
     left, right, panel = st.columns([5, 5, 5], gap="medium")
     with left:
-        jw.figure_panel(corpus.by_id[q], "Query", zoom, 460)
+        jw.figure_panel(corpus.by_id[q], "Query", zoom, 440)
     with right:
-        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 460)
+        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
     with panel:
         for axis in AXES:
             jw.score_card(axis, cur, answer, "judge")

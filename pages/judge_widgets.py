@@ -64,7 +64,8 @@ def figure_panel(fig: Figure, role: str, zoom: float, height: int) -> None:
 CHIP_CSS = """<style>
 .upair-chip{display:inline-block;padding:0 .45em;margin:0 .2em .2em 0;border-radius:.6em;
 background:#eef2f7;border:1px solid #d5dde8;font-size:.8em;color:#333}
-.upair-card td{padding:.1em .5em;vertical-align:top;font-size:.85em;border:none}
+.upair-card{margin-bottom:.2em}
+.upair-card td{padding:0 .4em;vertical-align:top;font-size:.8em;line-height:1.3;border:none}
 .upair-card td:first-child{white-space:nowrap}
 </style>"""
 

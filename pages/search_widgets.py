@@ -9,6 +9,7 @@ from core import Corpus
 from core.corpora import AXES
 from dashboard import services, session
 from dashboard.components.cards import badges, fig_label, figure_card, figure_caption, figure_details
+from dashboard.components.judging import unjudged_badge
 
 #: What a result's score is, per search mode.
 SCORE_LABELS = {"image": ("cosine", "cosine similarity of the query's and the figure's embeddings"),
@@ -132,11 +133,13 @@ def overlap_summary(results: dict[str, dict]) -> None:
     st.plotly_chart(fig, width="stretch", key="overlap", config={"displayModeBar": False})
 
 
-def _marks(corpus: Corpus, query: str | None, fid: str, counts: dict[str, int], k: int) -> str:
+def _marks(corpus: Corpus, query: str | None, fid: str, counts: dict[str, int], k: int, qrels=None) -> str:
     b = corpus.benchmark
+    qrels = qrels if qrels is not None else (b.qrels if b is not None else {})  # the chosen judgement set
     extra = ""
-    if b is not None and query is not None and any(query in ax for ax in b.qrels.values()):
-        extra += badges({ax: b.judgement(ax, query, fid) for ax in AXES})
+    if query is not None and any(query in ax for ax in qrels.values()):
+        extra += badges({ax: qrels.get(ax, {}).get(query, {}).get(fid) for ax in AXES})
+        extra += unjudged_badge(qrels, query, fid)
     n = counts.get(fid, 0)
     if n > 1:
         extra += (f" <span title='in the top-{k} of {n} encoders' style='color:#0072B2;"
@@ -150,7 +153,8 @@ def _score(score: float, kind: str) -> str:
 
 
 def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], k: int, key: str = "res",
-                   score_kind: str = "image", compact: bool = True, self_hit: str | None = None) -> None:
+                   score_kind: str = "image", compact: bool = True, self_hit: str | None = None,
+                   qrels=None) -> None:
     """One column per encoder, rank rows aligned across columns: rank, labelled score, V/S/P
     badges, agreement marks, 'Use as query'. ``compact`` shows one line per hit."""
     specs = list(results)
@@ -180,9 +184,10 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                     header += " · <b title='the file you uploaded is this corpus figure'>= your upload</b>"
                 with col:
                     if compact:
-                        _compact_row(fig, header, _marks(corpus, query, fid, counts, k), f"{key}-{spec}-{rank}")
+                        _compact_row(fig, header, _marks(corpus, query, fid, counts, k, qrels),
+                                     f"{key}-{spec}-{rank}")
                     else:
-                        figure_card(fig, header=header, extra_html=_marks(corpus, query, fid, counts, k),
+                        figure_card(fig, header=header, extra_html=_marks(corpus, query, fid, counts, k, qrels),
                                     button="Use as query", key=f"{key}-{spec}-{rank}", on_click=session.push_query)
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from core import Corpus
 from core.annotation.agreement import judgement_set, judgement_sets
 from core.annotation.judgements import JudgementStore
-from core.annotation.pooling import judged_at_k, judged_docs, save_pool, unjudged_top_k
+from core.annotation.pooling import judged_at_k, judged_docs, save_pool, top_k, unjudged_top_k
 from core.store import key_of
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
@@ -18,6 +18,8 @@ SET_LABELS = {"official": "Official qrels", "majority": "Majority of annotators"
               "adjudicated": "Adjudicated (majority, adjudicator overrides)"}
 #: Session key the Judge page reads to open a pool made here.
 REQUEST_KEY = "judge_request_pool"
+#: The chosen judgement set, shared by the Scores and Search pages.
+SET_KEY = "judgement_set"
 UNJUDGED_BADGE = ("<span title='no judgement for this query in the chosen judgement set' style='background:#fff3cd;"
                   "color:#7a5b00;border:1px solid #e0c36a;border-radius:.5em;padding:0 .4em;font-size:.75em'>"
                   "unjudged</span>")
@@ -28,16 +30,19 @@ def set_label(name: str) -> str:
     return SET_LABELS.get(name, name.replace("annotator:", "Annotator: "))
 
 
-def judgement_picker(corpus: Corpus, key: str) -> tuple[str, dict]:
+def judgement_picker(corpus: Corpus, where=st, key: str = SET_KEY) -> tuple[str, dict]:
     """A selectbox of the judgement sets there are (official, each annotator, majority,
     adjudicated); returns the chosen name and its qrels ``{axis: {qid: {docid: 0/1}}}``."""
+    from dashboard import session
+
     store = JudgementStore(corpus.name)
     sets = judgement_sets(store, corpus)
     if not sets:
         return "official", {}
+    session.persist(key, sets[0])
     if st.session_state.get(key) not in sets:
-        st.session_state.pop(key, None)
-    name = st.selectbox("Judgements", sets, key=key, format_func=set_label,
+        st.session_state[key] = sets[0]
+    name = where.selectbox("Judgements", sets, key=key, format_func=set_label,
                         help="Which judgements score the runs: the corpus's own qrels, one annotator's, the "
                              "majority, or the adjudicated set. New judgements count at once.")
     return name, judgement_set(name, store, corpus)
@@ -74,3 +79,67 @@ def judge_these(corpus: Corpus, rankings: Mapping[str, Mapping[str, Sequence[str
         from dashboard import navigation
 
         navigation.go("judge")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_rankings(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
+                 k: int, protocol: str = "") -> dict[str, dict[str, list[str]]]:
+    """``{system label: {qid: top-k docids}}`` of every (encoder, run) on the benchmark queries."""
+    from core.embed import EncoderUnavailable
+    from core.evaluation import run_scores
+    from core.metrics import system_label
+    from dashboard import services
+
+    corpus = services.corpus(corpus_spec)
+    out = {}
+    for spec in encoders:
+        for run in runs:
+            try:
+                scores = run_scores(corpus, spec, run, weight, protocol=protocol or None)
+            except (EncoderUnavailable, ValueError, RuntimeError, OSError):
+                continue  # a run the encoder does not have: the scores table says why
+            out[system_label(services.encoder_label(spec), run)] = top_k(scores, k)
+    return out
+
+
+def scores_section(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...],
+                   weight: float, qrels: Qrels, k: int, protocol: str = "") -> None:
+    """judged@k per system on the benchmark queries, and "Judge these" for the unjudged hits."""
+    rankings = run_rankings(corpus_spec, encoders, runs, weight, k, protocol)
+    if not rankings:
+        return
+    frame = judged_frame(rankings, qrels, k)
+    st.caption(f"**judged@{k}**: the share of each system's top {k} (per query, averaged) that the chosen "
+               "judgements cover; unjudged hits count as not relevant in every measure above.")
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.dataframe(frame, hide_index=True, width="stretch",
+                column_config={f"judged@{k}": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                              format="%.3f")})
+    with b:
+        judge_these(corpus, rankings, qrels, k, key="judge-these-scores")
+
+
+def search_section(corpus: Corpus, query: str | None, results: Mapping[str, dict], qrels: Qrels, k: int) -> None:
+    """For a corpus figure as query: judged@k per encoder and "Judge these" for its unjudged hits."""
+    from dashboard import services
+
+    if query is None or query not in corpus.by_id:
+        return
+    rankings = {services.encoder_label(s): {query: r["ids"]} for s, r in results.items() if not r["error"]}
+    judged = judged_docs(qrels).get(query, set())
+    parts = [f"{name} {judged_at_k(r[query], judged, k):.0%}" for name, r in rankings.items()]
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.caption(f"judged@{k} for this query: " + " · ".join(parts) +
+              ("" if judged else " — this figure has no judgements as a query yet."))
+    with b:
+        judge_these(corpus, rankings, qrels, k, key="judge-these-search")
+
+
+def unjudged_badge(qrels: Qrels, query: str | None, fid: str) -> str:
+    """The 'unjudged' mark for a hit of a query that has judgements but none for this hit."""
+    if query is None:
+        return ""
+    per = [qrels.get(a, {}).get(query) for a in qrels]
+    if not any(per) or any(fid in d for d in per if d):
+        return ""
+    return " " + UNJUDGED_BADGE

@@ -1,0 +1,136 @@
+"""The Judge page in headless Chromium, driven by the keyboard; the journal is checked on disk."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.annotation.judgements import JudgementStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.shared,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, upair_samples):
+    env = {**os.environ, "UPAIR_CACHE": str(tmp_path / "cache"), "UPAIR_JUDGEMENTS": str(tmp_path / "judgements")}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit server did not come up: " + proc.stderr.read().decode()[-2000:])
+    yield url, tmp_path / "judgements"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _caption(page) -> str:
+    loc = page.locator("[data-testid=stCaptionContainer]", has_text="Pair ")
+    loc.first.wait_for(timeout=60_000)
+    return loc.first.inner_text()
+
+
+def _wait_caption(page, prefix: str) -> str:
+    deadline = time.monotonic() + 60
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = _caption(page)
+        except Exception:  # the element is being replaced by a rerun
+            text = ""
+        if text.startswith(prefix):
+            return text
+        time.sleep(0.25)
+    raise AssertionError(f"expected a caption starting {prefix!r}, last seen {text!r}")
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit is not running the script (its status widget is gone)."""
+    deadline = time.monotonic() + 60
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 3:
+        quiet = 0 if page.locator("[data-testid=stStatusWidget]").count() else quiet + 1
+        time.sleep(0.2)
+
+
+def _press(page, key: str) -> None:
+    _idle(page)
+    page.keyboard.press(key)
+    time.sleep(0.3)
+    _idle(page)
+
+
+def test_judge_with_the_keyboard(server, upair_samples):
+    from playwright.sync_api import sync_playwright
+
+    url, jdir = server
+    spec = f"upair:{upair_samples}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        page = browser.new_page(viewport={"width": 1500, "height": 1200})
+        page.goto(f"{url}/judge?corpus={urllib.parse.quote(spec, safe='')}")
+        box = page.get_by_label("Your name").last
+        box.wait_for(timeout=120_000)
+        box.fill("sue")  # 's' and 'u' are shortcuts: typing a name must not fire them
+        box.press("Enter")
+        _wait_caption(page, "Pair 1 of 5")
+        _idle(page)
+        page.locator("h1").first.click()  # focus leaves the text box
+        for key in ("1", "5", "9"):  # visual yes, semantic no, part-whole unsure -> next pair
+            _press(page, key)
+        _wait_caption(page, "Pair 2 of 5")
+        _press(page, "s")  # skip
+        _wait_caption(page, "Pair 3 of 5")
+        _press(page, "u")  # undo the skip: back on pair 2
+        _wait_caption(page, "Pair 2 of 5")
+        _press(page, "ArrowLeft")
+        assert "Visual: Yes · Semantic: No · Part-whole: Unsure" in _wait_caption(page, "Pair 1 of 5")
+        _press(page, "ArrowRight")
+        _press(page, "2")
+        _wait_caption(page, "Pair 2 of 5")
+        time.sleep(1)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "judge.png"))
+        assert page.locator("[data-testid=stException]").count() == 0
+        browser.close()
+    journal = JudgementStore(spec, root=jdir).journal("sue")
+    lines = [json.loads(x) for x in journal.path.read_text().splitlines()]
+    assert len(lines) == 3 + 1 + 1 + 1  # three answers, the skip, its undo, one more answer
+    assert lines[4]["undo"] == lines[3]["id"] and lines[3]["skip"]
+    state = list(journal.judgements().values())
+    assert [j.axes for j in state] == [{"visual": 1, "semantic": 0, "part_whole": None}, {"visual": 0}]
