@@ -6,6 +6,7 @@ from core.corpora import AXES, AXIS_LABELS
 from core.evaluate import DEFAULT_RUNS
 from core.protocols import default_protocol_for
 from dashboard import services, sidebar, urlstate
+from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
 from pages import scores_widgets as widgets
 
@@ -35,9 +36,13 @@ if not runs:
 encoders = ready_encoders(corpus, ctx.corpus_spec, tuple(ctx.encoders))
 
 protocol = st.session_state.get("score_protocol") or default_protocol_for(corpus)
+jset, jqrels = judging.judgement_picker(corpus, st.columns([2, 5])[0])
+jdigest = judging.digest(jqrels) if jset != "official" else ""
 with st.spinner("Scoring runs…"):
-    table, per_query, skipped = services.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2))
-    sig = services.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test)
+    table, per_query, skipped = services.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
+                                                    jset, jdigest)
+    sig = services.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test,
+                                        jset, jdigest)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:
@@ -61,6 +66,7 @@ for tab, axis in zip(tabs, axes_shown):
                        f"(n = {sep.n_queries} queries, {per_q_cands:.1f} candidates per query).",
                        icon=":material/balance:")
         widgets.score_table(table, sig, axis, sep.n_queries)
+judging.scores_section(corpus, ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), jqrels, ctx.k)
 
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
