@@ -214,3 +214,35 @@ def test_top_k_and_mean_judged_at_k_by_hand():
     qrels = {"visual": {"q1": {"a": 1, "d": 0}}, "semantic": {"q2": {"x": 0}}}
     # q1: a, d judged of a c d -> 2/3 ; q2: x of y x -> 1/2
     assert mean_judged_at_k(top_k(scores, 3), qrels, 3) == pytest.approx((2 / 3 + 1 / 2) / 2)
+
+
+def test_two_tabs_in_one_server_process_threads(tmp_path):
+    import threading
+
+    folder = tmp_path / "j"
+    folder.mkdir()
+
+    def tab(w: int) -> None:
+        j = Journal(folder, "fay")  # each tab (script run) has its own Journal object
+        for i in range(100):
+            j.record("q", f"t{w}-{i}", {"visual": 1})
+            if i % 10 == 0:
+                j.read()  # reads interleave with the other tabs' writes
+
+    threads = [threading.Thread(target=tab, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    st = Journal(folder, "fay").read()
+    assert not st.problems and len(st.judgements) == 400
+    assert replay((folder / "fay.jsonl").read_bytes()).judgements == st.judgements  # incremental == full
+
+
+def test_incremental_read_equals_full_replay(jroot):
+    j = JudgementStore("demo").journal("gil")
+    for i in range(30):
+        j.record("q", f"c{i % 7}", {"visual": i % 2})
+        if i % 4 == 0:
+            j.undo()
+        assert j.read().judgements == replay(j.path.read_bytes()).judgements

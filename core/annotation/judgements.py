@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,52 +177,110 @@ class Journal:
     # ------------------------------------------------------------------ reading
     def read(self) -> JournalState:
         """Replay the journal (missing file: empty state)."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return JournalState({}, (), {})
-        return replay(raw, str(self.path))
+        return _read_journal(self.path)
 
     def judgements(self) -> dict[Pair, PairJudgement]:
         """Current judgement of every pair this annotator judged."""
         return dict(self.read().judgements)
 
 
-def replay(raw: bytes, where: str = "journal") -> JournalState:
-    """Current judgements from journal bytes: latest line per pair wins, undone lines dropped."""
-    lines = raw.split(b"\n")
-    torn = bool(lines and lines[-1].strip())  # no newline after the last line: cut off mid-write
-    problems: list[str] = []
-    entries: list[dict] = []
-    undone: set[str] = set()
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line.decode("utf-8"))
-            if not isinstance(rec, dict) or "id" not in rec:
-                raise ValueError("not a journal record")
-        except (ValueError, UnicodeDecodeError):
-            if n == len(lines) and torn:
-                problems.append(f"{where}: last line {n} is incomplete (cut off by a crash); ignored")
-            else:
-                problems.append(f"{where}:{n}: unreadable line ignored")
-            continue
-        if n == len(lines):
-            torn = False  # parsed fine: only the newline was lost
-        if "undo" in rec:
-            undone.add(str(rec["undo"]))
-        elif "query" in rec and "candidate" in rec:
-            entries.append(rec)
-    live = [r for r in entries if r["id"] not in undone]
+@dataclass
+class _Parsed:
+    """Complete journal lines read so far (for incremental re-reads of an append-only file)."""
+
+    offset: int = 0  # bytes consumed (always just after a newline)
+    lines: int = 0
+    ino: int = -1
+    entries: list = field(default_factory=list)  # (line id, PairJudgement)
+    undone: set = field(default_factory=set)
+    problems: list = field(default_factory=list)
+
+
+def _parse_line(line: bytes):
+    """A journal record, None for a blank line, or False when unreadable."""
+    if not line.strip():
+        return None
+    try:
+        rec = json.loads(line.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return rec if isinstance(rec, dict) and "id" in rec else False
+
+
+def _add(rec: dict, entries: list, undone: set) -> None:
+    if "undo" in rec:
+        undone.add(str(rec["undo"]))
+    elif "query" in rec and "candidate" in rec:
+        q, c = str(rec["query"]), str(rec["candidate"])
+        axes = {a: (None if v is None else int(v)) for a, v in (rec.get("axes") or {}).items() if a in AXES}
+        entries.append((rec["id"], PairJudgement(q, c, axes, bool(rec.get("skip")), str(rec.get("t", "")), rec["id"])))
+
+
+def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool]:
+    """Fold the complete lines of ``data`` (read from ``p.offset``) into ``p``; the last line
+    without a newline is parsed apart and returned as (entries, undone, problems, torn)."""
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].split(b"\n")[:-1]:
+        p.lines += 1
+        rec = _parse_line(line)
+        if rec is False:
+            p.problems.append(f"{where}:{p.lines}: unreadable line ignored")
+        elif rec is not None:
+            _add(rec, p.entries, p.undone)
+    p.offset += end
+    entries: list = []
+    undone: set = set()
+    rec = _parse_line(data[end:])
+    if rec is False:  # cut off mid-write by a crash
+        return [], set(), [f"{where}: last line {p.lines + 1} is incomplete (cut off by a crash); ignored"], True
+    if rec:
+        _add(rec, entries, undone)  # complete, only its newline is missing
+    return entries, undone, [], False
+
+
+def _fold(p: _Parsed, extra: tuple[list, set, list, bool]) -> JournalState:
+    entries, undone, problems, torn = extra
+    undone = p.undone | undone
     current: dict[Pair, PairJudgement] = {}
     pair_of: dict[str, Pair] = {}
-    for r in live:
-        pair = (str(r["query"]), str(r["candidate"]))
-        pair_of[r["id"]] = pair
-        axes = {a: (None if v is None else int(v)) for a, v in (r.get("axes") or {}).items() if a in AXES}
-        current[pair] = PairJudgement(pair[0], pair[1], axes, bool(r.get("skip")), str(r.get("t", "")), r["id"])
-    return JournalState(current, tuple(r["id"] for r in live), pair_of, torn, tuple(problems))
+    order = []
+    for eid, j in (*p.entries, *entries):
+        if eid in undone:
+            continue
+        pair = (j.query, j.candidate)
+        pair_of[eid] = pair
+        current[pair] = j
+        order.append(eid)
+    return JournalState(current, tuple(order), pair_of, torn, tuple(p.problems + problems))
+
+
+def replay(raw: bytes, where: str = "journal") -> JournalState:
+    """Current judgements from journal bytes: latest line per pair wins, undone lines dropped."""
+    p = _Parsed()
+    return _fold(p, _consume(p, raw, where))
+
+
+_READ_CACHE: dict[str, _Parsed] = {}
+_READ_LOCK = threading.Lock()
+
+
+def _read_journal(path: Path) -> JournalState:
+    """Replay a journal file, parsing only the bytes appended since the last read of it."""
+    key = str(path)
+    with _READ_LOCK:
+        try:
+            with open(path, "rb") as fh:
+                ino, size = os.fstat(fh.fileno()).st_ino, os.fstat(fh.fileno()).st_size
+                p = _READ_CACHE.get(key)
+                if p is None or p.ino != ino or size < p.offset:
+                    p = _Parsed(ino=ino)
+                fh.seek(p.offset)
+                extra = _consume(p, fh.read(), key)
+        except FileNotFoundError:
+            _READ_CACHE.pop(key, None)
+            return JournalState({}, (), {})
+        _READ_CACHE[key] = p
+        return _fold(p, extra)
 
 
 # ---------------------------------------------------------------------------- a corpus's journals
