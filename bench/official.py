@@ -1,140 +1,172 @@
-"""The official UPAIR evaluation's way of working, re-implemented as a faithful baseline.
+"""The official UPAIR evaluation script itself, run in a subprocess on a UPAIR-layout set.
 
-UPAIR's ``evaluation/run.py`` loops over the benchmark queries; for every query it encodes
-the query image, description and labels, and then, for every candidate of that query,
-encodes the candidate image, description and labels again — one image or text at a time,
-with no cache, so a figure that is a candidate of several queries is encoded once per
-query. Scores are cosines (``.item()`` per pair); fused runs min-max normalise image and
-text scores per query and add them. Three TREC run files are written, then
-``ir_measures.calc_aggregate`` computes MAP, nDCG@10, MRR and Recall@1 for every qrels file
-and run file.
-
-Here the same steps run on *our* loaded model (same weights, same preprocessing, same text
-cleaning), so the only difference with ``core.evaluate`` is how the work is organised.
+``build_upair_set`` writes a small UPAIR-layout benchmark from the real query figures in
+``../shared/data/query-patents`` (several image modes and shapes, seeded three-axis
+judgements) plus the working folder the official ``evaluation/run.py`` expects
+(``metadata.json`` with label strings joined by one space as the UPAIR files were built,
+``dataset/`` and ``results/``). ``run_official`` executes that script's own ``run`` and
+``evaluate`` from ``../shared/reference/upair/evaluation`` in a fresh Python process, with
+only the model name and the checkpoint path patched, and returns its timing and run files.
+Nothing of the official code is copied here.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+AXES = ("visual", "semantic", "part_whole")
+#: Our run name → the official run file name (``{m}`` = the official model name).
+RUN_FILES = {"image": "{m}_image.run", "image+desc": "{m}_imgdesc_norm.run",
+             "image+labels": "{m}_imglabels_norm.run"}
+#: The model name the official script is asked to run (``MODELS[OFFICIAL_MODEL]`` = our checkpoint).
+OFFICIAL_MODEL = "bench"
 
-def _minmax(arr):
-    arr = np.array(arr)
-    if arr.size == 0:
-        return arr
-    lo, hi = arr.min(), arr.max()
-    if hi == lo:
-        return np.zeros_like(arr)
-    return (arr - lo) / (hi - lo)
+_DRIVER = r"""
+import json, os, runpy, sys, time
+cfg_dir, evaluation, arch, checkpoint = sys.argv[1:5]
+t0 = time.perf_counter()
+import open_clip
+if cfg_dir:
+    open_clip.add_model_config(cfg_dir)
+sys.path.insert(0, evaluation)
+import model  # the official evaluation/model.py: only its model name and checkpoint table change
+model.MODELNAME = arch
+model.MODELS = {%(name)r: checkpoint}
+ns = runpy.run_path(os.path.join(evaluation, "run.py"), run_name="official_run")  # not __main__
+t1 = time.perf_counter()
+ns["run"](%(name)r)
+t2 = time.perf_counter()
+ns["evaluate"](%(name)r)
+t3 = time.perf_counter()
+print("BENCH-JSON " + json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "evaluate_s": t3 - t2}))
+"""
 
 
-def _save_trec_run(run: dict, filename: Path, run_name: str) -> None:
-    with open(filename, "w") as f:
-        for qid, docs in run.items():
-            ranked = sorted(docs, key=lambda x: -x[1])
-            for rank, (cid, score) in enumerate(ranked, 1):
-                f.write(f"{qid} Q0 {cid} {rank} {score} {run_name}\n")
+def reference_dir() -> Path:
+    """``../shared/reference/upair/evaluation`` beside this checkout."""
+    from core import config
+
+    return config.shared_data_dir().parent / "reference" / "upair" / "evaluation"
 
 
-def run_official_way(corpus, spec: str, queries: list[str], out_dir: Path) -> dict:
-    """Run the official loop over ``queries``; returns timings, the run files and per-query metrics.
+def _png(im) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
 
-    ``{"encode_s", "metrics_s", "figures_encoded", "texts_encoded", "per_query": {run: {axis:
-    {measure: {qid: value}}}}}``
-    """
-    import ir_measures
-    import torch
-    from ir_measures import MAP, MRR, Recall, nDCG
+
+def image_variant(im, i: int):
+    """A real figure in one of five modes/shapes (the shared figures are all square grayscale)."""
     from PIL import Image
 
-    from core.embed import figure_text, require
-    from core.qrels import write_qrels
+    w, h = im.size
+    kind = i % 5
+    if kind == 1:  # landscape crop
+        return im.crop((0, 0, w, max(8, h * 3 // 5)))
+    if kind == 2:  # portrait RGB
+        return im.crop((0, 0, max(8, w * 2 // 3), h)).convert("RGB")
+    if kind == 3:  # RGBA with a transparent band whose hidden pixels are black
+        a = np.asarray(im.convert("RGBA")).copy()
+        a[: h // 3, :, :3] = 0
+        a[: h // 3, :, 3] = 0
+        return Image.fromarray(a, "RGBA")
+    if kind == 4:  # palette
+        return im.convert("P")
+    return im
 
-    enc = require(spec)
-    model = enc.load()
-    tokenizer = enc._tokenizer
-    out_dir.mkdir(parents=True, exist_ok=True)
 
-    def encode_image(path):
-        img = Image.open(path)
-        x = enc.preprocess([img])
-        with torch.no_grad():
-            feat = model.encode_image(x)
-            feat = feat / feat.norm(dim=-1, keepdim=True)
-        return feat
+def _records(query_patents: Path, images: Path, n: int, rng: random.Random) -> list[dict]:
+    from PIL import Image
 
-    def encode_text(text):
-        tokens = tokenizer([text])
-        with torch.no_grad():
-            feat = model.encode_text(tokens)
-            feat = feat / feat.norm(dim=-1, keepdim=True)
-        return feat
+    figs = sorted((query_patents / "sections").glob("*/*/*.png"))
+    rng.shuffle(figs)
+    recs = []
+    for i, p in enumerate(figs[:n]):
+        data = _png(image_variant(Image.open(p), i))
+        hashcode = hashlib.sha1(data).hexdigest()
+        (images / f"{hashcode}.png").write_bytes(data)
+        side = json.loads(p.with_suffix(".json").read_text())
+        recs.append({"hashcode": hashcode, "patent": p.parent.name, "title": side.get("title", ""),
+                     "description": side.get("fig_desc", ""), "component_labels": side.get("component_labels", [])})
+    return recs
 
-    def cosine_sim(a, b):
-        return (a @ b.T).item()
 
-    run_image: dict = {}
-    run_img_desc: dict = {}
-    run_img_labels: dict = {}
-    n_img = n_txt = 0
-    t0 = time.perf_counter()
-    for qhash in queries:
-        qfig = corpus.by_id[qhash]
-        query_img_feat = encode_image(qfig.path)
-        query_desc_feat = encode_text(figure_text(qfig, "desc"))
-        query_labels_feat = encode_text(figure_text(qfig, "labels"))
-        n_img += 1
-        n_txt += 2
-        cands = []
-        for chash in corpus.candidates_for(qhash):
-            cfig = corpus.by_id[chash]
-            cand_img_feat = encode_image(cfig.path)
-            cand_desc_feat = encode_text(figure_text(cfig, "desc"))
-            cand_labels_feat = encode_text(figure_text(cfig, "labels"))
-            n_img += 1
-            n_txt += 2
-            cands.append({
-                "hashcode": chash,
-                "img_score": cosine_sim(query_img_feat, cand_img_feat),
-                "desc_score": cosine_sim(query_desc_feat, cand_desc_feat),
-                "labels_score": cosine_sim(query_labels_feat, cand_labels_feat),
-            })
-        img_n = _minmax([c["img_score"] for c in cands])
-        desc_n = _minmax([c["desc_score"] for c in cands])
-        lab_n = _minmax([c["labels_score"] for c in cands])
-        run_image[qhash], run_img_desc[qhash], run_img_labels[qhash] = [], [], []
-        for i, c in enumerate(cands):
-            run_image[qhash].append((c["hashcode"], c["img_score"]))
-            run_img_desc[qhash].append((c["hashcode"], img_n[i] + desc_n[i]))
-            run_img_labels[qhash].append((c["hashcode"], img_n[i] + lab_n[i]))
-    encode_s = time.perf_counter() - t0
+def build_upair_set(query_patents: Path, root: Path, run_dir: Path, n_queries: int = 12,
+                    n_candidates: int = 9, seed: int = 7) -> None:
+    """Write a UPAIR-layout benchmark under ``root`` and the official script's folder ``run_dir``."""
+    rng = random.Random(seed)
+    images = root / "test" / "images"
+    images.mkdir(parents=True)
+    recs = _records(query_patents, images, min(120, n_queries + max(5 * n_candidates, 48)), rng)
+    if len(recs) < n_queries + n_candidates:
+        raise ValueError(f"{query_patents} has too few figures for {n_queries} x {n_candidates}")
+    meta, official_meta, qrels = {}, {}, {a: [] for a in AXES}
+    for q in recs[:n_queries]:
+        cands = rng.sample(recs[n_queries:], n_candidates)
+        meta[q["hashcode"]] = {"query": q, "candidates": cands}
+        official_meta[q["hashcode"]] = {  # run.py passes labels to clean_text: strings, joined as UPAIR did
+            "query": {**q, "component_labels": " ".join(q["component_labels"])},
+            "candidates": [{**c, "component_labels": " ".join(c["component_labels"])} for c in cands]}
+        for a in AXES:
+            rels = [int(rng.random() < 0.4) for _ in cands]
+            rels[rng.randrange(len(rels))] = 1  # at least one relevant per query and axis
+            qrels[a] += [f"{q['hashcode']} 0 {c['hashcode']} {r}" for c, r in zip(cands, rels)]
+    (root / "metadata.json").write_text(json.dumps(meta, indent=1))
+    for a in AXES:
+        (root / "test" / f"qrels_{a}.txt").write_text("\n".join(qrels[a]) + "\n")
+    run_dir.mkdir(parents=True)
+    (run_dir / "metadata.json").write_text(json.dumps(official_meta, indent=1))
+    (run_dir / "dataset").symlink_to(root.resolve(), target_is_directory=True)
+    (run_dir / "results").mkdir()
 
-    t1 = time.perf_counter()
-    files = {"image": out_dir / "image.run", "image+desc": out_dir / "imgdesc_norm.run",
-             "image+labels": out_dir / "imglabels_norm.run"}
-    _save_trec_run(run_image, files["image"], "image")
-    _save_trec_run(run_img_desc, files["image+desc"], "imgdesc_norm")
-    _save_trec_run(run_img_labels, files["image+labels"], "imglabels_norm")
-    metrics = [MAP, nDCG @ 10, MRR, Recall @ 1]
-    names = {str(MAP): "AP", str(nDCG @ 10): "nDCG@10", str(MRR): "RR", str(Recall @ 1): "R@1"}
-    wanted = set(queries)
-    qfiles = {}
-    for axis, qrels in corpus.benchmark.qrels.items():
-        qfiles[axis] = write_qrels(out_dir / f"qrels_{axis}.txt", {q: d for q, d in qrels.items() if q in wanted})
-        for run_file in files.values():
-            ir_measures.calc_aggregate(metrics, ir_measures.read_trec_qrels(str(qfiles[axis])),
-                                       ir_measures.read_trec_run(str(run_file)))
-    metrics_s = time.perf_counter() - t1
-    per_query: dict = {}  # per-query values, for comparing with core.evaluate (not timed)
-    for axis, qfile in qfiles.items():
-        for run_name, run_file in files.items():
-            vals: dict = {}
-            for m in ir_measures.iter_calc(metrics, ir_measures.read_trec_qrels(str(qfile)),
-                                           ir_measures.read_trec_run(str(run_file))):
-                vals.setdefault(names.get(str(m.measure), str(m.measure)), {})[m.query_id] = float(m.value)
-            per_query.setdefault(run_name, {})[axis] = vals
-    runs = {"image": run_image, "image+desc": run_img_desc, "image+labels": run_img_labels}
-    return {"encode_s": encode_s, "metrics_s": metrics_s, "figures_encoded": n_img, "texts_encoded": n_txt,
-            "per_query": per_query, "runs": {r: {q: dict(v) for q, v in d.items()} for r, d in runs.items()}}
+
+def save_official_checkpoint(model, path: Path) -> Path:
+    """Save ``model`` as the UPAIR training code does: ``{"state_dict": {"module.<name>": tensor}}``."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
+    return path
+
+
+def read_run(path: Path) -> dict[str, dict[str, float]]:
+    """``{qid: {docid: score}}`` of a TREC run file."""
+    out: dict[str, dict[str, float]] = {}
+    for line in Path(path).read_text().splitlines():
+        q, _, d, _, s, _ = line.split()
+        out.setdefault(q, {})[d] = float(s)
+    return out
+
+
+def run_official(run_dir: Path, arch: str, checkpoint: Path, cfg_dir: Path | None = None,
+                 timeout: int = 1800) -> dict:
+    """Run the official ``run`` and ``evaluate`` in a subprocess (cwd ``run_dir``).
+
+    Returns ``{"import_s", "run_s", "evaluate_s", "process_s", "runs": {our run: {q: {d: score}}},
+    "run_files": {our run: path}, "stdout"}``; RuntimeError with the script's stderr on failure.
+    """
+    evaluation = reference_dir()
+    if not (evaluation / "run.py").is_file():
+        raise FileNotFoundError(f"the official UPAIR code is not at {evaluation}")
+    code = _DRIVER % {"name": OFFICIAL_MODEL}
+    args = [sys.executable, "-c", code, str(cfg_dir or ""), str(evaluation), arch, str(checkpoint)]
+    t = time.perf_counter()
+    proc = subprocess.run(args, cwd=run_dir, env=dict(os.environ), capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"the official script failed: {proc.stderr[-2000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("BENCH-JSON ")][-1]
+    out = json.loads(line[len("BENCH-JSON "):])
+    files = {r: run_dir / "results" / f.format(m=OFFICIAL_MODEL) for r, f in RUN_FILES.items()}
+    out.update(process_s=wall, run_files=files, runs={r: read_run(p) for r, p in files.items()},
+               stdout=proc.stdout)
+    return out

@@ -10,20 +10,16 @@ turn float noise into rank swaps.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import random
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from bench.official import AXES, RUN_FILES, build_upair_set, read_run, save_official_checkpoint
 
 from .conftest import TINY_CLIP
 from .upair_reference import load_reference, need_reference
 
-AXES = ("visual", "semantic", "part_whole")
-RUN_FILES = {"image": "{m}_image.run", "image+desc": "{m}_imgdesc_norm.run", "image+labels": "{m}_imglabels_norm.run"}
 N_QUERIES, N_CANDIDATES = 12, 9
 SCORE_TOL, METRIC_TOL = 1e-5, 1e-9
 
@@ -62,84 +58,7 @@ def official_checkpoint(tiny_224, tmp_path_factory) -> Path:
                 p.mul_(10.0)
             if name in ("visual.class_embedding", "visual.positional_embedding"):
                 p.zero_()
-    path = tmp_path_factory.mktemp("official_ckpt") / "patent_clip_tiny.pt"
-    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
-    return path
-
-
-def _png(im) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _variant(im, i: int):
-    """Real figures in the modes and shapes a patent image set holds (the shared ones are square L)."""
-    from PIL import Image
-
-    w, h = im.size
-    kind = i % 5
-    if kind == 1:  # landscape crop
-        return im.crop((0, 0, w, max(8, h * 3 // 5)))
-    if kind == 2:  # portrait RGB
-        return im.crop((0, 0, max(8, w * 2 // 3), h)).convert("RGB")
-    if kind == 3:  # RGBA with a transparent band whose hidden pixels are black
-        rgba = im.convert("RGBA")
-        a = np.asarray(rgba).copy()
-        a[: h // 3, :, :3] = 0
-        a[: h // 3, :, 3] = 0
-        return Image.fromarray(a, "RGBA")
-    if kind == 4:  # palette
-        return im.convert("P")
-    return im
-
-
-def _build_set(query_patents: Path, root: Path, run_dir: Path) -> None:
-    """A UPAIR-layout benchmark (ours: label lists) and the official script's copy of it."""
-    from PIL import Image
-
-    rng = random.Random(7)
-    figs = sorted((query_patents / "sections").glob("*/*/*.png"))
-    rng.shuffle(figs)
-    figs = figs[:60]
-    images = root / "test" / "images"
-    images.mkdir(parents=True)
-    recs = []
-    for i, p in enumerate(figs):
-        data = _png(_variant(Image.open(p), i))
-        hashcode = hashlib.sha1(data).hexdigest()
-        (images / f"{hashcode}.png").write_bytes(data)
-        side = json.loads(p.with_suffix(".json").read_text())
-        recs.append({"hashcode": hashcode, "patent": p.parent.name, "title": side.get("title", ""),
-                     "description": side.get("fig_desc", ""), "component_labels": side.get("component_labels", [])})
-    meta, official_meta = {}, {}
-    qrels = {a: [] for a in AXES}
-    pool = recs[N_QUERIES:]
-    for q in recs[:N_QUERIES]:
-        cands = rng.sample(pool, N_CANDIDATES)
-        meta[q["hashcode"]] = {"query": q, "candidates": cands}
-        official_meta[q["hashcode"]] = {  # the official script needs label strings: joined as UPAIR did
-            "query": {**q, "component_labels": " ".join(q["component_labels"])},
-            "candidates": [{**c, "component_labels": " ".join(c["component_labels"])} for c in cands]}
-        for a in AXES:
-            rels = [int(rng.random() < 0.4) for _ in cands]
-            rels[rng.randrange(len(rels))] = 1  # at least one relevant per query and axis
-            qrels[a] += [f"{q['hashcode']} 0 {c['hashcode']} {r}" for c, r in zip(cands, rels)]
-    (root / "metadata.json").write_text(json.dumps(meta, indent=1))
-    for a in AXES:
-        (root / "test" / f"qrels_{a}.txt").write_text("\n".join(qrels[a]) + "\n")
-    run_dir.mkdir()
-    (run_dir / "metadata.json").write_text(json.dumps(official_meta, indent=1))
-    (run_dir / "dataset").symlink_to(root, target_is_directory=True)
-    (run_dir / "results").mkdir()
-
-
-def _read_run(path: Path) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for line in path.read_text().splitlines():
-        q, _, d, _, s, _ = line.split()
-        out.setdefault(q, {})[d] = float(s)
-    return out
+    return save_official_checkpoint(model, tmp_path_factory.mktemp("official_ckpt") / "patent_clip_tiny.pt")
 
 
 def _trec_ranking(scores: dict[str, float]) -> list[str]:
@@ -157,7 +76,7 @@ def test_official_run_py_and_core_evaluate_agree(query_patents, official_checkpo
 
     need_reference()
     root, run_dir = tmp_path / "upair", tmp_path / "official"
-    _build_set(query_patents, root, run_dir)
+    build_upair_set(query_patents, root, run_dir, N_QUERIES, N_CANDIDATES)
 
     # --- the official script: only the model name and checkpoint path are patched
     run_py = load_reference("run", run_dir=run_dir,
@@ -166,7 +85,7 @@ def test_official_run_py_and_core_evaluate_agree(query_patents, official_checkpo
     monkeypatch.chdir(run_dir)
     run_py.run("tiny")
     run_py.evaluate("tiny")  # prints the official table (4 decimals); full precision below
-    official = {r: _read_run(run_dir / "results" / f.format(m="tiny")) for r, f in RUN_FILES.items()}
+    official = {r: read_run(run_dir / "results" / f.format(m="tiny")) for r, f in RUN_FILES.items()}
     monkeypatch.undo()
 
     # --- ours, protocol chosen by default for a UPAIR-layout corpus
@@ -244,7 +163,7 @@ def test_clean_protocol_differs_from_official(query_patents, official_checkpoint
     from core.corpora import load_corpus
 
     root = tmp_path / "upair"
-    _build_set(query_patents, root, tmp_path / "official")
+    build_upair_set(query_patents, root, tmp_path / "official", N_QUERIES, N_CANDIDATES)
     corpus = load_corpus(f"upair:{root}")
     spec = f"clip:{tiny_224}:{official_checkpoint}"
     up = ev.run_scores(corpus, spec, "image+desc", protocol="upair")
