@@ -54,3 +54,31 @@ def test_evaluate_writes_runs(cache, tmp_path, capsys):
     rows = [ln.split() for ln in run_files[0].read_text().splitlines()]
     assert all(len(r) == 6 and r[1] == "Q0" for r in rows)
     assert np.all(np.diff([int(r[3]) for r in rows if r[0] == rows[0][0]]) == 1)
+
+
+def test_evaluate_protocol_is_chosen_and_recorded(cache, tmp_path, capsys):
+    """--protocol: printed, in every run-file tag and in results.csv; the demo defaults to clean."""
+    import csv
+
+    import pytest
+
+    from core.evaluate import evaluate
+    from core.corpora import load_corpus
+
+    for protocol in (None, "upair"):
+        out_dir = tmp_path / f"runs-{protocol}"
+        args = ["evaluate", "--corpus", "demo", "--encoders", "hog", "--runs", "image,image+desc", "--out", str(out_dir)]
+        assert main(args + (["--protocol", protocol] if protocol else [])) == 0
+        want = protocol or "clean"
+        out = capsys.readouterr().out
+        assert f"protocol {want}:" in out
+        for path in out_dir.glob("*.run"):
+            assert {ln.split()[5].rsplit(".", 1)[1] for ln in path.read_text().splitlines()} == {want}
+        with open(out_dir / "results.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows and {r["protocol"] for r in rows} == {want}
+        expected = evaluate(load_corpus("demo"), ["hog"], runs=("image", "image+desc"), protocol=want).table
+        for r, e in zip(rows, expected.itertuples()):
+            assert float(r["value"]) == e.value  # written with full precision
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--corpus", "demo", "--encoders", "hog", "--protocol", "official"])

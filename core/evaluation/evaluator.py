@@ -109,8 +109,8 @@ def _plans(spec: str, runs: Sequence[str], protocol: str) -> tuple[list[RunPlan]
     return plans, reasons
 
 
-def _check_args(corpus, encoders, runs, metrics, protocol):
-    benchmark_of(corpus)
+def _check_args(corpus, encoders, runs, metrics, protocol, own_qrels: bool = True):
+    benchmark_of(corpus, need_qrels=own_qrels)
     if isinstance(encoders, str):
         encoders = [e.strip() for e in encoders.split(",") if e.strip()]
     measures = tuple(dict.fromkeys(canonical(m) for m in metrics))
@@ -167,7 +167,7 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     """
     import pandas as pd
 
-    encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol)
+    encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol, qrels is None)
     weight = float(fusion_weight)
     out = Path(out_dir) if out_dir is not None else None
     qdigest = qrels_digest(corpus, qrels)
@@ -221,9 +221,9 @@ def _write_outputs(out: Path, corpus: Corpus, result: EvalResult, qrels=None) ->
     for axis, q in (benchmark_of(corpus).qrels if qrels is None else qrels).items():
         write_qrels(out / f"qrels_{axis}.txt", q)
     result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]].to_csv(
-        out / "results.csv", index=False, float_format="%r")
+        out / "results.csv", index=False)
     result.per_query.assign(protocol=result.protocol)[["protocol", *result.per_query.columns]].to_csv(
-        out / "per_query.csv", index=False, float_format="%r")
+        out / "per_query.csv", index=False)
 
 
 def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],
