@@ -44,22 +44,23 @@ class AxisData:
     rel: np.ndarray  # (n pairs,) judgement of each pair on this axis (0 when unjudged)
 
 
-def benchmark_of(corpus: Corpus) -> Benchmark:
-    """The corpus's benchmark; ValueError saying what is missing when it has none."""
+def benchmark_of(corpus: Corpus, need_qrels: bool = True) -> Benchmark:
+    """The corpus's benchmark; ValueError saying what is missing when it has none (or, with
+    ``need_qrels``, when it has no judgements of its own)."""
     b = corpus.benchmark
     if b is None:
         raise ValueError(
             f"corpus {corpus.name} has no benchmark (no queries and relevance judgements); "
             "evaluation needs a UPAIR-layout corpus (upair:<folder>) or the demo"
         )
-    if not b.qrels:
+    if need_qrels and not b.qrels:
         raise ValueError(f"corpus {corpus.name} has queries but no relevance judgements (qrels_<axis>.txt)")
     return b
 
 
 def build_pairs(corpus: Corpus) -> Pairs:
     """The benchmark's query×candidate pairs (queries missing from the corpus are left out)."""
-    bench = benchmark_of(corpus)
+    bench = benchmark_of(corpus, need_qrels=False)
     pos = corpus.position
     qids, qrow, lens, cands = [], [], [], []
     h = hashlib.sha256(corpus.fingerprint.encode())
