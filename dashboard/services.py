@@ -217,6 +217,16 @@ def query_xy(corpus_spec: str, spec: str, query: str, n_neighbors: int = 15,
     return float(x), float(y)
 
 
+def judgement_qrels(corpus_spec: str, judgements: str):
+    """The qrels of a judgement set (``core.annotation``); None for the corpus's own ("official")."""
+    if judgements == "official":
+        return None
+    from core.annotation.agreement import judgement_set
+    from core.annotation.judgements import JudgementStore
+
+    return judgement_set(judgements, JudgementStore(corpus(corpus_spec).name), corpus(corpus_spec))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
                judgements: str = "official", judged_digest: str = "", protocol: str = ""):
@@ -226,12 +236,7 @@ def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...
     (``core.protocols``; "" = the corpus's default)."""
     from core.evaluate import evaluate
 
-    qrels = None
-    if judgements != "official":
-        from core.annotation.agreement import judgement_set
-        from core.annotation.judgements import JudgementStore
-
-        qrels = judgement_set(judgements, JudgementStore(corpus(corpus_spec).name), corpus(corpus_spec))
+    qrels = judgement_qrels(corpus_spec, judgements)
     res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, qrels=qrels,
                    protocol=protocol or None)
     return res.table, res.per_query, list(res.skipped)
@@ -250,8 +255,8 @@ def significance_vs_best(corpus_spec: str, encoders: tuple[str, ...], runs: tupl
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-                  protocol: str = "") -> bytes:
-    """A zip of the TREC run files, the qrels and the result CSVs of the selection."""
+                  protocol: str = "", judgements: str = "official", judged_digest: str = "") -> bytes:
+    """A zip of the TREC run files, the qrels (of the judgement set) and the result CSVs of the selection."""
     import tempfile
     import zipfile
 
@@ -260,7 +265,7 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
         evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, out_dir=tmp,
-                 protocol=protocol or None)
+                 protocol=protocol or None, qrels=judgement_qrels(corpus_spec, judgements))
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(Path(tmp).rglob("*")):
                 if p.is_file():

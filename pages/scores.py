@@ -36,6 +36,7 @@ if not runs:
 encoders = ready_encoders(corpus, ctx.corpus_spec, tuple(ctx.encoders))
 
 protocol = st.session_state.get("score_protocol") or default_protocol_for(corpus)
+judging.require_judgements(corpus)
 jset, jqrels = judging.judgement_picker(corpus, st.columns([2, 5])[0])
 jdigest = judging.digest(jqrels) if jset != "official" else ""
 with st.spinner("Scoring runs…"):
@@ -79,7 +80,8 @@ d1.download_button("Download results (CSV)",
                                        weight=round(weight, 2), test=test, n_by_axis=n_by_axis),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
-                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2)),
+                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
+                                          judgements=jset, judged_digest=jdigest),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
 st.divider()

@@ -132,3 +132,30 @@ def test_search_page_unjudged_marks_and_judged_at_k(cache, tmp_path, monkeypatch
     share = (5 - n_unjudged) / 5
     assert any(c.value.startswith(f"judged@5 for this query: HOG {share:.0%}") for c in at.main.caption)
     assert next(b for b in at.button if b.key == "judge-these-search").label == f"Judge these ({n_unjudged} unjudged)"
+
+
+def test_a_pool_without_qrels_scores_from_its_judgements(cache, tmp_path, monkeypatch, upair_samples):
+    """pool -> judge -> score: a UPAIR-layout pool with no qrels (a fresh sample) is scored by an annotator."""
+    import shutil
+
+    monkeypatch.setenv("UPAIR_JUDGEMENTS", str(tmp_path / "j"))
+    pool = tmp_path / "pool"
+    shutil.copytree(upair_samples / "test" / "images", pool / "test" / "images")
+    shutil.copy(upair_samples / "metadata.json", pool / "metadata.json")
+    corpus = load_corpus(f"upair:{pool}")
+    assert corpus.benchmark is not None and not corpus.benchmark.qrels
+    with pytest.raises(ValueError, match="no relevance judgements"):
+        evaluate(corpus, ["hog"], runs=["image"])
+    store = JudgementStore(corpus.name)
+    import_qrels(store.journal("dan"), load_corpus(f"upair:{upair_samples}").benchmark.qrels)
+    res = evaluate(corpus, ["hog"], runs=["image"], qrels=judgement_set("annotator:dan", store, corpus))
+    ref = evaluate(load_corpus(f"upair:{upair_samples}"), ["hog"], runs=["image"])
+    assert res.table[["axis", "metric", "value"]].equals(ref.table[["axis", "metric", "value"]])
+    at = _page(f"upair:{pool}", "scores")
+    assert not at.exception and at.selectbox(key="judgement_set").value == "annotator:dan"
+    # before anyone judged: the page says so and offers the Judge page instead of failing
+    (tmp_path / "j").rename(tmp_path / "j-away")
+    at = _page(f"upair:{pool}", "scores")
+    assert not at.exception and any("Nothing is judged here yet" in i.value for i in at.info)
+    at.button(key="judge-this-pool").click().run()
+    assert [t.value for t in at.title] == ["Judge"]

@@ -48,6 +48,21 @@ def judgement_picker(corpus: Corpus, where=st, key: str = SET_KEY) -> tuple[str,
     return name, judgement_set(name, store, corpus)
 
 
+def require_judgements(corpus: Corpus) -> None:
+    """Stop the page with a way forward when the corpus's queries have no judgements at all yet
+    (a fresh pool): neither its own qrels nor any annotator's."""
+    if judgement_sets(JudgementStore(corpus.name), corpus):
+        return
+    st.info("Nothing is judged here yet (a fresh pool?): judge its pairs on the Judge page, then the scores "
+            "follow the judgements.", icon=":material/rate_review:")
+    if st.button("Judge this pool", key="judge-this-pool", icon=":material/rate_review:"):
+        from dashboard import navigation
+
+        st.session_state[REQUEST_KEY] = "benchmark"
+        navigation.go("judge")
+    st.stop()
+
+
 def digest(qrels: Qrels) -> str:
     """Content key of a judgement set (for caches)."""
     return key_of({a: {q: dict(d) for q, d in per.items()} for a, per in qrels.items()})
