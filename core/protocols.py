@@ -278,13 +278,15 @@ class Protocol:
 PROTOCOLS: dict[str, Protocol] = {
     "upair": Protocol(
         name="upair", title="UPAIR (official)",
-        summary="as the official evaluation/run.py: ImageNet mean/std, alpha ignored, official text cleaning",
+        summary="exactly the official evaluation/run.py: images as stored (alpha ignored), CLIP normalised "
+                "with ImageNet mean/std, the official text cleaning and label joining",
         clean_text=upair_clean_text, label_separator=" ", images_as_stored=True,
         normalisation="imagenet", version="1",
     ),
     "clean": Protocol(
         name="clean", title="clean (this project)",
-        summary="model mean/std, transparency on white, figure references recognised before digits are removed",
+        summary="this project's preparation: images upright with transparency on white, each model's own "
+                "mean/std, figure references recognised before digits are removed",
         clean_text=clean_text, label_separator=", ", images_as_stored=False,
         normalisation="model", version="1",
     ),
