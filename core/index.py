@@ -87,7 +87,7 @@ class IndexSpec:
         (the stored vectors used to re-score ``ivfpq`` hits are not counted)."""
         p = self.param_dict
         if self.kind == "ivfpq":
-            return n * (p["m"] + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
+            return n * ((p["m"] or dim) + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
         if self.kind == "ivf":
             return n * (dim * 4 + 8) + p["nlist"] * dim * 4
         if self.kind == "hnsw":
@@ -119,10 +119,12 @@ def ivf_params(n: int) -> tuple[tuple[str, int], ...]:
 
 
 def pq_params(n: int, dim: int) -> tuple[tuple[str, int], ...]:
-    """IVF parameters plus ``m`` (code bytes per vector, a divisor of ``dim``) for IVF-PQ."""
+    """IVF parameters plus ``m`` (code bytes per vector, a divisor of ``dim``) for IVF-PQ;
+    ``m = 0`` when ``dim`` has no divisor near the target: 8-bit scalar codes (``dim`` bytes)."""
     base = dict(ivf_params(n))
-    target = max(1, dim // PQ_DIMS_PER_BYTE)
-    m = max(d for d in range(1, min(target, 64 if dim <= 1024 else 256) + 1) if dim % d == 0)
+    target = max(1, min(dim // PQ_DIMS_PER_BYTE, 64 if dim <= 1024 else 256))
+    near = [d for d in range(max(1, target // 2), 2 * target + 1) if dim % d == 0]
+    m = min(near, key=lambda d: (abs(d - target), d)) if near else 0
     nprobe = min(base["nlist"], max(base["nprobe"], 2 * IVF_MIN_NPROBE))
     return (("nlist", base["nlist"]), ("nprobe", nprobe), ("train", min(n, max(base["train"], 256 * 39))),
             ("m", m), ("rerank", RERANK_FACTOR))
@@ -178,9 +180,12 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
         quantizer = faiss.IndexFlatIP(d)
         if spec.kind == "ivf":
             index = faiss.IndexIVFFlat(quantizer, d, p["nlist"], faiss.METRIC_INNER_PRODUCT)
-        else:
+        elif p["m"]:
             index = faiss.IndexIVFPQ(quantizer, d, p["nlist"], p["m"], 8, faiss.METRIC_INNER_PRODUCT)
             index.pq.cp.niter = PQ_TRAIN_ITERATIONS  # codes only rank candidates; hits are re-scored
+        else:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, p["nlist"], faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
         index.cp.spherical = True  # centroids on the unit sphere, as the data
         index.cp.seed = 1234
         if p["train"] < n:

@@ -63,3 +63,12 @@ def test_ivfpq_neighbours_exclude_the_query(cache):
     pairs = vi.neighbours(x[5], 5, exclude={"f5"})
     assert len(pairs) == 5 and "f5" not in [p[0] for p in pairs]
     assert pairs[0][1] == pytest.approx(float(x[int(pairs[0][0][1:])] @ x[5]), abs=1e-6)
+
+
+def test_dimension_without_a_code_size_divisor_uses_scalar_codes(cache):
+    x = _clustered(3_000, 37)  # 37 is prime: no product-quantizer split near 37 / 8
+    vi = ix.build_index(_emb(x, "prime"), "ivfpq")
+    assert vi.spec.param_dict["m"] == 0 and vi.spec.memory_bytes(3_000, 37) < x.nbytes
+    scores, rows = vi.search(x[:20], 5)
+    assert (rows[:, 0] == np.arange(20)).all()
+    assert np.allclose(scores, np.take_along_axis(x[:20] @ x.T, rows, axis=1), atol=1e-5)
