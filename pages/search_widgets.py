@@ -138,8 +138,8 @@ def _marks(corpus: Corpus, query: str | None, fid: str, counts: dict[str, int], 
     qrels = qrels if qrels is not None else (b.qrels if b is not None else {})  # the chosen judgement set
     extra = ""
     if query is not None and any(query in ax for ax in qrels.values()):
-        extra += badges({ax: qrels.get(ax, {}).get(query, {}).get(fid) for ax in AXES})
-        extra += unjudged_badge(qrels, query, fid)
+        extra += unjudged_badge(qrels, query, fid) or badges({ax: qrels.get(ax, {}).get(query, {}).get(fid)
+                                                              for ax in AXES})
     n = counts.get(fid, 0)
     if n > 1:
         extra += (f" <span title='in the top-{k} of {n} encoders' style='color:#0072B2;"

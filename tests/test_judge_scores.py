@@ -85,7 +85,7 @@ def test_scores_page_judgement_set_judged_at_k_and_judge_these(cache, tmp_path, 
     # by hand: queries 1-2 have their one candidate judged (1.0), queries 3-5 none (0.0) -> 0.4, 3 unjudged
     assert list(frame["judged@10"]) == [0.4] * len(frame) and list(frame["unjudged hits"]) == [3] * len(frame)
     btn = next(b for b in at.button if b.key == "judge-these-scores")
-    assert btn.label == "Judge these (3 unjudged)"
+    assert btn.label == "Judge these (3)"
     btn.click().run()
     assert not at.exception, at.exception
     # the Judge page opened on the new pool: the three unjudged pairs
@@ -131,7 +131,7 @@ def test_search_page_unjudged_marks_and_judged_at_k(cache, tmp_path, monkeypatch
     assert marks == n_unjudged
     share = (5 - n_unjudged) / 5
     assert any(c.value.startswith(f"judged@5 for this query: HOG {share:.0%}") for c in at.main.caption)
-    assert next(b for b in at.button if b.key == "judge-these-search").label == f"Judge these ({n_unjudged} unjudged)"
+    assert next(b for b in at.button if b.key == "judge-these-search").label == f"Judge these ({n_unjudged})"
 
 
 def test_a_pool_without_qrels_scores_from_its_judgements(cache, tmp_path, monkeypatch, upair_samples):

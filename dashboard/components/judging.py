@@ -84,7 +84,7 @@ def judge_these(corpus: Corpus, rankings: Mapping[str, Mapping[str, Sequence[str
                 key: str, label: str = "Judge these") -> None:
     """A button that pools the unjudged top-k hits of every system and opens them on the Judge page."""
     pairs = unjudged_top_k(rankings, qrels, k)
-    if st.button(f"{label} ({len(pairs)} unjudged)", key=key, disabled=not pairs, icon=":material/rate_review:",
+    if st.button(f"{label} ({len(pairs)})", key=key, disabled=not pairs, icon=":material/rate_review:",
                  help=f"Send the unjudged hits among the top {k} of every selected system to the Judge page "
                       "as a pool (TREC-style pooling)."):
         name = f"top{k}-" + key_of(sorted(rankings), k, pairs)[:8]
@@ -157,4 +157,4 @@ def unjudged_badge(qrels: Qrels, query: str | None, fid: str) -> str:
     per = [qrels.get(a, {}).get(query) for a in qrels]
     if not any(per) or any(fid in d for d in per if d):
         return ""
-    return " " + UNJUDGED_BADGE
+    return UNJUDGED_BADGE
