@@ -28,9 +28,10 @@ class Figure:
 
     ``id`` is stable across runs (the UPAIR hashcode where there is one); ``labels`` are the
     component labels; ``section`` is the CPC section letter ("A".."H") or "" when unknown.
-    When ``member`` is set, ``path`` is a tar archive (a WebDataset shard) and the image is
-    that member of it; ``digest`` is then the SHA-1 of the member's bytes, recorded by the
-    loader so the content key needs no second read.
+    When ``member`` is set, the image is that member of a tar archive (a WebDataset shard)
+    and ``path`` is ``<archive>/<member>``, a path inside the archive that ``open_image``
+    reads (so code that opens ``figure.path`` needs no change); ``digest`` is then the SHA-1
+    of the member's bytes, recorded by the loader so the content key needs no second read.
     """
 
     id: str
@@ -112,6 +113,9 @@ def open_image(source: Path | str | bytes, name: str | None = None):
         source = source.read()
     if isinstance(source, (bytearray, memoryview)):
         source = bytes(source)
+    if isinstance(source, (str, Path)) and (inside := split_member_path(source)) is not None:
+        name = name or Path(inside[1]).name
+        source = read_member(*inside)
     label = name or (Path(source).name if not isinstance(source, bytes) else "the upload")
     if isinstance(source, bytes):
         if not source:
@@ -225,10 +229,29 @@ def read_member(archive: Path | str, member: str) -> bytes:
     return data
 
 
+def split_member_path(path: Path | str) -> tuple[str, str] | None:
+    """(archive, member) when ``path`` is ``<archive>.tar/<member>`` of an existing local
+    archive (and not itself a file), else None."""
+    text = str(path)
+    cut = text.find(".tar/")
+    if cut < 0 or os.path.isfile(text):
+        return None
+    archive = text[:cut + 4]
+    return (archive, text[cut + 5:]) if os.path.isfile(archive) else None
+
+
+def shard_of(figure: Figure) -> str:
+    """The archive holding a shard member's image (the figure's own path otherwise)."""
+    text = str(figure.path)
+    if figure.member and text.endswith("/" + figure.member):
+        return text[: -len(figure.member) - 1]
+    return text
+
+
 def figure_bytes(figure: Figure) -> bytes:
     """The raw bytes of a figure's image file, or of its shard member."""
     if figure.member:
-        return read_member(figure.path, figure.member)
+        return read_member(shard_of(figure), figure.member)
     return Path(figure.path).read_bytes()
 
 
@@ -243,7 +266,7 @@ def figure_digest(figure: Figure) -> str:
 def load_figure_image(figure: Figure):
     """Open a figure's image (RGB); raises ``ImageError`` naming the figure when unusable."""
     if figure.member:
-        name = f"figure {figure.id} ({Path(str(figure.path)).name}:{figure.member})"
+        name = f"figure {figure.id} ({Path(shard_of(figure)).name}:{figure.member})"
         return open_image(figure_bytes(figure), name=name)
     return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.corpora import DatasetError, load_corpus
 from core.corpora.webdataset import SEP, ShardedCorpus, parse_labels, patent_of, write_shards
-from core.figures import figure_bytes, figure_digest, file_digest, load_figure_image
+from core.figures import figure_bytes, figure_digest, file_digest, load_figure_image, open_image
 
 REFERENCE_SRC = Path(__file__).resolve().parents[2] / "shared" / "reference" / "upair" / "src"
 
@@ -43,6 +43,9 @@ def test_query_patent_shards_load_with_same_ids_texts_labels(query_patents, cach
     a, b = files.figures[7], shards.figures[7]
     assert figure_bytes(b) == Path(a.path).read_bytes()
     assert np.array_equal(np.asarray(load_figure_image(a)), np.asarray(load_figure_image(b)))
+    # code that opens figure.path (thumbnails) reads the member inside the shard
+    assert str(b.path).endswith(".tar/" + b.member)
+    assert np.array_equal(np.asarray(open_image(str(b.path))), np.asarray(load_figure_image(a)))
     assert not shards.warnings
     # reopened from the catalogue: same figures, no image read (digests kept)
     assert load_corpus(spec).figures == shards.figures

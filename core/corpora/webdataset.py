@@ -222,9 +222,9 @@ def _named(items: list[str]) -> str:
     return shown + (f" and {len(items) - NAMES_SHOWN} more" if len(items) > NAMES_SHOWN else "")
 
 
-def shard_path(shard: str) -> Path:
-    """The ``Figure.path`` of a shard's members (a URL is kept as given)."""
-    return Path(shard)
+def member_path(shard: str, member: str) -> Path:
+    """The ``Figure.path`` of a shard member: ``<shard>/<member>`` (see ``core.figures``)."""
+    return Path(f"{shard}/{member}")
 
 
 def load_webdataset(rest: str, name: str | None = None) -> ShardedCorpus:
@@ -246,7 +246,7 @@ def load_webdataset(rest: str, name: str | None = None) -> ShardedCorpus:
                 continue
             seen.add(fid)
             pub = patent_of(key)
-            figures.append(Figure(id=fid, path=shard_path(shard), patent=pub, title=titles.get(pub, ""),
+            figures.append(Figure(id=fid, path=member_path(shard, member), patent=pub, title=titles.get(pub, ""),
                                   description=desc, labels=labels, source="webdataset", member=member,
                                   digest=digest))
     if bad_shards:

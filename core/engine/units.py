@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..corpora.base import Corpus
 from ..embed import encode_batch, require
-from ..figures import Figure, figure_digest, open_image
+from ..figures import Figure, figure_digest, open_image, shard_of
 from ..protocols import get_protocol, open_as_stored
 
 #: Figures per unit for corpora that are not sharded.
@@ -61,22 +62,16 @@ def work_units(corpus: Corpus, per_unit: int = FILES_PER_UNIT) -> list[WorkUnit]
     if shards:
         by_shard: dict[str, list[Figure]] = {}
         for f in corpus.figures:
-            by_shard.setdefault(str(f.path), []).append(f)
+            by_shard.setdefault(shard_of(f), []).append(f)
         units = []
         for shard in shards:
-            figs = by_shard.get(str(_as_path(shard)), [])
+            figs = by_shard.get(str(Path(shard)), [])
             if figs:
                 units.append(WorkUnit(shard, tuple(figs), shard=shard))
         return units
     figs = corpus.figures
     return [WorkUnit(f"figures {i}-{min(i + per_unit, len(figs)) - 1}", tuple(figs[i:i + per_unit]))
             for i in range(0, len(figs), per_unit)]
-
-
-def _as_path(shard: str):
-    from ..corpora.webdataset import shard_path
-
-    return shard_path(shard)
 
 
 class Mapper:
