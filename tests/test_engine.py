@@ -132,3 +132,17 @@ def test_ray_build_equals_local_and_leaves_a_reusable_cache(shards, encoded, ray
 
 def _raise(exc):
     raise exc
+
+
+@pytest.mark.shared
+def test_cli_build_with_the_local_engine_reports_units(shards, encoded, capsys):
+    from core.cli import main
+
+    _, sharded = shards
+    assert main(["build", "--corpus", sharded.name, "--encoders", "hog", "--engine", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "encoded  hog with local: 4 of 4 unit(s), 40 item(s); 0 unit(s) already cached" in out
+    assert "ready    hog: 40 x" in out
+    assert main(["build", "--corpus", sharded.name, "--encoders", "hog", "--engine", "local"]) == 0
+    assert "0 of 4 unit(s), 0 item(s); 4 unit(s) already cached" in capsys.readouterr().out
+    assert encoded["images"] == 40

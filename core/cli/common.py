@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..encoders import default_encoders, expand_specs, get_encoder
 
-CORPUS_HELP = "demo | upair:DIR | query-patents:DIR | folder:DIR | DIR (default: demo)"
+CORPUS_HELP = ("demo | upair:DIR | query-patents:DIR | folder:DIR | webdataset:SHARDS[#titles=JSON] | DIR "
+               "(default: demo)")
 
 
 def add_corpus_arg(sp) -> None:
