@@ -28,6 +28,7 @@ PAGE_TABLE: dict[str, PageSpec] = {
     "scores": PageSpec("scores.py", "Scores", ":material/leaderboard:"),
     "map": PageSpec("map.py", "Map", ":material/scatter_plot:"),
     "judge": PageSpec("judge.py", "Judge", ":material/rate_review:"),
+    "sample": PageSpec("sample.py", "Sample", ":material/shuffle:"),
 }
 DEFAULT_PAGE = next(iter(PAGE_TABLE))
 

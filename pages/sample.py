@@ -1,0 +1,124 @@
+"""Sample page: how a query's candidate pool is drawn — bands, merge, deduplication, cited."""
+import streamlit as st
+
+from core.annotation.sampling import METHODS
+from dashboard import session, sidebar
+from dashboard.components.cards import fig_label, figure_details_compact
+from dashboard.components.status import load_or_stop
+from pages import sample_widgets as sw
+
+ctx = sidebar.context()
+corpus = load_or_stop(ctx.corpus_spec)
+st.title("Sample")
+st.caption("Draw a UPAIR-style candidate pool for a query from this corpus: per index the query's similarity "
+           "to every figure, percentile bands per group, candidates merged across indices, near-duplicates "
+           "dropped, plus figures of the patents the query's patent cites.")
+if corpus.synthetic:
+    st.caption(":material/science: Synthetic demo corpus — the pools test the tool, not encoders on real patents.")
+
+choices = sw.config_choices()
+session.persist("sample_config", sw.DEFAULT)
+session.persist("sample_seed", 1)
+session.persist("sample_method", "upair")
+top = st.columns([3.6, 2.4, 1.3, 1.2], vertical_alignment="bottom")
+cfg_key = top[0].selectbox("Config", list(choices), format_func=choices.get, key="sample_config",
+                           help="Which encoder serves which index (title, description, labels, images) and the "
+                                "percentile bands of each group.")
+method = top[1].segmented_control("Deduplication", list(METHODS), key="sample_method",
+                                  format_func={"upair": "UPAIR: in group", "strict": "Strict: across"}.get,
+                                  help="\n\n".join(f"**{k}**: {v}" for k, v in METHODS.items())) or "upair"
+seed = top[2].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sample_seed")
+
+
+def _redraw() -> None:
+    st.session_state["sample_seed"] = int(st.session_state["sample_seed"]) + 1
+
+
+top[3].button("Redraw", icon=":material/casino:", on_click=_redraw, width="stretch",
+              help="Draw again with the next seed.")
+
+missing = sw.missing_encoders(cfg_key)
+if missing:
+    st.error("This config needs encoders that cannot run here:\n\n" + "\n".join(f"- {m}" for m in missing),
+             icon=":material/block:")
+    st.stop()
+
+qids = sw.query_ids(ctx.corpus_spec)
+session.persist("sample_query", qids[0])
+if st.session_state.get("sample_query") not in qids:
+    st.session_state["sample_query"] = qids[0]
+qid = st.selectbox("Query", qids, key="sample_query", format_func=lambda q: fig_label(corpus, q),
+                   help="The corpus's benchmark queries, else any of its figures.")
+
+with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
+    run = sw.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method)
+qd = run.draws[0]
+order = [r.name for r in run.config.indices]
+
+left, right = st.columns([1, 3])
+with left:
+    figure_details_compact(qd.query)
+with right:
+    rows = [{"group": sw.GROUP_TITLES[g.name], "text band": str(g.spec.text), "image band": str(g.spec.image),
+             "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
+             "merged": g.merged, "merge case": sw.CASE_SHORT.get(g.case, g.case),
+             **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]
+    rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
+                    "kept": len(qd.cited), "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
+                    "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    _, where = sw.citations(ctx.corpus_spec, cfg_key)
+    st.caption(f"Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
+               f"**{run.config.dedup_index}** · citations: {where}. Bands are percentiles of this query's "
+               "similarities to every other figure (upper, lower]. Merge cases: " + sw.CASE_HELP)
+
+st.subheader("Similarities and bands")
+st.markdown(sw.legend_html(run), unsafe_allow_html=True)
+cols = st.columns(3)
+for i, name in enumerate(order):
+    with cols[i % 3]:
+        st.plotly_chart(sw.band_chart(qd, run, name), key=f"band-{name}", width="stretch",
+                        config={"displayModeBar": False})
+
+st.subheader("Drawn candidates")
+st.caption("Σ = summed score the group was merged on; per index the figure's similarity, **bold** where it lies "
+           "inside that index's band (the indices that drew it).")
+tabs = st.tabs([f"{sw.GROUP_TITLES[g.name]} ({len(g.kept)}/{g.spec.size})" for g in qd.groups]
+               + [f"{sw.GROUP_TITLES['cited']} ({len(qd.cited)})"])
+for tab, g in zip(tabs, qd.groups):
+    with tab:
+        if g.shortfall:
+            st.warning(f"{g.shortfall} short of {g.spec.size}: {g.merged} candidates after merging "
+                       f"({g.case}), {len(g.dropped)} dropped as near-duplicates.", icon=":material/info:")
+        sw.grid(corpus, [(c, sw.why_kept(g, c)) for c in g.kept], order, g.name)
+        if g.dropped:
+            with st.expander(f"Dropped as near-duplicates ({len(g.dropped)})"):
+                sw.grid(corpus, [(d.candidate, f"duplicate of {corpus.by_id[d.of].patent or d.of[:12]} "
+                                               f"({d.of[:10]}…, cos {d.cosine:.3f})") for d in g.dropped],
+                        order, f"{g.name}-drop")
+with tabs[-1]:
+    if not qd.cited:
+        st.info("No cited candidates: " + (f"{qd.cited_found} figures of cited patents, none kept."
+                if qd.cited_found else "no figure of a patent the query's patent cites is in this corpus "
+                "(or there is no citation data)."))
+    sw.grid(corpus, [(c, f"cited patent {c.patent}") for c in qd.cited], order, "cited")
+    if qd.cited_dropped:
+        with st.expander(f"Dropped as near-duplicates ({len(qd.cited_dropped)})"):
+            sw.grid(corpus, [(d.candidate, f"duplicate of {d.of[:16]} (cos {d.cosine:.3f})") for d in qd.cited_dropped],
+                    order, "cited-drop")
+
+st.subheader("Export")
+st.caption(f"Draws every query of this corpus ({len(qids)}) with this config, seed and method: per-query JSON in "
+           "the reference's layout, a trace of why, and a UPAIR-layout pool folder (metadata.json, images, empty "
+           "qrels) that the app and `python -m core evaluate` read as a corpus.")
+if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
+    bar = st.progress(0.0, text="Drawing…")
+    data, out = sw.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
+                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"))
+    bar.empty()
+    st.session_state["sample_export_data"] = (data, str(out))
+if st.session_state.get("sample_export_data"):
+    data, out = st.session_state["sample_export_data"]
+    st.download_button("Download pools (.zip)", data, file_name=f"pools-seed{seed}-{method}.zip",
+                       mime="application/zip", icon=":material/folder_zip:")
+    st.caption(f"Also written to `{out}` — open it as corpus `upair:{out}/pool`.")

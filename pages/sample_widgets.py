@@ -1,0 +1,165 @@
+"""Widgets and cached draws of the Sample page: config choice, band charts, candidate cards."""
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+from core import Corpus, config
+from core.annotation.sampling import (
+    QueryDraw, SampleRun, SamplingConfig, find_citations, load_config, resolve_queries, sample_pools, write_run,
+)
+from core.annotation.sampling.sampler import Candidate, GroupDraw, check_encoders
+from dashboard import services
+from dashboard.components.palette import OKABE_ITO
+
+REFERENCE_CONFIG = config.ROOT.parent / "shared" / "reference" / "upair" / "src" / "config.yaml"
+DEFAULT = "default"
+#: Colour of each group's band, and of the cited candidates.
+GROUP_COLOURS = {"easy_positive": OKABE_ITO["blue"], "hard_positive": OKABE_ITO["sky"],
+                 "easy_negative": OKABE_ITO["vermillion"], "hard_negative": OKABE_ITO["orange"],
+                 "cited": OKABE_ITO["green"]}
+#: Short names of the merge cases for the table, and what they mean.
+CASE_SHORT = {"all-index intersection": "all ∩", "intersection + description ∩ visual": "∩ + desc∩visual",
+              "union of samples per index": "union"}
+CASE_HELP = ("**all ∩**: at least 5 figures in every index's band, scores summed over all indices; "
+             "**∩ + desc∩visual**: fewer, plus figures in both the description and the visual band (description "
+             "score only); **union**: none, so up to 1000 sampled per index, scores summed where they meet.")
+GROUP_TITLES = {"cited": "Cited", "easy_positive": "Easy positive", "hard_positive": "Hard positive",
+                "easy_negative": "Easy negative", "hard_negative": "Hard negative"}
+
+
+def config_choices() -> dict[str, str]:
+    """Config key → label: the offline default, and the reference's config.yaml when present."""
+    out = {DEFAULT: "Offline default: TF-IDF title / description / labels, HOG, AHDH"}
+    if REFERENCE_CONFIG.is_file():
+        out[str(REFERENCE_CONFIG)] = "UPAIR reference config.yaml (PaECTER, CLIP-H, PatentNet, ResNeXt)"
+    return out
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def config_for(key: str) -> SamplingConfig:
+    """The sampling config for a choice key (``default`` or a file path)."""
+    return load_config(None if key == DEFAULT else key)
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def missing_encoders(key: str) -> list[str]:
+    """Why each encoder of a config cannot run here (empty when all can)."""
+    return check_encoders(config_for(key))
+
+
+@st.cache_data(show_spinner=False)
+def query_ids(corpus_spec: str) -> list[str]:
+    """The query figures of a corpus: its benchmark queries, else every figure."""
+    return [f.id for f in resolve_queries(services.corpus(corpus_spec))]
+
+
+@st.cache_data(show_spinner=False)
+def citations(corpus_spec: str, config_key: str) -> tuple[dict, str]:
+    """(citations, where from) for a corpus and config."""
+    cites, where = find_citations(config_for(config_key), services.corpus(corpus_spec))
+    return dict(cites), where
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def draw(corpus_spec: str, qid: str, config_key: str, seed: int, method: str) -> SampleRun:
+    """One query's draw (the corpus's embeddings come from the cache after the first time)."""
+    corpus = services.corpus(corpus_spec)
+    cites, _ = citations(corpus_spec, config_key)
+    return sample_pools(corpus, [corpus.by_id[qid]], config_for(config_key), seed=seed, method=method,
+                        citations=cites, show_bar=False)
+
+
+def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progress) -> tuple[bytes, Path]:
+    """Draw every query, write the run under the cache and return it zipped (and its folder)."""
+    from core.store import key_of
+
+    corpus = services.corpus(corpus_spec)
+    cites, _ = citations(corpus_spec, config_key)
+    queries = resolve_queries(corpus)
+    run = sample_pools(corpus, queries, config_for(config_key), seed=seed, method=method, citations=cites,
+                       progress=progress, show_bar=False)
+    out = config.cache_dir() / "sampling" / key_of(corpus.fingerprint, config_key, seed, method)
+    write_run(run, out)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(out.rglob("*")):
+            if p.is_file():
+                info = zipfile.ZipInfo(str(p.relative_to(out)), date_time=(2025, 1, 1, 0, 0, 0))
+                zf.writestr(info, p.read_bytes())
+    return buf.getvalue(), out
+
+
+def band_chart(qd: QueryDraw, run: SampleRun, index: str):
+    """Plotly bar chart of one index's similarity histogram with each group's band shaded."""
+    import plotly.graph_objects as go
+
+    t = qd.thresholds[index]
+    role = run.config.index(index)
+    edges, counts = t.hist_edges, t.hist_counts
+    mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    fig = go.Figure(go.Bar(x=mids, y=counts, width=[b - a for a, b in zip(edges[:-1], edges[1:])],
+                           marker_color="#bdbdbd", hovertemplate="similarity %{x:.3f}<br>%{y} figures<extra></extra>",
+                           showlegend=False))
+    for g in run.config.groups:
+        band = g.band_for(role)
+        fig.add_vrect(x0=t.values[band.lower], x1=t.values[band.upper], fillcolor=GROUP_COLOURS[g.name],
+                      opacity=0.3, line_width=0, layer="below")
+    kind = "text" if role.is_text else "image"
+    fig.update_layout(title=dict(text=f"{index} · {role.encoder} · {role.field} ({kind} bands)", font=dict(size=13)),
+                      height=250, margin=dict(l=10, r=10, t=36, b=36), bargap=0, plot_bgcolor="white",
+                      xaxis=dict(title=dict(text="similarity to the query", font=dict(size=10)), showgrid=False, zeroline=False, linecolor="#999"),
+                      yaxis=dict(title=dict(text="figures", font=dict(size=10)), showgrid=True, gridcolor="#eee"))
+    return fig
+
+
+def legend_html(run: SampleRun) -> str:
+    """Colour chips naming each group's bands (text band / image band)."""
+    chips = []
+    for g in run.config.groups:
+        chips.append(f"<span style='display:inline-block;margin:0 14px 4px 0;font-size:0.85em'>"
+                     f"<span style='display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:5px;"
+                     f"background:{GROUP_COLOURS[g.name]};opacity:0.55;border-radius:2px'></span>"
+                     f"<b>{GROUP_TITLES[g.name]}</b> text {g.text} · image {g.image}</span>")
+    return ("<div>" + "".join(chips) + "<span style='font-size:0.8em;color:#666'>percentiles; bands that share a "
+            "range overlap and their colours mix</span></div>")
+
+
+def _scores_html(c: Candidate, order: list[str]) -> str:
+    cells = []
+    for name in order:
+        s = c.scores.get(name)
+        txt = f"{name} {s:.2f}" if s is not None else name
+        cells.append(f"<b>{html.escape(txt)}</b>" if name in c.drawn_by else html.escape(txt))
+    return " · ".join(cells)
+
+
+def candidate_card(corpus: Corpus, c: Candidate, order: list[str], why: str, key: str) -> None:
+    """A candidate's thumbnail, summed score, its score on every index (bold: drew it) and why."""
+    fig = corpus.by_id[c.id]
+    st.image(services.thumbnail(str(fig.path), 220), width="stretch")
+    st.markdown(f"<div style='font-size:0.8em;line-height:1.3'><b>Σ {c.score:.3f}</b> · "
+                f"{html.escape(fig.patent or c.id[:12])}<br>{_scores_html(c, order)}<br>"
+                f"<span style='color:#555'>{html.escape(why)}</span></div>", unsafe_allow_html=True)
+    st.markdown(f"<div title='{html.escape(fig.title)}' style='font-size:0.75em;color:#333;"
+                f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{html.escape(fig.title)}</div>",
+                unsafe_allow_html=True)
+
+
+def why_kept(g: GroupDraw, c: Candidate) -> str:
+    """One line: which bands admitted the candidate and under which merge case."""
+    return (f"in band: {', '.join(c.drawn_by)} · {CASE_SHORT.get(g.case, g.case)}"
+            + ("" if g.deduplicated else " · ≤ 5 candidates, kept without dedup"))
+
+
+def grid(corpus: Corpus, items: list[tuple[Candidate, str]], order: list[str], key: str, columns: int = 6) -> None:
+    """Candidate cards in rows of ``columns``."""
+    for start in range(0, len(items), columns):
+        cols = st.columns(columns)
+        for col, (c, why) in zip(cols, items[start:start + columns]):
+            with col:
+                candidate_card(corpus, c, order, why, f"{key}-{c.id}")

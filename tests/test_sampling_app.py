@@ -1,0 +1,91 @@
+"""AppTests of the Sample page: the table and cards equal core's draw, redraw, the reference
+config's missing encoders, export of every query's pool."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import load_corpus
+from core.annotation.sampling import check_encoders, load_config, resolve_queries, sample_pools
+
+pytestmark = pytest.mark.slow
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh(cache):
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _sample_page(spec: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.session_state["corpus_pick"] = spec
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    at.switch_page("../pages/sample.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _kept(at) -> dict[str, int]:
+    table = at.dataframe[0].value
+    return dict(zip(table["group"], table["kept"]))
+
+
+def test_sample_page_shows_cores_draw_and_redraws(cache):
+    at = _sample_page("demo")
+    corpus = load_corpus("demo")
+    qid = resolve_queries(corpus)[0].id
+    want = sample_pools(corpus, [corpus.by_id[qid]], load_config(None), seed=1, show_bar=False).draws[0]
+    kept = _kept(at)
+    titles = {"easy_positive": "Easy positive", "easy_negative": "Easy negative",
+              "hard_positive": "Hard positive", "hard_negative": "Hard negative"}
+    assert {titles[g.name]: len(g.kept) for g in want.groups} == {k: v for k, v in kept.items() if k != "Cited"}
+    assert len(at.get("plotly_chart")) == len(load_config(None).indices)  # one band chart per index
+    cards = " ".join(m.value for m in at.markdown if "Σ" in m.value)
+    for g in want.groups:
+        for c in g.kept:
+            assert f"Σ {c.score:.3f}" in cards
+    next(b for b in at.button if b.label == "Redraw").click().run()
+    assert not at.exception and at.session_state["sample_seed"] == 2
+    again = sample_pools(corpus, [corpus.by_id[qid]], load_config(None), seed=2, show_bar=False).draws[0]
+    assert {titles[g.name]: len(g.kept) for g in again.groups} == {k: v for k, v in _kept(at).items() if k != "Cited"}
+
+
+def test_reference_config_names_missing_encoders(cache):
+    ref = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "upair" / "src" / "config.yaml"
+    if not ref.is_file():
+        pytest.skip(f"needs the reference config at {ref}")
+    missing = check_encoders(load_config(ref))
+    if not missing:
+        pytest.skip("every reference encoder is available here")
+    at = _sample_page("demo")
+    at.selectbox(key="sample_config").select(str(ref)).run()
+    assert not at.exception
+    err = " ".join(e.value for e in at.error)
+    assert "cannot run here" in err
+    for m in missing:
+        assert m.split(" ")[0] in err
+
+
+def test_export_writes_every_querys_pool(cache):
+    at = _sample_page("demo")
+    next(b for b in at.button if b.label == "Draw all queries and export").click().run()
+    assert not at.exception, at.exception
+    out = Path(at.session_state["sample_export_data"][1])
+    pool = load_corpus(f"upair:{out / 'pool'}")
+    assert len(pool.benchmark.queries) == len(resolve_queries(load_corpus("demo")))
+
+
+@pytest.mark.shared
+def test_query_patents_every_figure_is_a_query(cache, query_patents):
+    spec = f"query-patents:{query_patents}"
+    at = _sample_page(spec)
+    assert len(at.selectbox(key="sample_query").options) == 120
+    assert any("citations_data.json" in c.value for c in at.caption)
+    assert not at.error
