@@ -94,7 +94,8 @@ if mode == "Judge":
 
     pr = progress(order, judged)
     st.progress(pr.done / max(pr.total, 1),
-                text=f"{pr.done} of {pr.total} pairs judged · {pr.queries_done} of {len(pr.per_query)} queries complete")
+                text=f"{pr.done} of {pr.total} pairs judged · "
+                     f"{pr.queries_done} of {len(pr.per_query)} queries complete")
     nav = st.columns([1, 1, 1, 1, 2, 2])
     nav[0].button("Back", key="judge-back", shortcut=jw.NAV_KEYS["back"], on_click=move, args=(-1,),
                   disabled=pos == 0, icon=":material/arrow_back:", width="stretch")
@@ -103,7 +104,8 @@ if mode == "Judge":
     nav[2].button("Skip", key="judge-skip", shortcut=jw.NAV_KEYS["skip"], on_click=skip,
                   disabled=pos >= len(order), icon=":material/skip_next:", width="stretch")
     nav[3].button("Undo", key="judge-undo", shortcut=jw.NAV_KEYS["undo"], on_click=undo,
-                  icon=":material/undo:", width="stretch", help="Withdraw your latest answer (it stays in the journal).")
+                  icon=":material/undo:", width="stretch",
+                  help="Withdraw your latest answer (it stays in the journal).")
     zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
                                 label_visibility="collapsed")
     nav[5].toggle("Next pair when all three are answered", value=True, key="judge_auto")

@@ -154,8 +154,9 @@ def adjudication_section(corpus: Corpus, store: JudgementStore, thumb) -> None:
                              + (f"  \nDecided: **{VALUE_TEXT[d.adjudicated]}**" if d.adjudicated is not None else ""))
             b1, b2 = cols[2].columns(2)
             key = f"adj-{i}-{d.axis}"
-            b1.button("Relevant", key=key + "-yes", on_click=_adjudicate, args=(adj, d.query, d.candidate, d.axis, 1))
-            b2.button("Not relevant", key=key + "-no", on_click=_adjudicate, args=(adj, d.query, d.candidate, d.axis, 0))
+            pair = (adj, d.query, d.candidate, d.axis)
+            b1.button("Relevant", key=key + "-yes", on_click=_adjudicate, args=(*pair, 1))
+            b2.button("Not relevant", key=key + "-no", on_click=_adjudicate, args=(*pair, 0))
 
 
 def _adjudicate(journal: Journal, query: str, candidate: str, axis: str, value: int) -> None:

@@ -48,8 +48,8 @@ def test_equal_to_the_libraries_on_random_data_with_gaps():
         for name in "abcd"[: rng.randint(2, 4)]:
             vals = [rng.choice([0, 1, 1, None]) for _ in range(n)]
             people[name] = _judged(vals, skip={i for i in range(n) if rng.random() < 0.1})
-        data = np.array([[np.nan if (("q", f"c{i}") not in answers(j, "visual")) else answers(j, "visual")[("q", f"c{i}")]
-                          for i in range(n)] for j in people.values()])
+        data = np.array([[answers(j, "visual").get(("q", f"c{i}"), np.nan) for i in range(n)]
+                         for j in people.values()])
         ours = krippendorff_alpha(people, "visual")
         keep = (~np.isnan(data)).sum(0) >= 2
         vals = data[:, keep]

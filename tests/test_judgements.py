@@ -200,7 +200,8 @@ def test_cli_import_agreement_export(jroot, tmp_path, upair_samples, capsys):
     assert main(["judge-agreement", "--corpus", spec]) == 1  # one annotator only
     assert main(["judge-export", "--corpus", spec, "--set", "annotator:upair", "--out", str(tmp_path / "o")]) == 0
     for axis in ("visual", "semantic", "part_whole"):
-        assert read_qrels(tmp_path / "o" / f"qrels_{axis}.txt")[0] == read_qrels(upair_samples / "test" / f"qrels_{axis}.txt")[0]
+        got = read_qrels(tmp_path / "o" / f"qrels_{axis}.txt")[0]
+        assert got == read_qrels(upair_samples / "test" / f"qrels_{axis}.txt")[0]
     assert main(["judge-export", "--corpus", spec, "--set", "annotator:nobody", "--out", str(tmp_path / "x")]) == 2
     assert "no judgements by 'nobody'" in capsys.readouterr().err
 

@@ -390,7 +390,8 @@ def export_upair(corpus: Corpus, qrels: Mapping[str, Mapping[str, Mapping[str, i
                          "export from the corpus the judgements were made on")
     meta = {}
     for q in sorted(cands):
-        order = [c for c in corpus.candidates_for(q) if c in cands[q]] + sorted(cands[q] - set(corpus.candidates_for(q)))
+        listed = corpus.candidates_for(q)
+        order = [c for c in listed if c in cands[q]] + sorted(cands[q] - set(listed))
         meta[q] = {"query": _figure_record(corpus.by_id[q]),
                    "candidates": [_figure_record(corpus.by_id[c]) for c in order]}
         for fid in (q, *order):

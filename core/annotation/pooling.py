@@ -105,7 +105,8 @@ def save_pool(store: JudgementStore, name: str, pairs: Sequence[Pair], source: s
     if not pool.pairs:
         raise ValueError("the pool is empty: every pooled pair is judged already")
     atomic_write_json(_pool_dir(store) / f"{pool.name}.json",
-                      {"name": pool.name, "source": source, "created": pool.created, "pairs": [list(p) for p in pool.pairs]})
+                      {"name": pool.name, "source": source, "created": pool.created,
+                       "pairs": [list(p) for p in pool.pairs]})
     return pool
 
 
