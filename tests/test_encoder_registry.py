@@ -89,3 +89,18 @@ def test_fitted_keeps_non_default_parameters(upair_samples):
     assert fitted.dim == 50 and all(" " not in t for t in fitted.vocabulary)  # unigrams only
     assert _fitted(shared, corpus) is fitted  # one fitted copy per corpus content
     assert not hasattr(TfidfEncoder, "fitted_copy")
+
+
+def test_device_choice_and_override(monkeypatch):
+    from core.encoders import compute_device
+    from core.encoders.device import batch_size_for
+
+    monkeypatch.setenv("UPAIR_DEVICE", "cpu")
+    assert compute_device() == "cpu"
+    monkeypatch.setenv("UPAIR_DEVICE", "cuda")  # asked for, but torch sees no GPU here → CPU
+    import torch
+
+    assert compute_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert batch_size_for("cuda") > batch_size_for("cpu")
+    enc = get_encoder("clip:ViT-B-16:laion400m_e32")
+    assert enc.device == compute_device() and enc.batch_size == batch_size_for(enc.device, 32, 256)

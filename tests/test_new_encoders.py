@@ -308,6 +308,14 @@ def test_text_folder_cached_searchable_and_in_text_search(tiny_bert, upair_sampl
     # A query that is not in the corpus is matched by its text.
     res = search(corpus, _blank(1)[0], [spec], k=2, text="a gear wheel")[spec]
     assert not res.error and len(res.neighbours) == 2
+    # Text search ranks the figures' own texts against the typed text.
+    from core.embed import build_embeddings, encode_query_text
+    from core.search import search_text
+
+    hits = search_text(corpus, "a gear wheel", [spec], k=3)[spec]
+    emb = build_embeddings(corpus, spec, show_bar=False)
+    scores = emb.vectors @ encode_query_text(spec, "a gear wheel", corpus)[0]
+    assert not hits.error and [n.id for n in hits.neighbours] == [emb.ids[i] for i in np.argsort(-scores)[:3]]
 
 
 def test_text_unavailable_hub_model_and_bad_folder(cache, tmp_path):
@@ -345,3 +353,33 @@ def test_hub_clip_from_the_local_cache(tiny_clip_arch, tiny_clip_checkpoint, que
     np.testing.assert_allclose(enc.encode_images(images), same.encode_images(images), atol=1e-5)
     np.testing.assert_allclose(enc.encode_texts(["a gear"]), same.encode_texts(["a gear"]), atol=1e-5)
     assert enc.spec == spec and enc.cache_key().endswith("rev=feedbeef")
+
+
+@pytest.mark.slow
+def test_patentnet_reads_the_reference_models_checkpoint(tmp_path):
+    """A checkpoint saved from the official code's own PatentNet (Swin-V2-B, DataParallel) loads
+    through ``patentnet:<file>`` with no missing or unexpected key, every tensor equal."""
+    import importlib.util
+
+    import torch
+
+    from tests.conftest import SHARED
+
+    src = SHARED.parent / "reference" / "upair" / "src" / "encoders.py"
+    if not src.is_file():
+        pytest.skip(f"needs the official UPAIR code at {src}")
+    spec = importlib.util.spec_from_file_location("upair_reference_encoders", src)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    torch.manual_seed(3)
+    net = ref.PatentNet("swinv2_base_window12to24_192to384_22kft1k", pretrained=False, embedding_size=512)
+    path = tmp_path / "swin-arcface-test_epoch19.pth"
+    torch.save(torch.nn.DataParallel(net).state_dict(), path)
+    enc = get_encoder(f"patentnet:{path}@upair")
+    mine, theirs = enc.load().state_dict(), net.state_dict()
+    assert enc.load_report == {"missing": [], "unexpected": []}
+    # (a forward pass of Swin-V2-B at 384 px takes ~15 s here; the small-backbone tests cover it)
+    mine, theirs = enc.load().state_dict(), net.state_dict()
+    assert set(mine) == set(theirs)  # the same module tree, key for key
+    for k, v in theirs.items():
+        assert torch.equal(mine[k].cpu(), v), k

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..corpora import load_corpus
-from ..encoders import DOWNLOADABLE, expand_specs, get_encoder, known_encoders
+from ..encoders import DOWNLOADABLE, compute_device, expand_specs, get_encoder, known_encoders
 from ..figures import ImageError
 from .common import add_corpus_arg, parse_encoders, table
 
@@ -23,10 +23,15 @@ def cmd_info(args) -> int:
         print(f"warning  ... and {len(corpus.warnings) - 10} more skipped records")
     rows = []
     for spec in known_encoders():
-        av = get_encoder(spec).availability()
+        try:
+            av = get_encoder(spec).availability()
+        except ValueError as exc:  # a bad spec in $UPAIR_ENCODERS: say so, list the rest
+            rows.append([spec, "invalid", str(exc)])
+            continue
         rows.append([spec, "available" if av.ok else "unavailable", av.reason + (f" — fix: {av.fix}" if av.fix else "")])
     print()
     print(table(rows, ["encoder", "status", "note"]))
+    print(f"\ndevice   {compute_device()} (torch encoders; UPAIR_DEVICE=cpu|cuda overrides)")
     return 0
 
 

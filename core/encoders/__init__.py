@@ -35,13 +35,14 @@ from .base import (
     Encoder,
     l2_normalise,
 )
+from .device import compute_device
 
 __all__ = [
     "Availability", "Encoder", "l2_normalise",
     "CAPABILITIES", "IMAGE", "TEXT", "TEXT_TO_IMAGE", "FIT_ON_CORPUS", "DOWNLOADABLE", "PROTOCOLS",
     "EncoderKind", "ENCODER_KINDS", "PRESETS", "UPAIR_CHECKPOINTS", "PATENTNET_CHECKPOINT",
     "get_encoder", "has_capability", "known_encoders", "default_encoders", "expand_specs",
-    "parse_spec", "protocol_names",
+    "parse_spec", "protocol_names", "compute_device",
 ]
 
 #: Where the UPAIR fine-tuned checkpoints are expected (see README "Encoders and weights").
@@ -259,5 +260,12 @@ def known_encoders() -> list[str]:
 
 
 def default_encoders() -> list[str]:
-    """Every known encoder that is available on this machine."""
-    return [s for s in known_encoders() if get_encoder(s).availability().ok]
+    """Every known encoder that is available on this machine (invalid extra specs skipped)."""
+    out = []
+    for s in known_encoders():
+        try:
+            if get_encoder(s).availability().ok:
+                out.append(s)
+        except ValueError:
+            continue
+    return out

@@ -26,6 +26,7 @@ import numpy as np
 from .. import config
 from ..protocols import DEFAULT_PROTOCOL, IMAGENET_MEAN, IMAGENET_STD, clean_preprocess, get_protocol, upair_preprocess
 from .base import DOWNLOADABLE, IMAGE, PROTOCOLS, TEXT, TEXT_TO_IMAGE, Availability, Encoder, l2_normalise
+from .device import OnDevice, autocast
 
 __all__ = ["ClipEncoder", "is_checkpoint_path", "open_clip_cache_dir", "PREPROCESS_VERSION"]
 
@@ -106,7 +107,7 @@ class _DropRandomInitWarning(logging.Filter):
         return not str(record.msg).startswith("No pretrained weights loaded")
 
 
-class ClipEncoder(Encoder):
+class ClipEncoder(OnDevice, Encoder):
     """An open_clip model as image and text encoder (lazy, thread-safe loading).
 
     ``protocol`` names the preprocessing (``core.protocols``): ``"clean"`` (default; the
@@ -116,7 +117,7 @@ class ClipEncoder(Encoder):
 
     kind = "clip"
     capabilities = frozenset({IMAGE, TEXT, TEXT_TO_IMAGE, DOWNLOADABLE, PROTOCOLS})
-    batch_size = 32
+    cpu_batch, cuda_batch = 32, 256  # images per forward pass (OnDevice: CUDA when torch sees it)
 
     def __init__(self, arch: str, pretrained: str, protocol: str = DEFAULT_PROTOCOL) -> None:
         self.protocol = get_protocol(protocol).name  # ValueError lists the known protocols
@@ -183,7 +184,7 @@ class ClipEncoder(Encoder):
         # weights plainly are not here: a missing checkpoint file, or no downloaded weights at all.
         if self.is_checkpoint and not self.checkpoint_path.is_file():
             return Availability(False, f"checkpoint file not found: {self.checkpoint_path}",
-                                f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, CLIP weights)")
+                                f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, Encoders and weights)")
         cache = open_clip_cache_dir()
         if (not self.is_checkpoint and "open_clip" not in sys.modules and _packaged_arch(self.arch)
                 and not (cache.is_dir() and any(p.is_file() for p in cache.rglob("*")))):
@@ -211,7 +212,7 @@ class ClipEncoder(Encoder):
                     return Availability(
                         False,
                         f"checkpoint file not found: {path}",
-                        f"put the UPAIR checkpoint at {path} (see README, CLIP weights)",
+                        f"put the UPAIR checkpoint at {path} (see README, Encoders and weights)",
                     )
                 return Availability(True)
             if not self._pretrained_cfg():
@@ -240,7 +241,7 @@ class ClipEncoder(Encoder):
         if self.is_checkpoint:
             raise ValueError(
                 f"{self.spec} is a local checkpoint, nothing to download; "
-                f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, CLIP weights)"
+                f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, Encoders and weights)"
             )
         import open_clip
         from open_clip.pretrained import download_pretrained
@@ -351,7 +352,7 @@ class ClipEncoder(Encoder):
                 open_clip.load_checkpoint(model, str(weights), strict=True)
         finally:
             root_logger.removeFilter(quiet)
-        model.eval()
+        model.eval().to(self.device)
         pcfg = dict(getattr(model.visual, "preprocess_cfg", {}) or {})
         if get_protocol(self.protocol).normalisation == "imagenet":
             mean, std = IMAGENET_MEAN, IMAGENET_STD
@@ -426,11 +427,9 @@ class ClipEncoder(Encoder):
 
     def forward_images(self, tensor) -> np.ndarray:
         """Preprocessed batch → float32 ``(n, dim)`` L2-normalised image embeddings."""
-        import torch
-
         model = self.load()
-        with torch.inference_mode():
-            feats = model.encode_image(tensor)
+        with autocast(self.device):
+            feats = model.encode_image(tensor.to(self.device, non_blocking=True))
         return l2_normalise(feats.float().cpu().numpy())
 
     def encode_images(self, images: list) -> np.ndarray:
@@ -449,14 +448,12 @@ class ClipEncoder(Encoder):
 
         Texts are used as given; ``core.embed`` cleans them with the encoder's protocol first.
         """
-        import torch
-
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self.load()
         out = []
-        with torch.inference_mode():
+        with autocast(self.device):
             for i in range(0, len(texts), 256):
-                tokens = self._tokenizer([str(t) for t in texts[i : i + 256]])
+                tokens = self._tokenizer([str(t) for t in texts[i : i + 256]]).to(self.device)
                 out.append(l2_normalise(model.encode_text(tokens).float().cpu().numpy()))
         return np.concatenate(out, axis=0)

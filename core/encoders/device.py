@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["compute_device", "batch_size_for", "autocast"]
+__all__ = ["compute_device", "batch_size_for", "autocast", "OnDevice"]
 
 #: Images per forward pass: larger on a GPU.
 CPU_BATCH = 16
@@ -56,3 +56,29 @@ def autocast(device: str) -> Iterator[None]:
                 yield
         else:
             yield
+
+
+class OnDevice:
+    """Mixin for torch encoders: ``device`` and ``batch_size`` are chosen on first use, so
+    constructing or listing an encoder never imports torch. Set ``batch_size`` to override."""
+
+    cpu_batch: int = CPU_BATCH
+    cuda_batch: int = CUDA_BATCH
+    _device: str | None = None
+    _batch_size: int | None = None
+
+    @property
+    def device(self) -> str:
+        """Where this encoder computes: ``compute_device()`` at first use."""
+        if self._device is None:
+            self._device = compute_device()
+        return self._device
+
+    @property
+    def batch_size(self) -> int:
+        """Images (or texts) per forward pass on this device."""
+        return self._batch_size or batch_size_for(self.device, self.cpu_batch, self.cuda_batch)
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self._batch_size = int(value)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..protocols import DEFAULT_PROTOCOL, get_protocol
 from .base import DOWNLOADABLE, PROTOCOLS, TEXT, Availability, Encoder, l2_normalise
-from .device import autocast, batch_size_for, compute_device
+from .device import OnDevice, autocast
 from .hub import cached_snapshot, download_snapshot
 
 __all__ = ["SentenceEncoder"]
@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-class SentenceEncoder(Encoder):
+class SentenceEncoder(OnDevice, Encoder):
     """A sentence-transformers model as text encoder (lazy, thread-safe loading)."""
 
     kind = "sentence"
+    cpu_batch, cuda_batch = 32, 256
     capabilities = frozenset({TEXT, PROTOCOLS})
 
     def __init__(self, model: str, protocol: str = DEFAULT_PROTOCOL) -> None:
@@ -43,8 +44,6 @@ class SentenceEncoder(Encoder):
             self.capabilities = type(self).capabilities | {DOWNLOADABLE}
         self.spec = f"text:{self.model_id}" + ("" if self.protocol == DEFAULT_PROTOCOL else f"@{self.protocol}")
         self.label = Path(self.model_id).name + ("" if self.protocol == DEFAULT_PROTOCOL else f" [{self.protocol}]")
-        self.device = compute_device()
-        self.batch_size = batch_size_for(self.device, cpu=32, cuda=256)
         self._lock = threading.Lock()
         self._model = None
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..protocols import DEFAULT_PROTOCOL, get_protocol, upair_preprocess
 from .base import IMAGE, PROTOCOLS, Encoder, l2_normalise
-from .device import autocast, batch_size_for, compute_device
+from .device import OnDevice, autocast
 
 __all__ = ["TorchImageEncoder", "read_state_dict", "PREPROCESS_VERSION"]
 
@@ -51,7 +51,7 @@ def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
     return obj
 
 
-class TorchImageEncoder(Encoder):
+class TorchImageEncoder(OnDevice, Encoder):
     """Base of torch image encoders. Subclasses implement ``_build`` (the model with its
     weights, on CPU), ``_clean_transform``, ``upair_input``, ``_weights_id`` and ``dim``."""
 
@@ -62,8 +62,6 @@ class TorchImageEncoder(Encoder):
         self._lock = threading.Lock()
         self._model = None
         self._transform: Callable | None = None
-        self.device = compute_device()
-        self.batch_size = batch_size_for(self.device)
 
     # -- subclass hooks ------------------------------------------------------------
 
