@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -60,7 +61,7 @@ def server(tmp_path, upair_samples):
 
 
 def _caption(page) -> str:
-    loc = page.locator("[data-testid=stCaptionContainer]", has_text="Pair ")
+    loc = page.locator("[data-testid=stCaptionContainer]", has_text=re.compile(r"^Pair \d+ of \d+"))
     loc.first.wait_for(timeout=60_000)
     return loc.first.inner_text()
 
