@@ -210,3 +210,23 @@ def test_bad_config_is_a_plain_error(tmp_path, capsys):
     assert main(["sample", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "groups.positive.medium" in capsys.readouterr().err
 
+
+
+@pytest.mark.slow
+def test_queries_from_another_corpus_land_where_the_same_figure_does(demo, tmp_path):
+    """A query that is not in the collection is encoded (image, title, description, labels) into
+    the collection's own spaces: a copy of a collection figure gets that figure's vectors."""
+    import shutil
+
+    corpus, cfg, _ = demo
+    src = corpus.figures[5]
+    d = tmp_path / "queries"
+    d.mkdir()
+    shutil.copyfile(src.path, d / f"copy{src.path.suffix}")
+    (d / "copy.json").write_text(json.dumps({"title": src.title, "fig_desc": src.description,
+                                             "component_labels": list(src.labels)}))
+    q = resolve_queries(f"folder:{d}")
+    assert len(q) == 1 and q[0].path != src.path
+    for role in cfg.indices:
+        x, qv = _vectors(corpus, q, role, show_bar=False)
+        assert float(qv[0] @ x[5]) == pytest.approx(1.0, abs=1e-5), role.name

@@ -143,8 +143,15 @@ def _field_corpus(corpus: Corpus, fld: str) -> tuple[Corpus, str]:
     return dataclasses.replace(corpus, name=f"{corpus.name}#titles", figures=figs), "desc"
 
 
-def _raw_text(fig: Figure, fld: str) -> str:
-    return {"title": fig.title, "desc": fig.description, "labels": fig.labels_text}[fld]
+def _raw_text(fig: Figure, fld: str, spec: str) -> str:
+    """A query's text for a field, labels joined as the encoder's protocol joins the collection's
+    (``encode_query_text`` then cleans it the same way)."""
+    if fld == "labels":
+        from ...encoders import get_encoder
+        from ...protocols import get_protocol
+
+        return get_protocol(get_encoder(spec).protocol).labels_text(fig.labels)
+    return {"title": fig.title, "desc": fig.description}[fld]
 
 
 def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
@@ -163,7 +170,7 @@ def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
         if pos is not None and collection.figures[pos].path == q.path:
             rows.append(emb[pos])
         else:
-            rows.append(encode_query_text(role.encoder, _raw_text(q, role.field), corpus)[0])
+            rows.append(encode_query_text(role.encoder, _raw_text(q, role.field, role.encoder), corpus)[0])
     return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32) if rows else np.zeros((0, emb.shape[1]), np.float32)
 
 
@@ -280,7 +287,7 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
     draws: list[QueryDraw] = []
     bar = tqdm(total=len(queries), desc="Sampling queries", unit="query", disable=not show_bar, leave=False)
     try:
-        for sl in batches(len(queries), len(collection.figures)):
+        for sl in batches(len(queries), len(collection.figures) * len(vecs)):  # all indices' blocks at once
             blocks = {name: score_block(qv[sl], x) for name, (x, qv) in vecs.items()}
             for j, q in enumerate(queries[sl]):
                 draws.append(_draw_query(ctx, q, {n: b[j] for n, b in blocks.items()}, seed))
