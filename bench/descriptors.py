@@ -93,8 +93,9 @@ class DescriptorSpace:
         return out, family
 
     def queries(self, corpus_families: np.ndarray, n: int, seed: int = 2, per_family: int = 8,
-                corpus_seed: int = 1) -> np.ndarray:
-        """Fresh members (new residuals) of ``n`` random families present in the corpus."""
+                corpus_seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh members (new residuals) of ``n`` random families present in the corpus, and
+        their families."""
         rng = np.random.default_rng(corpus_seed)
         families = int(corpus_families.max()) + 1
         z = rng.standard_normal((families, self.centre_scale.shape[0]))
@@ -103,7 +104,7 @@ class DescriptorSpace:
         centres = (self.centre_mean + z[picked] @ self.centre_scale + self.offset).astype(np.float32)
         res = self.residuals[qrng.integers(0, len(self.residuals), n)]
         x = centres + res * qrng.uniform(0.8, 1.2, (n, 1)).astype(np.float32)
-        return self._finish(x)
+        return self._finish(x), picked
 
     def _finish(self, x: np.ndarray) -> np.ndarray:
         """Append the mean's component outside the basis, then scale to unit length."""
@@ -113,14 +114,21 @@ class DescriptorSpace:
 
 def descriptor_vectors(figures, encoder: str, n: int, n_queries: int, augmentations: int = 8,
                        dim: int = 512) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(corpus, queries, facts) with the geometry of ``encoder`` on ``figures``."""
+    """(corpus, queries, facts) with the geometry of ``encoder`` on ``figures``; ``facts``
+    holds the family of every corpus vector and query (``family``, ``query_family``)."""
     log(f"descriptors: {encoder} of {len(figures)} figures x {augmentations} views")
     d, owner = real_descriptors(figures, encoder, augmentations)
     space = DescriptorSpace(d, owner, dim)
+    real = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    sims_real = real @ real.T
+    np.fill_diagonal(sims_real, -np.inf)
+    top = np.argsort(-sims_real, axis=1)[:, :augmentations - 1]
+    real_same = float(np.mean(owner[top] == owner[:, None]))  # other views of a drawing among its nearest
     x, fam = space.sample(n)
-    q = space.queries(fam, n_queries)
+    q, qfam = space.queries(fam, n_queries)
     sims = x[:2000] @ x[:2000].T
     facts = {"encoder": encoder, "figures": space.figures, "views": int(len(d)), "source_dim": int(d.shape[1]),
              "dim": space.dim, "pca_variance_kept": space.kept_variance,
-             "mean_cosine_random_pair": float(sims[np.triu_indices(2000, 1)].mean())}
+             "mean_cosine_random_pair": float(sims[np.triu_indices(2000, 1)].mean()),
+             "real_same_drawing": real_same, "family": fam, "query_family": qfam}
     return x, q, facts
