@@ -108,7 +108,8 @@ if mode == "Judge":
                   help="Withdraw your latest answer (it stays in the journal).")
     zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
                                 label_visibility="collapsed")
-    nav[5].toggle("Next pair when all three are answered", value=True, key="judge_auto")
+    nav[5].toggle("Auto-advance", value=True, key="judge_auto",
+                  help="Go to the next pair once all three axes are answered.")
     if pos >= len(order):
         st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "
                    "Go **Back** to revise, or pick another queue.", icon=":material/task_alt:")

@@ -67,6 +67,8 @@ def test_whole_session_journal_undo_resume_export(upair_samples, tmp_path):
     texts = " ".join(m.value for m in at.main.markdown) + " ".join(c.value for c in at.main.caption)
     assert not any(name in texts for name in ("HOG", "AHDH", "TF-IDF", "CLIP", "Rank", "similarity"))
 
+    at.select_slider(key="judge_zoom").set_value(2.0).run()  # zoomed: the figures scroll in their frames
+    assert not at.exception and len(at.main.get("image")) == 2
     _answer(at, truth[order[0]])  # three answers -> next pair by itself
     assert _pair_caption(at).startswith("Pair 2 of 5")
     _answer(at, {"visual": 1 - truth[order[1]]["visual"], **{a: truth[order[1]][a] for a in AXES[1:]}})
