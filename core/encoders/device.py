@@ -74,6 +74,12 @@ class OnDevice:
             self._device = compute_device()
         return self._device
 
+    def use_device(self, device: str) -> None:
+        """Compute on ``device`` ("cpu", "cuda") instead of the automatic choice; call before first use."""
+        if getattr(self, "_model", None) is not None:
+            raise RuntimeError("the model is already loaded; choose the device before first use")
+        self._device = device
+
     @property
     def batch_size(self) -> int:
         """Images (or texts) per forward pass on this device."""
