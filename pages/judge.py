@@ -1,18 +1,8 @@
 """Judge page: three-axis relevance judgements of a queue of pairs, agreement, adjudication."""
-import io
-import tempfile
-import zipfile
-from pathlib import Path
 
 import streamlit as st
 
-from core.annotation.agreement import judgement_set, judgement_sets
-from core.annotation.judgements import (
-    JudgementStore,
-    check_annotator,
-    export_qrels,
-    import_qrels,
-)
+from core.annotation.judgements import JudgementStore, check_annotator
 from core.annotation.judgements_queue import blind_order, progress, resume_at
 from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
@@ -139,26 +129,4 @@ elif mode == "Adjudicate":
     jw.adjudication_section(corpus, store, services.thumbnail)
 
 else:
-    st.subheader("Import")
-    if corpus.benchmark is not None and corpus.benchmark.qrels:
-        st.button(f"Import this corpus's official qrels as annotator '{annotator}'", key="judge-import",
-                  on_click=lambda: st.session_state.update(
-                      judge_imported=import_qrels(journal, corpus.benchmark.qrels, source="official")))
-        if "judge_imported" in st.session_state:
-            st.success(f"Imported {st.session_state.pop('judge_imported')} judged pairs.")
-    st.caption("From the command line: `python -m core judge-import --corpus SPEC --annotator NAME --qrels DIR`.")
-    st.subheader("Export")
-    sets = judgement_sets(store, corpus)
-    if not sets:
-        st.info("No judgements to export yet.")
-        st.stop()
-    chosen = st.selectbox("Judgement set", sets, key="judge_export_set")
-    qrels = judgement_set(chosen, store, corpus)
-    buf = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w") as zf:
-        for p in export_qrels(qrels, tmp):
-            zf.write(p, Path(p).name)
-    st.download_button("Download TREC qrels (zip, one file per axis)", buf.getvalue(),
-                       f"qrels-{chosen.replace(':', '-')}.zip", "application/zip", icon=":material/download:")
-    st.caption("A UPAIR-layout folder (metadata.json, images, qrels): "
-               "`python -m core judge-export --corpus SPEC --set SET --out DIR --upair`.")
+    jw.import_export_section(corpus, store, journal)

@@ -3,15 +3,29 @@ buttons (with keyboard shortcuts), the agreement tables and the adjudication que
 from __future__ import annotations
 
 import html
+import io
 import math
+import tempfile
+import time
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from core import Corpus, Figure
-from core.annotation.agreement import disagreements, krippendorff_alpha, pairwise
-from core.annotation.judgements import ADJUDICATOR, Journal, JudgementStore, PairJudgement
+from core.annotation.agreement import disagreements, judgement_set, judgement_sets, krippendorff_alpha, pairwise
+from core.annotation.judgements import (
+    ADJUDICATOR,
+    Journal,
+    JudgementStore,
+    PairJudgement,
+    export_qrels,
+    export_upair,
+    import_qrels,
+    read_qrels_dir,
+)
 from core.corpora.base import AXES, AXIS_LABELS
 
 
@@ -164,3 +178,43 @@ def _adjudicate(journal: Journal, query: str, candidate: str, axis: str, value: 
     axes = dict(before.axes) if before and not before.skip else {}
     axes[axis] = value
     journal.record(query, candidate, axes)
+
+
+def import_export_section(corpus: Corpus, store: JudgementStore, journal: Journal) -> None:
+    """Import TREC qrels as this annotator; export a judgement set as qrels or a UPAIR folder."""
+    st.subheader("Import")
+    if corpus.benchmark is not None and corpus.benchmark.qrels:
+        st.button(f"Import this corpus's own qrels as annotator '{journal.annotator}'", key="judge-import",
+                  on_click=lambda: st.session_state.update(
+                      judge_imported=import_qrels(journal, corpus.benchmark.qrels, source="official")))
+    files = st.file_uploader("…or TREC qrels files named qrels_visual.txt, qrels_semantic.txt, qrels_part_whole.txt",
+                             type=["txt"], accept_multiple_files=True, key="judge-qrels-files")
+    if files and st.button(f"Import {len(files)} file(s) as annotator '{journal.annotator}'", key="judge-import-files"):
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in files:
+                (Path(tmp) / Path(f.name).name).write_bytes(f.getvalue())
+            try:
+                st.session_state["judge_imported"] = import_qrels(journal, read_qrels_dir(tmp), source="upload")
+            except ValueError as exc:  # no qrels_<axis>.txt among them, or a malformed line (file:line)
+                st.error(str(exc))
+    if "judge_imported" in st.session_state:
+        st.success(f"Imported {st.session_state.pop('judge_imported')} judged pairs.")
+    st.subheader("Export")
+    sets = judgement_sets(store, corpus)
+    if not sets:
+        st.info("No judgements to export yet.")
+        return
+    chosen = st.selectbox("Judgement set", sets, key="judge_export_set")
+    qrels = judgement_set(chosen, store, corpus)
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w") as zf:
+        for p in export_qrels(qrels, tmp):
+            zf.write(p, Path(p).name)
+    c1, c2 = st.columns(2)
+    c1.download_button("Download TREC qrels (zip, one file per axis)", buf.getvalue(),
+                       f"qrels-{chosen.replace(':', '-')}.zip", "application/zip", icon=":material/download:")
+    if c2.button("Write a UPAIR-layout folder", key="judge-export-upair", icon=":material/folder:",
+                 help="metadata.json, test/images/ and test/qrels_<axis>.txt of the judged pairs"):
+        out = store.dir / "exports" / f"{chosen.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
+        export_upair(corpus, qrels, out)
+        st.success(f"Written to `{out}` — open it as a corpus with `upair:{out}`.")

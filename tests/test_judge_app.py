@@ -124,3 +124,21 @@ def test_agreement_and_adjudication_pages(upair_samples):
     at.button(key="adj-0-visual-yes").click().run()
     assert store.journal(ADJUDICATOR).judgements()[pairs[0]].axes == {"visual": 1}
     assert judgement_set("adjudicated", store)["visual"][pairs[0][0]][pairs[0][1]] == 1
+
+
+def test_import_and_export_modes(upair_samples):
+    from core.annotation.judgements import read_qrels_dir
+
+    spec = f"upair:{upair_samples}"
+    at = _judge(spec, "imp")
+    at.segmented_control(key="judge_mode").set_value("Import / export").run()
+    at.button(key="judge-import").click().run()
+    assert any("Imported 5 judged pairs" in s.value for s in at.success)
+    store = JudgementStore(spec)
+    assert judgement_set("annotator:imp", store) == read_qrels_dir(upair_samples)
+    at.selectbox(key="judge_export_set").set_value("annotator:imp").run()
+    at.button(key="judge-export-upair").click().run()
+    assert not at.exception, at.exception
+    out = next((store.dir / "exports").iterdir())
+    again = load_corpus(f"upair:{out}")
+    assert {a: dict(q) for a, q in again.benchmark.qrels.items()} == read_qrels_dir(upair_samples)
