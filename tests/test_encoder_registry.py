@@ -104,3 +104,30 @@ def test_device_choice_and_override(monkeypatch):
     assert batch_size_for("cuda") > batch_size_for("cpu")
     enc = get_encoder("clip:ViT-B-16:laion400m_e32")
     assert enc.device == compute_device() and enc.batch_size == batch_size_for(enc.device, 32, 256)
+
+
+def test_info_and_fetch_weights_say_what_to_do(cache, tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from core.cli import main
+
+    root = tmp_path / "figs"
+    root.mkdir()
+    Image.new("L", (64, 48), 255).save(root / "a.png")
+    monkeypatch.setenv("UPAIR_ENCODERS", "bogus:1")
+    assert main(["info", "--corpus", f"folder:{root}"]) == 0
+    out = capsys.readouterr().out
+    rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.split() and ":" in ln.split()[0]}
+    for spec in PRESETS["upair-sampling"]:
+        assert "unavailable" in rows[spec], spec
+    assert "python -m core fetch-weights timm:resnext101_32x8d.tv_in1k" in rows["timm:resnext101_32x8d.tv_in1k@upair"]
+    assert "swin-arcface-test_epoch19.pth" in rows[PRESETS["upair-sampling"][0]]
+    from core.encoders import compute_device
+
+    assert "invalid" in rows["bogus:1"] and f"device   {compute_device()}" in out
+    # PatentNet cannot be downloaded: fetch-weights names the file and where it goes.
+    assert main(["fetch-weights", "patentnet:"]) == 2
+    out = capsys.readouterr().out
+    assert "cannot be downloaded" in out and str(cache / "weights" / "swin-arcface-test_epoch19.pth") in out
+    assert main(["fetch-weights", "hog"]) == 0
+    assert "ready, nothing to fetch" in capsys.readouterr().out
