@@ -14,7 +14,7 @@ from ..corpora import DatasetError
 from ..figures import ImageError
 
 #: Modules of this package that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample")
+COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample", "adapt")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -253,10 +253,12 @@ def expand_specs(names: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def known_encoders() -> list[str]:
-    """Built-in specs, every preset's members, then any listed in ``$UPAIR_ENCODERS``
+    """Built-in specs, every preset's members, adapted models, then any listed in ``$UPAIR_ENCODERS``
     (comma-separated; presets allowed)."""
     extra = [s.strip() for s in os.environ.get("UPAIR_ENCODERS", "").split(",") if s.strip()]
-    return expand_specs([*BUILTIN_SPECS, *PRESETS, *extra])
+    from ..adapt.provenance import adapted_specs  # models fine-tuned here (core.adapt)
+
+    return expand_specs([*BUILTIN_SPECS, *PRESETS, *adapted_specs(), *extra])
 
 
 def default_encoders() -> list[str]:
