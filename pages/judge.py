@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.annotation.judgements import JudgementStore, check_annotator
+from core.annotation.judgements import ADJUDICATOR, JudgementStore, check_annotator
 from core.annotation.judgements_queue import blind_order, progress, resume_at
 from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
@@ -29,6 +29,9 @@ if not name.strip():
     st.stop()
 try:
     annotator = check_annotator(name)
+    if annotator == ADJUDICATOR:
+        raise ValueError(f"'{ADJUDICATOR}' is where adjudication decisions are kept; type your own name "
+                         "(adjudicate under Adjudicate)")
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
