@@ -22,7 +22,7 @@ from .units import Mapper, UnitResult
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Environment the workers need to resolve encoders and weights the way the driver does.
-FORWARDED_ENV = ("UPAIR_CACHE", "UPAIR_ENCODERS", "UPAIR_SHARED", "HF_HUB_OFFLINE")
+FORWARDED_ENV = ("UPAIR_CACHE", "UPAIR_ENCODERS", "UPAIR_SHARED", "UPAIR_DEVICE", "HF_HUB_OFFLINE")
 
 
 def worker_env() -> dict[str, str]:
