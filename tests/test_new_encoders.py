@@ -80,6 +80,7 @@ def resnet_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_timm_checkpoint_encodes_like_the_model(resnet_checkpoint, query_patents, cache):
     import timm
     import torch
@@ -120,6 +121,7 @@ def test_timm_upair_protocol_uses_the_official_preprocessing(resnet_checkpoint, 
     assert resnext.upair_input() == (384, 3)  # as UPAIR built its pools
 
 
+@pytest.mark.slow
 def test_timm_hub_weights_from_the_local_cache(resnet_checkpoint, query_patents, cache):
     import shutil
 
@@ -180,6 +182,7 @@ def patentnet_file(tmp_path_factory) -> tuple[Path, object]:
     return path, model.eval()
 
 
+@pytest.mark.slow
 def test_patentnet_loads_dataparallel_checkpoint(patentnet_file, query_patents, caplog):
     import torch
 
