@@ -4,7 +4,7 @@ import streamlit as st
 from core.comparison import separability
 from core.corpora import AXES, AXIS_LABELS
 from core.evaluate import DEFAULT_RUNS
-from core.protocols import default_protocol_for
+from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import services, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
@@ -20,30 +20,38 @@ if corpus.benchmark is None:
 if corpus.synthetic:
     st.warning("**Synthetic demo benchmark** — judgements are derived from how the drawings were generated. "
                "These numbers check the tool, not encoders on real patents.", icon=":material/science:")
-st.caption("Each query ranks its own candidate list by cosine similarity (the UPAIR protocol). "
+st.caption("Each query ranks its own candidate list by cosine similarity, as the UPAIR evaluation does. "
            "Fused runs add per-query min-max normalised image and text scores: "
            "minmax(image) + w · minmax(text). Unjudged candidates count as not relevant, as in trec_eval.")
 
-c1, c2, c3 = st.columns([3, 2, 2])
+c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 runs = c1.multiselect("Runs", list(DEFAULT_RUNS), default=list(DEFAULT_RUNS), key="score_runs")
 weight = c2.slider("Text weight w", 0.0, 3.0, 1.0, step=0.1, key="fusion_w",
                    help="Weight of the text score in fused runs; 1.0 is the published 1:1 fusion.")
 test = c3.selectbox("Significance test", ["randomization", "t"], key="sig_test",
                     format_func=lambda t: "Paired randomization" if t == "randomization" else "Paired t-test")
+default_protocol = default_protocol_for(corpus)
+protocol = c4.selectbox(
+    "Protocol", list(PROTOCOLS), index=list(PROTOCOLS).index(default_protocol), key="score_protocol",
+    format_func=lambda p: PROTOCOLS[p].title,
+    help="How images and texts are prepared before encoding. **UPAIR (official)**: exactly the official "
+         "evaluation/run.py (ImageNet mean/std, alpha ignored, its text cleaning) — the paper's numbers. "
+         "**clean**: this project's preprocessing (model mean/std, transparency on white, figure references "
+         f"recognised before digits are removed). Default for this corpus: {default_protocol}.")
+protocol_note = f"Protocol **{PROTOCOLS[protocol].title}**: {PROTOCOLS[protocol].summary}."
 if not runs:
     st.warning("Select at least one run.")
     st.stop()
 encoders = ready_encoders(corpus, ctx.corpus_spec, tuple(ctx.encoders))
 
-protocol = st.session_state.get("score_protocol") or default_protocol_for(corpus)
 judging.require_judgements(corpus)
 jset, jqrels = judging.judgement_picker(corpus, st.columns([2, 5])[0])
 jdigest = judging.digest(jqrels) if jset != "official" else ""
 with st.spinner("Scoring runs…"):
     table, per_query, skipped = services.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
-                                                    jset, jdigest)
+                                                    jset, jdigest, protocol)
     sig = services.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test,
-                                        jset, jdigest)
+                                        jset, jdigest, protocol)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:
@@ -52,7 +60,8 @@ if table.empty:
 
 st.subheader("Results per axis")
 st.caption("The best value of a measure is **highlighted** only when one system alone reaches it. "
-           "▼ = significantly worse than the best system of that axis on AP (Holm-corrected, α = 0.05).")
+           "▼ = significantly worse than the best system of that axis on AP (Holm-corrected, α = 0.05). "
+           + protocol_note)
 axes_shown = [a for a in AXES if a in set(table["axis"])]
 n_cands = [len(corpus.candidates_for(q)) for q in corpus.benchmark.queries]
 per_q_cands = sum(n_cands) / max(len(n_cands), 1)
@@ -67,12 +76,13 @@ for tab, axis in zip(tabs, axes_shown):
                        f"(n = {sep.n_queries} queries, {per_q_cands:.1f} candidates per query).",
                        icon=":material/balance:")
         widgets.score_table(table, sig, axis, sep.n_queries)
-judging.scores_section(corpus, ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), jqrels, ctx.k)
+judging.scores_section(corpus, ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), jqrels, ctx.k, protocol)
 
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
                       format_func=widgets.metric_label)
 st.plotly_chart(widgets.score_bars(table, metric), key="bars", width="stretch")
+st.caption(protocol_note)
 
 d1, d2 = st.columns(2)
 d1.download_button("Download results (CSV)",
@@ -80,13 +90,15 @@ d1.download_button("Download results (CSV)",
                                        weight=round(weight, 2), test=test, n_by_axis=n_by_axis),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
-                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
-                                          judgements=jset, judged_digest=jdigest),
+                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), protocol,
+                                          jset, jdigest),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
 st.divider()
 st.subheader("Two systems, query by query")
+st.caption(protocol_note)
 pair = widgets.compare_two(corpus, per_query)
 st.subheader("Per query", anchor="per-query")
-widgets.drilldown(corpus, ctx.corpus_spec, per_query, round(weight, 2), pair)
+st.caption(protocol_note)
+widgets.drilldown(corpus, ctx.corpus_spec, per_query, round(weight, 2), pair, protocol)
 urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")
