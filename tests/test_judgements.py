@@ -247,3 +247,33 @@ def test_incremental_read_equals_full_replay(jroot):
         if i % 4 == 0:
             j.undo()
         assert j.read().judgements == replay(j.path.read_bytes()).judgements
+
+
+def test_replay_matches_a_model_of_latest_wins_and_undo(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as hs
+
+    ops = hs.lists(hs.one_of(hs.tuples(hs.just("rec"), hs.integers(0, 3), hs.sampled_from([0, 1, None])),
+                             hs.tuples(hs.just("undo"))), max_size=25)
+    counter = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(ops)
+    def check(seq):
+        folder = tmp_path / f"h{next(counter)}"
+        j = Journal(folder, "hyp")
+        live: list[tuple[str, int | None]] = []  # the model: a stack of live answers
+        for op in seq:
+            if op[0] == "rec":
+                j.record("q", f"c{op[1]}", {"visual": op[2]})
+                live.append((f"c{op[1]}", op[2]))
+            else:
+                j.undo()
+                if live:
+                    live.pop()
+        expect = {}
+        for c, v in live:
+            expect[("q", c)] = {"visual": v}
+        assert {p: dict(x.axes) for p, x in j.judgements().items()} == expect
+
+    check()
