@@ -274,7 +274,9 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
     if problems:
         raise SamplingUnavailable("cannot sample: these encoders are unavailable:\n  " + "\n  ".join(problems))
     vecs = {}
-    for i, role in enumerate(config.indices):
+    ibar = tqdm(config.indices, desc="Indices", unit="index", disable=not show_bar, leave=False)
+    for i, role in enumerate(ibar):
+        ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
         if progress:
             progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
         vecs[role.name] = _vectors(collection, queries, role, show_bar)
