@@ -57,6 +57,10 @@ if mode == "Judge":
                          format_func=lambda p: "All benchmark candidates" if p == "benchmark" else f"Pool: {p}")
     pool = benchmark_pool(corpus) if queue == "benchmark" else load_pool(store, queue)
     order = blind_order([p for p in pool.pairs if p[0] in corpus.by_id and p[1] in corpus.by_id], annotator, pool.name)
+    if not order:
+        st.warning(f"The queue **{queue}** holds no pair whose figures are in this corpus; pick another queue "
+                   "or the corpus it was pooled from.", icon=":material/playlist_remove:")
+        st.stop()
     judged = journal.judgements()
     positions = st.session_state.setdefault("judge_pos", {})
     pkey = f"{corpus.name}|{annotator}|{pool.name}"
