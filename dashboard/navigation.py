@@ -29,6 +29,7 @@ PAGE_TABLE: dict[str, PageSpec] = {
     "map": PageSpec("map.py", "Map", ":material/scatter_plot:"),
     "judge": PageSpec("judge.py", "Judge", ":material/rate_review:"),
     "sample": PageSpec("sample.py", "Sample", ":material/shuffle:"),
+    "models": PageSpec("models.py", "Models", ":material/model_training:"),
 }
 DEFAULT_PAGE = next(iter(PAGE_TABLE))
 

@@ -1,0 +1,148 @@
+"""Widgets of the Models page: provenance, training curves, before/after table, joint maps."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.adapt import UNPUBLISHED, AdaptConfig, AdaptedModel
+from core.corpora import AXIS_LABELS
+
+#: UPAIR's published value of each setting (supplementary A.1.1); others are "not published".
+_UPAIR = {f: getattr(AdaptConfig(), f) for f in ("arch", "pretrained", "lr", "batch_size", "max_steps")}
+_LABELS = {"arch": "Architecture", "pretrained": "Started from", "text": "Text field", "protocol": "Text cleaning",
+           "lr": "Learning rate", "batch_size": "Batch size", "max_steps": "Iteration cap", "epochs": "Epochs (set)",
+           "wd": "AdamW weight decay", "warmup": "Warm-up steps", "schedule": "LR schedule",
+           "patience": "Early-stopping patience", "keep": "Published epoch", "val_fraction": "Validation patents",
+           "seed": "Seed", "device": "Device", "precision": "Precision", "workers": "Loader workers"}
+IMAGE_COLOUR, TEXT_COLOUR = "#2e9d5b", "#2f6fd6"  # as UPAIR's supplementary Fig. 1: green images, blue texts
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "default"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def provenance(m: AdaptedModel) -> None:
+    """Headline numbers, then every setting next to UPAIR's published value."""
+    p = m.provenance
+    start, kept = p.get("start_val", {}), p.get("kept_val", {})
+    c = st.columns(5)
+    c[0].metric("Training pairs", f"{p.get('train_pairs', 0):,}", help=f"{p.get('train_patents', 0):,} patents")
+    c[1].metric("Validation pairs", f"{p.get('val_pairs', 0):,}", help=f"{p.get('val_patents', 0):,} patents")
+    c[2].metric("Benchmark patents left out", f"{len(p.get('excluded_patents', [])):,}",
+                help=f"{p.get('excluded_figures', 0):,} figures of patents among benchmark queries or candidates")
+    c[3].metric("Epochs", f"{p.get('epochs_trained', 0)} / {p.get('epochs_planned', 0)}",
+                help="trained / planned" + (" — stopped early" if p.get("stopped_early") else ""))
+    if kept and start:
+        c[4].metric("Validation loss", f"{kept['val_loss']:.3f}", f"{kept['val_loss'] - start['val_loss']:+.3f}",
+                    delta_color="inverse", help=f"before training {start['val_loss']:.3f}; epoch {p.get('kept_epoch')}")
+    corpus = p.get("corpus", {})
+    st.caption(f"Trained on **{corpus.get('name', '?')}** ({corpus.get('figures', 0):,} figures, digest "
+               f"`{str(corpus.get('fingerprint', ''))[:12]}`) · text **{p.get('text_field')}** cleaned by "
+               f"`{p.get('cleaning')}` · {p.get('device')} {p.get('precision')} · "
+               f"{p.get('pairs_per_second') or 0:.1f} pairs/s · finished {p.get('finished_at', '?')} · "
+               f"encoder `{m.spec}`")
+    hp = p.get("hyperparameters", {})
+    rows = [{"setting": _LABELS.get(k, k), "value": _fmt(v),
+             "UPAIR": _fmt(_UPAIR[k]) if k in _UPAIR else ("not published" if k in UNPUBLISHED else "")}
+            for k, v in hp.items()]
+    if p.get("warmup_steps") is not None:
+        rows.append({"setting": "Warm-up steps (used)", "value": str(p["warmup_steps"]), "UPAIR": "not published"})
+    with st.expander("Settings, and UPAIR's published values"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption("UPAIR tuned the weight decay over 0.1 and 0.2 and did not publish the value it chose.")
+    if p.get("excluded_patents"):
+        with st.expander(f"Left out: {len(p['excluded_patents'])} benchmark patents"):
+            st.write(", ".join(p["excluded_patents"]))
+
+
+def _epoch_means(steps: list, per_epoch: int) -> tuple[list, list]:
+    xs, ys = [], []
+    for i in range(0, len(steps) - per_epoch + 1, per_epoch):
+        chunk = steps[i:i + per_epoch]
+        xs.append(chunk[-1][0])
+        ys.append(sum(v for _, v in chunk) / len(chunk))
+    return xs, ys
+
+
+def curves(m: AdaptedModel) -> None:
+    """Training and validation loss by step; validation recall by epoch."""
+    h, p = m.history, m.provenance
+    steps, val = h.get("steps", []), h.get("val", [])
+    per_epoch = max(1, int(p.get("batches_per_epoch") or 1))
+    left, right = st.columns(2)
+    fig = go.Figure()
+    if steps:
+        fig.add_scatter(x=[s for s, _ in steps], y=[v for _, v in steps], mode="lines", name="training (per step)",
+                        line=dict(color="#b7c4d6", width=1))
+        xs, ys = _epoch_means(steps, per_epoch)
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name="training (epoch mean)", line=dict(color="#2f6fd6"))
+    if val:
+        fig.add_scatter(x=[r["step"] for r in val], y=[r["val_loss"] for r in val], mode="lines+markers",
+                        name="validation", line=dict(color="#d9534f"))
+    if p.get("kept_epoch"):
+        fig.add_vline(x=p["kept_epoch"] * per_epoch, line_dash="dot", line_color="#777",
+                      annotation_text=f"published (epoch {p['kept_epoch']})", annotation_position="top left")
+    fig.update_layout(title="Contrastive loss", xaxis_title="step", yaxis_title="loss", height=340,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    left.plotly_chart(fig, width="stretch", key="models_loss")
+    fig = go.Figure()
+    for key, name, dash in (("image_to_text_R@1", "image→text R@1", None), ("image_to_text_R@5", "image→text R@5", "dot"),
+                            ("text_to_image_R@1", "text→image R@1", None), ("text_to_image_R@5", "text→image R@5", "dot")):
+        if val and key in val[0]:
+            colour = IMAGE_COLOUR if key.startswith("image") else TEXT_COLOUR
+            fig.add_scatter(x=[r["epoch"] for r in val], y=[r[key] for r in val], mode="lines+markers", name=name,
+                            line=dict(color=colour, dash=dash))
+    fig.update_layout(title=f"Validation recall ({p.get('val_pairs', 0)} held-out pairs)", xaxis_title="epoch",
+                      yaxis_title="recall", yaxis_range=[0, 1.02], height=340,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    right.plotly_chart(fig, width="stretch", key="models_recall")
+
+
+def before_after_table(table: pd.DataFrame, metric_order: list[str]) -> None:
+    """One table per axis: run × measure, before → after, difference, Holm-corrected p."""
+    axes = list(dict.fromkeys(table["axis"]))
+    tabs = st.tabs([AXIS_LABELS.get(a, a) for a in axes])
+    for tab, axis in zip(tabs, axes):
+        t = table[table["axis"] == axis].copy()
+        t["order"] = t["metric"].map({m: i for i, m in enumerate(metric_order)}).fillna(99)
+        t = t.sort_values(["run", "order"])
+        t["change"] = [f"{d:+.3f}" + (" ▲" if s and d > 0 else " ▼" if s and d < 0 else "")
+                       for d, s in zip(t["diff"], t["significant"].fillna(False))]
+        shown = t[["run", "metric", "before", "after", "change", "p_holm"]].rename(
+            columns={"metric": "measure", "p_holm": "p (Holm)"})
+        with tab:
+            st.dataframe(shown.style.format({"before": "{:.4f}", "after": "{:.4f}", "p (Holm)": "{:.4f}"}),
+                         hide_index=True, width="stretch")
+
+
+def joint_map(frame: pd.DataFrame, title: str, key: str) -> None:
+    """Figures (green circles) and their texts (blue triangles) in one 2-D projection."""
+    fig = go.Figure()
+    for kind, colour, symbol in (("figure", IMAGE_COLOUR, "circle"), (None, TEXT_COLOUR, "triangle-up")):
+        sub = frame[frame["kind"] == kind] if kind else frame[frame["kind"] != "figure"]
+        if sub.empty:
+            continue
+        fig.add_scattergl(x=sub["x"], y=sub["y"], mode="markers", name="Images" if kind else "Text",
+                          marker=dict(color=colour, symbol=symbol, size=7, opacity=0.75),
+                          text=sub["title"], customdata=sub["text"],
+                          hovertemplate="%{text}<br>%{customdata}<extra></extra>")
+    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(showticklabels=False, title="UMAP 1"), yaxis=dict(showticklabels=False, title="UMAP 2"),
+                      legend=dict(orientation="h", y=-0.1))
+    st.plotly_chart(fig, width="stretch", key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scored(corpus_spec: str, name: str, finished_at: str, test: str, protocol: str):
+    """``core.adapt.compare.before_after`` for the model ``name`` (``finished_at`` keys a retrained one)."""
+    from core.adapt import list_adapted
+    from core.adapt.compare import before_after
+    from dashboard import services
+
+    model = next(m for m in list_adapted() if m.name == name)
+    return before_after(services.corpus(corpus_spec), model, test=test, protocol=protocol)

@@ -1,0 +1,99 @@
+"""AppTest of the Models page: provenance, curves, before/after scores and maps equal core's."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.corpora import load_corpus
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def adapted(cache, query_patents, upair_samples, tiny_clip_arch, tiny_clip_checkpoint):
+    """A real two-epoch adaptation of the tiny CLIP, the UPAIR samples' patents left out."""
+    import torch
+
+    from core.adapt import AdaptConfig, adapt
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        cfg = AdaptConfig(arch=tiny_clip_arch, pretrained=str(tiny_clip_checkpoint), lr=3e-4, batch_size=32,
+                          epochs=2, warmup=0, patience=100)
+        res = adapt(load_corpus(f"query-patents:{query_patents}"), "tiny-app", cfg,
+                    benchmark=load_corpus(f"upair:{upair_samples}"))
+    finally:
+        torch.set_num_threads(n)
+    return res.model
+
+
+def _app(corpus_spec: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.session_state["corpus_pick"] = corpus_spec
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("../pages/models.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_models_page_without_models(cache, upair_samples):
+    at = _app(f"upair:{upair_samples}")
+    assert any("No adapted models yet" in i.value for i in at.info)
+
+
+def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samples):
+    from core.adapt.compare import before_after
+
+    spec = f"upair:{upair_samples}"
+    at = _app(spec)
+    assert not at.error
+    p = adapted.provenance
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Training pairs"] == str(p["train_pairs"]) and metrics["Validation pairs"] == str(p["val_pairs"])
+    assert metrics["Benchmark patents left out"] == "2" and metrics["Epochs"] == "2 / 2"
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+              for c in at.get("plotly_chart")}
+    loss = charts["Contrastive loss"]["data"]
+    per_step = next(tr for tr in loss if tr["name"] == "training (per step)")
+    assert len(per_step["x"]) == p["steps"] if isinstance(per_step["x"], list) else True
+    val = next(tr for tr in loss if tr["name"] == "validation")
+    assert len(val["y"]) == 3 if isinstance(val["y"], list) else True
+    assert any(t.startswith("Validation recall") for t in charts)
+    from core.encoders import get_encoder
+
+    offered = {o for s in at.sidebar.multiselect for o in s.options}  # the sidebar shows labels
+    assert get_encoder(adapted.spec).label in offered  # offered as an encoder
+
+    at.button(key="models_score").click().run()
+    assert not at.exception and not at.error
+    expected = before_after(load_corpus(spec), adapted, protocol="upair").table
+    shown = at.dataframe[-1].value  # last axis tab (part-whole)
+    exp = expected[expected["axis"] == "part_whole"]
+    for row in shown.itertuples():
+        e = exp[(exp["run"] == row.run) & (exp["metric"] == row.measure)].iloc[0]
+        assert row.before == pytest.approx(e.before) and row.after == pytest.approx(e.after)
+
+    at.button(key="models_maps").click().run()
+    assert not at.exception and not at.error
+    maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+            if "adaptation" in json.loads(c.proto.spec)["layout"]["title"]["text"]]
+    assert len(maps) == 2
+    for m in maps:
+        names = {tr["name"]: len(tr["text"]) for tr in m["data"]}
+        assert names == {"Images": 10, "Text": 10}
