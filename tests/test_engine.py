@@ -146,3 +146,16 @@ def test_cli_build_with_the_local_engine_reports_units(shards, encoded, capsys):
     assert main(["build", "--corpus", sharded.name, "--encoders", "hog", "--engine", "local"]) == 0
     assert "0 of 4 unit(s), 0 item(s); 4 unit(s) already cached" in capsys.readouterr().out
     assert encoded["images"] == 40
+
+
+@pytest.mark.shared
+def test_streamed_shards_pipe_urls_are_encoded_by_the_engine(shards, encoded, tmp_path):
+    """``pipe:`` (like http URLs) is only streamed: the engine reads it shard by shard."""
+    files, sharded = shards
+    spec = "webdataset:pipe:cat " + str(tmp_path / "shards" / "shard-{000000..000003}.tar")
+    piped = load_corpus(spec)
+    assert [f.id for f in piped.figures] == [f.id for f in files.figures]
+    report = encode_corpus(piped, "hog", "local")
+    assert report.items_encoded == 40 and not report.problems
+    assert np.abs(_plain(sharded).vectors - _plain(files).vectors).max() == 0.0
+    assert encoded["images"] == 40  # the file-backed corpora found the same vectors in the cache
