@@ -314,16 +314,49 @@ def _extract_into(zf: zipfile.ZipFile, plan, root: Path, name: str, limit: int) 
     return rels
 
 
+#: Written into a folder after an unpack; lists the top-level entries the unpack created,
+#: the only entries a later unpack may replace.
+UNPACK_MARKER = ".upair-unpack.json"
+#: Entries ``download_upair`` itself leaves in its folder (the archive, a resumable part).
+_OWN_FILES = ("upair.zip", "upair.zip.part", UNPACK_MARKER)
+
+
+def unpacked_entries(dest: Path) -> set[str]:
+    """Top-level names an earlier unpack into ``dest`` created (from its marker), else empty."""
+    data = store.load_json(Path(dest) / UNPACK_MARKER)
+    entries = data.get("entries") if isinstance(data, dict) else None
+    return {e for e in entries if isinstance(e, str)} if isinstance(entries, list) else set()
+
+
+def _refuse_foreign(dest: Path, names: set[str], allowed: set[str]) -> None:
+    """Raise when an entry of ``names`` exists in ``dest`` and was not created by an unpack."""
+    foreign = sorted(n for n in names if n not in allowed and ((dest / n).exists() or (dest / n).is_symlink()))
+    if foreign:
+        raise DownloadError(
+            f"refusing to unpack into {dest}: {dest / foreign[0]} already exists and was not created by an "
+            f"earlier unpack ({len(foreign)} such entr{'y' if len(foreign) == 1 else 'ies'}); nothing was "
+            "changed. Move it away, or unpack into an empty folder (--dest)."
+        )
+
+
 def _move_into(tmp: Path, dest: Path) -> None:
-    """Move every top-level entry of ``tmp`` into ``dest``, replacing what is there."""
+    """Move every top-level entry of ``tmp`` into ``dest``. Only entries an earlier unpack
+    created are replaced (set aside first, deleted once the new ones are in place); any other
+    existing entry makes it refuse before anything moves."""
     dest.mkdir(parents=True, exist_ok=True)
-    for entry in sorted(tmp.iterdir()):
-        final = dest / entry.name
-        if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
-        elif final.exists() or final.is_symlink():
-            final.unlink()
-        os.replace(entry, final)
+    names = {e.name for e in tmp.iterdir()}
+    owned = unpacked_entries(dest)
+    _refuse_foreign(dest, names, owned)
+    trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+    try:
+        for name in sorted(names):
+            final = dest / name
+            if final.exists() or final.is_symlink():
+                os.replace(final, trash / name)
+            os.replace(tmp / name, final)
+        store.atomic_write_json(dest / UNPACK_MARKER, {"entries": sorted(owned | names)})
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def safe_extract(
@@ -340,8 +373,10 @@ def safe_extract(
     ``max_members`` members, or more than ``max_total_bytes`` uncompressed raise
     ``UnsafeArchiveError`` and nothing is extracted. Members are unpacked into a temporary
     folder beside ``dest`` and then moved into place, so a failure midway (bad CRC, full
-    disk) leaves nothing half-extracted. Top-level entries that already exist in ``dest``
-    are replaced. Raises ``DownloadError`` for a missing or damaged archive.
+    disk) leaves nothing half-extracted. A top-level entry that already exists in ``dest``
+    is replaced only when an earlier unpack created it (``UNPACK_MARKER``); any other makes
+    it refuse before anything is written. Raises ``DownloadError`` for a missing, damaged
+    or conflicting archive.
     """
     zip_path, dest = Path(zip_path), Path(dest).expanduser().resolve()
     if not is_zip(zip_path):
@@ -352,6 +387,7 @@ def safe_extract(
         raise DownloadError(f"{zip_path} is not a readable zip archive ({exc}); download it again") from exc
     with zf:
         plan, total = _check_members(zf, zip_path.name, max_total_bytes, max_members)
+        _refuse_foreign(dest, {parts[0] for _, parts in plan if parts}, unpacked_entries(dest))
         dest.parent.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(dest.parent).free
         if total > free:
@@ -363,7 +399,7 @@ def safe_extract(
         try:
             rels = _extract_into(zf, plan, tmp.resolve(), zip_path.name, min(max_total_bytes, total))
             _move_into(tmp, dest)
-        except UnsafeArchiveError:
+        except (UnsafeArchiveError, DownloadError):
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:
             raise DownloadError(f"{zip_path} is damaged ({exc}); delete it and download it again") from exc
@@ -385,6 +421,18 @@ def _local_file(url: str) -> Path | None:
     raw = urllib.request.url2pathname(parts.path) if parts.scheme == "file" else url
     path = Path(raw).expanduser()
     return path.resolve() if path.is_file() else None
+
+
+def _refuse_foreign_folder(dest: Path, url: str) -> None:
+    """Refuse a ``dest`` that is not a folder, or a non-empty folder that holds anything other
+    than this tool's own files (a previous or interrupted unpack, the archive being fetched)."""
+    if dest.exists() and not dest.is_dir():
+        raise DownloadError(f"{dest} exists and is not a folder; pass a folder for the dataset (--dest)")
+    if not dest.is_dir():
+        return
+    local = _local_file(url)
+    allowed = set(_OWN_FILES) | unpacked_entries(dest) | ({local.name} if local and local.parent == dest else set())
+    _refuse_foreign(dest, {p.name for p in dest.iterdir()}, allowed)
 
 
 def download_upair(
@@ -409,6 +457,7 @@ def download_upair(
     root = find_dataset_root(dest) if dest.is_dir() else None
     if root is not None:
         return root
+    _refuse_foreign_folder(dest, url)
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     try:

@@ -415,14 +415,14 @@ def test_damaged_member_leaves_nothing_half_extracted(tmp_path):
     assert sorted(p.name for p in work.iterdir()) == ["bad.zip"]
 
 
-def test_extract_into_existing_folder_replaces_top_level_entries(tmp_path):
+def test_extract_replaces_only_what_an_earlier_unpack_created(tmp_path):
     z = tmp_path / "a.zip"
     z.write_bytes(upair_zip(pad=10))
     dest = tmp_path / "dest"
-    (dest / "test").mkdir(parents=True)
-    (dest / "test" / "stale.txt").write_text("old")
+    dl.safe_extract(z, dest)
+    (dest / "test" / "stale.txt").write_text("left by the old unpack")
     (dest / "keep.txt").write_text("mine")
-    paths = dl.safe_extract(z, dest)
+    paths = dl.safe_extract(z, dest)  # a second unpack replaces its own entries
     assert dest / "metadata.json" in paths and dest / "test" / "images" / "x.png" in paths
     assert not (dest / "test" / "stale.txt").exists()
     assert (dest / "keep.txt").read_text() == "mine"
@@ -465,7 +465,7 @@ def test_interrupted_download_keeps_its_part_in_dest(server, tmp_path):
     root = dl.download_upair(dest, url=server.url("upair.zip"), progress=False)
     assert (root / "metadata.json").is_file()
     assert server.requests[-1]["range"] == "bytes=1000-"
-    assert tree(dest) == ["README.bin", "metadata.json", "test", "test/images", "test/images/x.png",
+    assert tree(dest) == [".upair-unpack.json", "README.bin", "metadata.json", "test", "test/images", "test/images/x.png",
                           "test/images/y.png", "test/qrels_visual.txt"]
 
 
