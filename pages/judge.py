@@ -42,8 +42,8 @@ pools = (["benchmark"] if corpus.benchmark is not None else []) + list_pools(sto
 requested = st.session_state.pop("judge_request_pool", None)  # from "Judge these" on Scores/Search
 if requested in pools:
     st.session_state["judge_queue"] = requested
-if st.session_state.get("judge_queue") not in pools:  # a queue of another corpus
-    st.session_state.pop("judge_queue", None)
+if "judge_queue" in st.session_state and st.session_state["judge_queue"] not in pools:  # another corpus's
+    del st.session_state["judge_queue"]
     st.session_state["judge_mode"] = "Judge"
 top = st.columns([3, 4], vertical_alignment="center")
 mode = top[0].segmented_control("Mode", ["Judge", "Agreement", "Adjudicate", "Import / export"], key="judge_mode",
