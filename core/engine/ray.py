@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -90,7 +91,9 @@ def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     actors, gpus = pool_size(getattr(options, "workers", None))
-    items = [{"job": pickle.dumps(job)} for job in jobs]
+    # a shard unit travels as its name and the keys it still lacks (the actor streams the shard)
+    items = [{"job": pickle.dumps((replace(unit, figures=()) if unit.shard else unit, wanted))}
+             for unit, wanted in jobs]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     ds = ds.map_batches(RayMapper, fn_constructor_kwargs={"spec": spec, "env": worker_env()},
                         batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
