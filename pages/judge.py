@@ -39,7 +39,8 @@ except ValueError as exc:
 store = JudgementStore(corpus.name)
 journal = store.journal(annotator)
 pools = (["benchmark"] if corpus.benchmark is not None else []) + list_pools(store)
-requested = st.session_state.pop("judge_request_pool", None)  # from "Judge these" on Scores/Search
+requested = st.session_state.pop("judge_request_pool") if "judge_request_pool" in st.session_state else None
+# (a pool made by "Judge these" on Scores or Search)
 if requested in pools:
     st.session_state["judge_queue"] = requested
 if "judge_queue" in st.session_state and st.session_state["judge_queue"] not in pools:  # another corpus's
