@@ -27,6 +27,7 @@ A protocol fixes three things that change benchmark numbers:
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +133,8 @@ def clean_text(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- images
-def open_as_stored(path: Path | str, name: str | None = None):
-    """Open an image file with its own pixel mode, as ``PIL.Image.open`` gives it.
+def open_as_stored(path: Path | str | bytes, name: str | None = None):
+    """Open an image (a file path or its bytes) with its own pixel mode, as ``PIL.Image.open`` gives it.
 
     No orientation, colour or transparency handling (``upair`` works on the file as
     stored). The pixel limit of ``core.config`` still applies; any failure raises
@@ -146,11 +147,12 @@ def open_as_stored(path: Path | str, name: str | None = None):
     from . import config
     from .figures import ImageError
 
-    label = name or Path(path).name
+    label = name or ("the image" if isinstance(path, bytes) else Path(path).name)
+    source = io.BytesIO(path) if isinstance(path, bytes) else path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 if im.width * im.height > config.MAX_IMAGE_PIXELS:
                     raise ImageError(
                         f"{label} is {im.width} x {im.height} pixels, more than the "
@@ -268,9 +270,11 @@ class Protocol:
 
     def load_image(self, figure):
         """Open a figure's image the way this protocol reads files."""
+        from .figures import figure_bytes, load_figure_image
+
         if self.images_as_stored:
-            return open_as_stored(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")
-        from .figures import load_figure_image
+            name = f"figure {figure.id} ({Path(figure.path).name})"
+            return open_as_stored(figure_bytes(figure) if figure.member else figure.path, name=name)
 
         return load_figure_image(figure)
 

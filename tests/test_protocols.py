@@ -160,3 +160,24 @@ def test_clip_spec_suffix_selects_the_protocol(tiny_clip_arch, tiny_clip_checkpo
     assert tf.protocol == "upair" and tf.spec == "tfidf@upair"
     with pytest.raises(ValueError, match="upair, clean"):
         get_encoder(f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}@official")
+
+
+def test_images_are_read_as_stored_under_upair_and_normalised_under_clean(tmp_path):
+    from PIL import Image
+
+    from core.figures import Figure, ImageError
+    from core.protocols import open_as_stored
+
+    path = tmp_path / "f.png"
+    rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))  # fully transparent black
+    rgba.save(path)
+    fig = Figure(id="f", path=path)
+    stored = get_protocol("upair").load_image(fig)
+    assert stored.mode == "RGBA" and stored.getpixel((0, 0)) == (0, 0, 0, 0)
+    assert open_as_stored(path.read_bytes()).mode == "RGBA"
+    clean = get_protocol("clean").load_image(fig)
+    assert clean.mode == "RGB" and clean.getpixel((0, 0)) == (255, 255, 255)  # composited on white
+    # so the official preprocessing sees black where the clean one sees white
+    assert float(upair_preprocess([stored], 32).mean()) < -1.5
+    with pytest.raises(ImageError, match="could not be read"):
+        open_as_stored(b"not an image")
