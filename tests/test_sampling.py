@@ -123,6 +123,19 @@ def test_thresholds_and_bands_equal_the_reference(reference_sampler):
             assert got == sorted(got, key=lambda i: -float(block[j][int(i[1:])]))
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 20_000])
+def test_rounded_percentiles_equal_numpy_on_the_rounded_row(n):
+    """Order statistics then rounding == numpy.percentile over the rounded row, exactly (ties too)."""
+    from core.annotation.sampling.bands import rounded_percentiles
+
+    rng = np.random.default_rng(n)
+    row = (0.3 * rng.standard_normal(n)).astype(np.float32)
+    row[: n // 3] = row[0]
+    ps = [percentile_value(k) for k in ("100.000", "97.000", "92.500", "82.000", "50.000", "0.000")]
+    want = np.percentile(np.array([round(float(v), 6) for v in row]), ps)
+    assert rounded_percentiles(row, ps) == want.tolist()
+
+
 def test_percentile_keys_use_the_reference_grid():
     assert percentile_value("97.000") == float(np.arange(100.0, 80.0, -0.001)[3000])
     assert percentile_value("50.000") == 50.0
@@ -195,3 +208,82 @@ def test_deduplicate_against_seeds_excludes_them():
             "b": np.array([0, 1], np.float32)}
     d = deduplicate(["s", "a", "b"], 5, vecs.__getitem__, random.Random(0), seeds=["s"])
     assert d.kept == ("b",) and [(x.id, x.of) for x in d.dropped] == [("a", "s")]
+
+
+# ----------------------------------------------------------------------------- whole groups
+def test_groups_equal_the_reference_select_candidates(reference_sampler):
+    """Bands of six correlated indices, merged: every group's candidates and summed scores equal
+    what the reference's own ``select_candidates`` draws before it deduplicates, on the
+    reference's config.yaml, over several queries (all three merge cases occur)."""
+    from pathlib import Path as _P
+
+    import candidate_sampler as cs
+
+    from core.annotation.sampling.sampler import _Context, _draw_group
+    from core.corpora.base import Corpus
+    from core.figures import Figure
+
+    Sampler, PatentIndex = reference_sampler
+    cfg = load_config(_need_reference() / "config.yaml")
+    rng = np.random.default_rng(5)
+    n, n_q = 2500, 8
+    base = _unit(rng, n + n_q, 8)
+    dims = {"title": 12, "desc": 12, "label": 12, "clip": 16, "patentnet": 10, "resnext": 20}
+    space = {}
+    for name, d in dims.items():  # each index a noisy projection of one shared latent space
+        proj = rng.standard_normal((8, d)).astype(np.float32)
+        v = base @ proj + 0.2 * rng.standard_normal((n + n_q, d)).astype(np.float32)
+        space[name] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    ids = [f"h{i:05d}" for i in range(n)]
+    ref = object.__new__(Sampler)
+    ref.config = {"indices": {k: {"dim": d} for k, d in dims.items()}}
+    import yaml
+
+    ref.group_config = yaml.safe_load((_need_reference() / "config.yaml").read_text())["groups"]
+    ref.indices, ref.thresholds_dict = {}, {}
+    grid = np.arange(100.0, 80.0, -0.001)
+    for name in dims:
+        idx = PatentIndex(dim=dims[name])
+        idx.add(space[name][:n], ids, ids, ids)
+        ref.indices[name] = idx
+        ref.thresholds_dict[name] = {}
+        for j in range(n_q):
+            scores = [r["score"] for r in idx.search_top_k(query_embedding=space[name][n + j])]
+            ref.thresholds_dict[name][f"q{j}"] = {f"{p:.3f}": f"{s}" for p, s in zip(grid, np.percentile(scores, grid))}
+    ref.sample_and_deduplicate = lambda candidate_dict, n: candidate_dict  # compare before the random draw
+
+    class SortedRandom:  # the reference's random.sample on dict keys, made to run on Python >= 3.11
+        @staticmethod
+        def sample(population, k):
+            return random.Random(0).sample(sorted(population), k)
+
+    figs = tuple(Figure(id=i, path=_P(f"/nonexistent/{i}.png"), patent=i) for i in ids)
+    corpus = Corpus(name="synthetic", kind="folder", root=_P("/nonexistent"), figures=figs)
+    import dataclasses
+
+    no_dups = dataclasses.replace(cfg, dedup_threshold=2.0)  # cosines never reach 2: keep every candidate
+    ctx = _Context(no_dups, "upair", corpus, space["patentnet"][:n], {}, {}, {})
+    big = [type(g)(g.name, g.text, g.image, 10_000) for g in cfg.groups]  # keep every merged candidate
+    cases = set()
+    saved = cs.random
+    cs.random = SortedRandom
+    try:
+        for j in range(n_q):
+            rows = {}
+            for name in dims:  # the reference's own float32 scores (faiss sums in another order than BLAS)
+                D, I = ref.indices[name].index.search(space[name][n + j][None, :], n)
+                rows[name] = np.empty(n, np.float32)
+                rows[name][I[0]] = D[0]
+            th = {name: thresholds(rows[name], cfg.percentiles) for name in dims}
+            query = {name: space[name][n + j] for name in dims}
+            for g in big:
+                diff, rel = g.name.split("_")
+                want = Sampler.select_candidates(ref, f"q{j}", query, (diff, rel))
+                got = _draw_group(ctx, g, rows, th, np.ones(n, bool), random.Random(0), [])
+                cases.add(got.case)
+                assert {c.id for c in got.kept} == set(want), (j, g.name, got.case)
+                for c in got.kept:
+                    assert c.score == pytest.approx(want[c.id]["sum_score"], abs=2e-5)
+    finally:
+        cs.random = saved
+    assert cases == {ALL, PARTIAL, UNION}, cases
