@@ -44,6 +44,8 @@ class Figure:
     source: str = ""
     member: str = ""
     digest: str = ""
+    priority_date: str = ""  # ISO ``YYYY-MM-DD`` of the patent, "" when unknown
+    publication_date: str = ""
 
     @property
     def labels_text(self) -> str:
@@ -56,6 +58,20 @@ class Figure:
         if not self.patent:
             return ""
         return f"https://worldwide.espacenet.com/patent/search?q=pn%3D{self.patent}"
+
+
+def parse_date(value: object) -> str:
+    """A date as ISO ``YYYY-MM-DD`` (from ``YYYY-MM-DD``, ``YYYYMMDD``, ``YYYY/MM/DD`` or an
+    ISO timestamp), or "" when absent or not a valid date."""
+    import datetime as _dt
+
+    text = str(value or "").strip()[:10].replace("/", "-")
+    if re.fullmatch(r"\d{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return _dt.date.fromisoformat(text).isoformat() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
+    except ValueError:
+        return ""
 
 
 def parse_labels(value: object) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Collection, Mapping, Union
 
 import numpy as np
 
@@ -98,9 +98,16 @@ def _index(corpus: Corpus, spec: str, index_kind: str, indices: Mapping[str, Vec
     return get_index(corpus, spec, index_kind, show_bar=False)
 
 
+def encoder_index(corpus: Corpus, spec: str, index_kind: str = "auto",
+                  indices: Mapping[str, VectorIndex] | None = None) -> VectorIndex:
+    """``indices[spec]`` when given there, else the (cached) index of ``spec`` over ``corpus``."""
+    return _index(corpus, spec, index_kind, indices)
+
+
 def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index_kind: str = "auto",
-           text: str | None = None, indices: Mapping[str, VectorIndex] | None = None) -> dict[str, EncoderResult]:
-    """Per encoder, the ``k`` nearest figures to ``query`` (itself excluded when in the corpus).
+           text: str | None = None, indices: Mapping[str, VectorIndex] | None = None,
+           exclude: Collection[str] = ()) -> dict[str, EncoderResult]:
+    """Per encoder, the ``k`` nearest figures to ``query`` (itself and ``exclude`` left out).
 
     The query image is decoded once and encoded at most once per encoder. ``indices``
     may hold already loaded indices (the dashboard keeps them in memory); others are
@@ -114,7 +121,7 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
         try:
             index = _index(corpus, spec, index_kind, indices)
             vec = _vector(corpus, index, fid, image, text)
-            pairs = index.neighbours(vec, k, exclude={fid} if fid else None)
+            pairs = index.neighbours(vec, k, exclude=set(exclude) | ({fid} if fid else set()))
             results[spec] = EncoderResult(spec, _ranked(pairs))
         except ImageError:
             raise

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
+from ..figures import IMAGE_EXTENSIONS, Figure, parse_date, parse_labels
 from .base import Corpus, DatasetError, decode_text
 
 
@@ -41,6 +41,8 @@ def figure_from_sidecar(fid: str, image: Path, meta: dict, source: str, patent: 
         description=str(desc or ""),
         labels=parse_labels(meta.get("component_labels")),
         source=source,
+        priority_date=parse_date(meta.get("priority_date")),
+        publication_date=parse_date(meta.get("publication_date")),
     )
 
 

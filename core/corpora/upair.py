@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..figures import IMAGE_EXTENSIONS, Figure, parse_labels
+from ..figures import IMAGE_EXTENSIONS, Figure, parse_date, parse_labels
 from ..qrels import read_qrels
 from .base import AXES, Benchmark, Corpus, DatasetError, decode_text
 
@@ -115,6 +115,8 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
             description=_text(rec.get("description", rec.get("fig_desc"))),
             labels=parse_labels(rec.get("component_labels")),
             source="upair",
+            priority_date=parse_date(rec.get("priority_date")),
+            publication_date=parse_date(rec.get("publication_date")),
         )
         if hid in figures and figures[hid] != fig:
             warnings.append(f"{meta_path}: duplicate id {hid} with different metadata; kept the first")

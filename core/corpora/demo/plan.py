@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from .catalog import PartDesign, designs_of
+from .dates import assign_dates
 from .housings import FAMILIES, HOUSINGS, Housing
 
 #: Seed of the default demo corpus.
@@ -81,6 +82,8 @@ class Invention:
     swapped: int
     view_name: str
     figures: list[FigurePlan] = field(default_factory=list)
+    priority_date: str = ""  # ISO dates, set by ``dates.assign_dates``
+    publication_date: str = ""
 
 
 def _pick_designs(rng: np.random.Generator, pool: Sequence[str], n: int) -> list[PartDesign]:
@@ -153,6 +156,7 @@ def build_spec(seed: int = DEMO_SEED) -> list[Invention]:
         alt_detail = bool(r.random() < 0.5)
         _plan_figures(inv, details, alt_detail)
         inventions.append(inv)
+    assign_dates(inventions, seed)
     return inventions
 
 

@@ -1,0 +1,124 @@
+"""A self-contained HTML report of an examiner's search, readable offline.
+
+Images are embedded as PNG data URIs (no external file, script or style sheet); every text
+taken from the corpus, the query or the examiner is HTML-escaped.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+from html import escape
+from typing import Mapping, Sequence
+
+from ..corpora.base import Corpus
+from ..figures import open_image
+from .citations import CitationCheck
+from .patents import PatentHit
+from .query import COMBINATION_LABELS, ExaminerQuery, QueryPart
+from .shortlist import Shortlist
+
+THUMB = 360
+_CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:1100px}
+h1{font-size:1.5rem}h2{font-size:1.15rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
+.fig{display:inline-block;vertical-align:top;margin:0 1rem 1rem 0;max-width:380px}
+.fig img{border:1px solid #bbc;background:#fff;max-width:360px}
+table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left}
+.muted{color:#667}.note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}"""
+
+
+def data_uri(image, size: int = THUMB) -> str:
+    """A PIL image, downscaled to fit ``size`` px, as a PNG data URI."""
+    im = image.copy()
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def part_picture(corpus: Corpus, part: QueryPart):
+    """The query figure with its region outlined in red (the whole figure when there is none)."""
+    from PIL import ImageDraw
+
+    im = part.full_image(corpus).convert("RGB")
+    if part.region is not None:
+        left, top, right, bottom = part.region.box(im.size)
+        width = max(2, round(max(im.size) / 150))
+        ImageDraw.Draw(im).rectangle((left, top, right - 1, bottom - 1), outline=(220, 30, 30), width=width)
+    return im
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _query_html(corpus: Corpus, query: ExaminerQuery) -> str:
+    rows = [f"<p>Combination: {_e(COMBINATION_LABELS[query.combination])}</p>"]
+    for part in query.parts:
+        region = f"<br>Region: {_e(part.region.label)}" if part.region else "<br>Whole figure"
+        fig = corpus.by_id.get(part.figure) if part.figure else None
+        extra = f"<br>{_e(fig.patent)} · {_e(fig.title)}" if fig else ""
+        rows.append(f'<div class="fig"><img alt="{_e(part.label)}" src="{data_uri(part_picture(corpus, part))}">'
+                    f"<br><b>{_e(part.name or part.figure or 'uploaded figure')}</b>{extra}{region}</div>")
+    return "\n".join(rows)
+
+
+def _items_html(corpus: Corpus, shortlist: Shortlist) -> str:
+    if not shortlist.items:
+        return '<p class="muted">No result was starred.</p>'
+    out = []
+    for item in shortlist.items:
+        fig = corpus.by_id.get(item.figure)
+        img = f'<img alt="{_e(item.figure)}" src="{data_uri(open_image(fig.path))}">' if fig else ""
+        hits = "".join(f"<tr><td>{_e(h.encoder)}</td><td>{h.rank}</td><td>{h.score:.4f}</td></tr>" for h in item.hits)
+        table = (f"<table><tr><th>encoder</th><th>rank</th><th>score</th></tr>{hits}</table>" if hits
+                 else '<p class="muted">not in any encoder\'s current list</p>')
+        date = f"<br>priority date {_e(item.priority_date)}" if item.priority_date else ""
+        note = f'<div class="note">{_e(item.note)}</div>' if item.note else ""
+        out.append(f'<div class="fig result" data-figure="{_e(item.figure)}">{img}<br><b>{_e(item.patent or "—")}</b>'
+                   f" · figure {_e(item.figure)}<br>{_e(item.title)}{date}{table}{note}</div>")
+    return "\n".join(out)
+
+
+def _patents_html(patents: Sequence[PatentHit], encoders: Sequence[str]) -> str:
+    if not patents:
+        return ""
+    head = "".join(f"<th>best rank: {_e(s)}</th>" for s in encoders)
+    rows = []
+    for p in patents:
+        ranks = "".join(f"<td>{p.best_rank.get(s, '—')}</td>" for s in encoders)
+        rows.append(f"<tr><td>{_e(p.patent or p.key)}</td><td>{_e(p.section)}</td><td>{_e(p.title)}</td>"
+                    f"<td>{_e(p.priority_date)}</td><td>{p.n_hits} / {p.total_figures}</td>{ranks}</tr>")
+    return ("<h2>Patents among the hits</h2><table><tr><th>patent</th><th>CPC</th><th>title</th><th>priority</th>"
+            f"<th>figures hit</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def _citations_html(checks: Mapping[str, CitationCheck]) -> str:
+    if not checks:
+        return ""
+    rows = []
+    for spec, c in checks.items():
+        recall = f"{c.recall:.3f}" if c.recall is not None else "—"
+        found = ", ".join(f"{p} (rank {r})" for p, r in c.found.items()) or "none"
+        rows.append(f"<tr><td>{_e(spec)}</td><td>{len(c.found)} / {len(c.in_corpus)}</td><td>{recall}</td>"
+                    f"<td>{_e(found)}</td></tr>")
+    k = next(iter(checks.values())).k
+    return (f"<h2>Citations found in the top {k}</h2><table><tr><th>encoder</th><th>cited found / in corpus</th>"
+            f"<th>recall@{k}</th><th>found</th></tr>{''.join(rows)}</table>")
+
+
+def render_report(corpus: Corpus, query: ExaminerQuery, shortlist: Shortlist, patents: Sequence[PatentHit] = (),
+                  encoders: Sequence[str] = (), citations: Mapping[str, CitationCheck] | None = None,
+                  title: str = "Prior-art search report", when: str = "") -> str:
+    """The report as one HTML string (query with region, starred results, patents, citations, notes)."""
+    when = when or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    encoders = list(encoders) or sorted({h.encoder for i in shortlist.items for h in i.hits})
+    synthetic = '<p class="muted">The corpus is synthetic (generated drawings, not real patents).</p>' \
+        if corpus.synthetic else ""
+    notes = f'<h2>Examiner\'s notes</h2><div class="note">{_e(shortlist.notes)}</div>' if shortlist.notes else ""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
+            f'<p class="muted">Corpus {_e(corpus.name)} · {len(corpus)} figures · {_e(when)}</p>{synthetic}'
+            f"<h2>Query</h2>{_query_html(corpus, query)}"
+            f"<h2>Chosen results ({len(shortlist.items)})</h2>{_items_html(corpus, shortlist)}"
+            f"{_patents_html(patents, encoders)}{_citations_html(citations or {})}{notes}</body></html>")
