@@ -75,7 +75,8 @@ def run(work: Path, quick: bool) -> Section:
     n_q, n_q_ref = (16, 2) if quick else (120, 3)
     sec = Section(
         name="sampling", title="f. Candidate sampling: percentile thresholds and bands, exact",
-        method=(f"unit vectors (cost does not depend on their distribution), {n:,} figures; ours on {n_q} queries per index dimension, the "
+        method=(f"unit vectors (cost does not depend on their distribution), {n:,} figures; ours on {n_q} queries "
+                "per index dimension, the "
                 f"reference's PatentIndex on {n_q_ref} queries (per-query cost is what scales); "
                 "1M × 120 × 6 indices estimated from measured per-query costs (not run as a whole)"),
         columns=[("dim", "dim"), ("what", "what"), ("ours_ms_per_query", "ours ms/query"),
@@ -95,8 +96,10 @@ def run(work: Path, quick: bool) -> Section:
             if r is not None:
                 ref_per_query = r[0] / n_q_ref
                 ref = ref_per_query
-        sec.rows.append({"dim": dim, "what": f"measured at {n:,} figures", "ours_ms_per_query": per_query_ours[dim] * 1e3,
-                         "ref_ms_per_query": None if ref is None else ref * 1e3, "ratio": ratio(ref, per_query_ours[dim])})
+        sec.rows.append({"dim": dim, "what": f"measured at {n:,} figures",
+                         "ours_ms_per_query": per_query_ours[dim] * 1e3,
+                         "ref_ms_per_query": None if ref is None else ref * 1e3,
+                         "ratio": ratio(ref, per_query_ours[dim])})
         del x, q
     if not quick:  # one index at full size, measured, to check the linear extrapolation
         x, q = uniform(1_000_000, dim=512, n_queries=n_q, seed=7)
@@ -107,7 +110,8 @@ def run(work: Path, quick: bool) -> Section:
                          "ref_ms_per_query": None, "ratio": None})
         sec.extra["measured_1m_512_s"] = s_full
         sec.notes.append(f"Check of the extrapolation: one 512-d index at 1,000,000 figures, measured, "
-                         f"{s_full / n_q * 1e3:.0f} ms per query against {per_query_ours[512] * 1e3 * 1_000_000 / n:.0f} ms "
+                         f"{s_full / n_q * 1e3:.0f} ms per query against "
+                         f"{per_query_ours[512] * 1e3 * 1_000_000 / n:.0f} ms "
                          "extrapolated.")
     scale = 1_000_000 / n
     ours_1m = sum(per_query_ours[d] for d in REFERENCE_DIMS.values()) * 120 * scale
@@ -117,7 +121,8 @@ def run(work: Path, quick: bool) -> Section:
     ref_1m = None if ref_per_query is None else ref_per_query * len(REFERENCE_DIMS) * 120 * scale
     sec.rows.append({"dim": "6 indices", "what": "1M figures × 120 queries (estimated)",
                      "ours_ms_per_query": ours_1m / 120 * 1e3,
-                     "ref_ms_per_query": None if ref_1m is None else ref_1m / 120 * 1e3, "ratio": ratio(ref_1m, ours_1m)})
+                     "ref_ms_per_query": None if ref_1m is None else ref_1m / 120 * 1e3,
+                     "ratio": ratio(ref_1m, ours_1m)})
     sec.extra["target"] = {"n": 1_000_000, "queries": 120, "indices": len(REFERENCE_DIMS), "ours_s": ours_1m,
                            "reference_s": ref_1m, "ratio": ratio(ref_1m, ours_1m), "measured_n": n}
     basis = ("the 512-d index measured at 1M, scaled per index by its dimension's cost at "

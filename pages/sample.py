@@ -64,7 +64,8 @@ with right:
              "merged": g.merged, "merge case": sw.CASE_SHORT.get(g.case, g.case),
              **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]
     rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
-                    "kept": len(qd.cited), "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
+                    "kept": len(qd.cited),
+                    "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
                     "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
     st.dataframe(rows, hide_index=True, width="stretch")
     _, where = sw.citations(ctx.corpus_spec, cfg_key)

@@ -112,7 +112,8 @@ def band_chart(qd: QueryDraw, run: SampleRun, index: str):
     kind = "text" if role.is_text else "image"
     fig.update_layout(title=dict(text=f"{index} · {role.encoder} · {role.field} ({kind} bands)", font=dict(size=13)),
                       height=250, margin=dict(l=10, r=10, t=36, b=36), bargap=0, plot_bgcolor="white",
-                      xaxis=dict(title=dict(text="similarity to the query", font=dict(size=10)), showgrid=False, zeroline=False, linecolor="#999"),
+                      xaxis=dict(title=dict(text="similarity to the query", font=dict(size=10)), showgrid=False,
+                                 zeroline=False, linecolor="#999"),
                       yaxis=dict(title=dict(text="figures", font=dict(size=10)), showgrid=True, gridcolor="#eee"))
     return fig
 

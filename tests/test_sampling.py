@@ -64,7 +64,8 @@ def test_reference_config_loads_as_it_is():
     assert (cfg.description_index, cfg.visual_index, cfg.dedup_index) == ("desc", "patentnet", "patentnet")
     assert [g.name for g in cfg.groups] == ["easy_positive", "easy_negative", "hard_positive", "hard_negative"]
     en = next(g for g in cfg.groups if g.name == "easy_negative")
-    assert (en.text.upper, en.text.lower, en.image.upper, en.image.lower, en.size) == ("90.000", "87.000", "85.000", "82.000", 80)
+    got = (en.text.upper, en.text.lower, en.image.upper, en.image.lower, en.size)
+    assert got == ("90.000", "87.000", "85.000", "82.000", 80)
     assert cfg.cited_sample_size == 5 and cfg.dedup_threshold == 0.90
 
 

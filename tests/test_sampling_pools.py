@@ -127,7 +127,8 @@ def test_written_pool_reads_as_a_upair_corpus(demo, demo_run, tmp_path):
     rec = next(iter(ref["easy_positive"].values()))
     assert set(rec) == {"id", "key", "patent", "hashcode", "sum_score"}
     pool = load_corpus(f"upair:{out / 'pool'}")
-    assert len(pool.benchmark.queries) == len(demo_run.draws) and not pool.warnings
+    assert len(pool.benchmark.queries) == len(demo_run.draws)
+    assert all("holds no judgements" in w for w in pool.warnings), pool.warnings  # empty qrels: not judged yet
     for d in demo_run.draws:
         want = {c.id for g in d.groups for c in g.kept} | {c.id for c in d.cited}
         assert set(pool.benchmark.candidates[d.query.id]) == want - {d.query.id}

@@ -49,7 +49,8 @@ def cmd_sample(args) -> int:
         rows.append([name, str(s["kept"]), str(s["shortfall"]), str(s["queries_short"]), cases])
     print()
     print(table(rows, ["group", "kept", "shortfall", "queries short", "merge cases (queries)"]))
-    print(f"\npools written to {Path(out).resolve()} (pool/ reads as a corpus: --corpus upair:{Path(out).resolve() / 'pool'})")
+    where = Path(out).resolve()
+    print(f"\npools written to {where} (pool/ reads as a corpus: --corpus upair:{where / 'pool'})")
     return 0
 
 

@@ -56,13 +56,32 @@ class Thresholds:
     hist_counts: tuple[int, ...]
 
 
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's linear interpolation, same operations in the same order (``numpy._lerp``)."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def rounded_percentiles(row: np.ndarray, ps: list[float]) -> list[float]:
+    """``np.percentile(round(row, 6), ps)`` (linear method) from the few order statistics it
+    needs (``np.partition``), rounding only those: rounding is monotone, so it commutes with
+    taking order statistics, and no rounded copy of the whole row is made."""
+    n = row.size
+    virtual = [(n - 1) * (p / 100.0) for p in ps]
+    below = [min(n - 1, max(0, int(np.floor(v)))) for v in virtual]
+    kth = sorted({k for b in below for k in (b, min(n - 1, b + 1))})
+    part = np.partition(row, kth)
+    value = {k: round(float(part[k]), SCORE_DECIMALS) for k in kth}
+    return [_lerp(value[b], value[min(n - 1, b + 1)], v - np.floor(v)) for b, v in zip(below, virtual)]
+
+
 def thresholds(row: np.ndarray, keys: tuple[str, ...], bins: int = 60) -> Thresholds:
-    """Percentile thresholds of one score row (rounded as the reference rounds) and a histogram."""
-    rounded = np.round(row.astype(np.float64), SCORE_DECIMALS)
-    if rounded.size == 0:
+    """Percentile thresholds of one score row (scores rounded as the reference rounds them)
+    and a histogram of the row."""
+    if row.size == 0:
         return Thresholds({k: float("nan") for k in keys}, (), ())
-    ps = np.percentile(rounded, [percentile_value(k) for k in keys])
-    counts, edges = np.histogram(rounded, bins=bins)
+    ps = rounded_percentiles(row, [percentile_value(k) for k in keys])
+    counts, edges = np.histogram(row, bins=bins)
     return Thresholds(
         {k: float(v) for k, v in zip(keys, ps)},
         tuple(round(float(e), SCORE_DECIMALS) for e in edges), tuple(int(c) for c in counts),

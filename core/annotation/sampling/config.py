@@ -257,8 +257,10 @@ def parse_config(raw: Any, source: str = "inline") -> SamplingConfig:
 
     def number(key: str, default, kind=int, lo=0):
         value = raw.get(key, default)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < lo or (kind is int and value != int(value)):
-            raise SamplingConfigError(f"{key}: expected a {'whole ' if kind is int else ''}number ≥ {lo}, got {value!r}")
+        bad = not isinstance(value, (int, float)) or isinstance(value, bool)
+        if bad or value < lo or (kind is int and value != int(value)):
+            what = "whole number" if kind is int else "number"
+            raise SamplingConfigError(f"{key}: expected a {what} ≥ {lo}, got {value!r}")
         return kind(value)
 
     threshold = number("dedup_threshold", 0.90, float, -1)
@@ -266,7 +268,8 @@ def parse_config(raw: Any, source: str = "inline") -> SamplingConfig:
         raise SamplingConfigError(f"dedup_threshold: {threshold} is above 1 (a cosine)")
     ignored = sorted(k for k in ("query_images", "query_dir", "thresholds_dict", "index_dir", "index") if k in raw)
     if ignored:
-        notes.append(f"reference keys not used here (corpus and queries come from --corpus/--queries): {', '.join(ignored)}")
+        notes.append("reference keys not used here (corpus and queries come from --corpus/--queries): "
+                     + ", ".join(ignored))
     return SamplingConfig(
         indices=indices, groups=_groups(raw.get("groups")), description_index=desc, visual_index=visual,
         dedup_index=dedup, cited_sample_size=number("cited_sample_size", 5), dedup_threshold=threshold,

@@ -171,7 +171,9 @@ def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
             rows.append(emb[pos])
         else:
             rows.append(encode_query_text(role.encoder, _raw_text(q, role.field, role.encoder), corpus)[0])
-    return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32) if rows else np.zeros((0, emb.shape[1]), np.float32)
+    if not rows:
+        return emb, np.zeros((0, emb.shape[1]), np.float32)
+    return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
 @dataclass
@@ -225,7 +227,9 @@ def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds],
     dedup = strict or len(m.scores) > cfg.dedup_min
     drops: tuple[Drop, ...] = ()
     if dedup:
-        vec = lambda fid: ctx.dedup[pos_of[fid]] if fid in pos_of else ctx.dedup[ctx.collection.position[fid]]  # noqa: E731
+        def vec(fid: str) -> np.ndarray:
+            return ctx.dedup[pos_of[fid] if fid in pos_of else ctx.collection.position[fid]]
+
         d = deduplicate(list(m.scores), g.size, vec, rng, cfg.dedup_threshold, seeds=prior, factor=cfg.sample_factor)
         kept_ids, drops = list(d.kept), d.dropped
     else:

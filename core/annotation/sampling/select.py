@@ -53,7 +53,9 @@ def merge(per_index: Mapping[str, Mapping[str, float]], description: str | None,
         case = ALL
         if len(common) < min_intersection:
             case = PARTIAL
-            pair = set(per_index.get(description, {})) & set(per_index.get(visual, {})) if description and visual else set()
+            pair = set()
+            if description and visual:
+                pair = set(per_index.get(description, {})) & set(per_index.get(visual, {}))
             for fid in sorted(pair - common):
                 add(fid, description)
     else:
