@@ -10,8 +10,9 @@ Sections (each runs in its own child process, one after the other, on its own em
     sampling   f. candidate sampling: exact percentile bands vs the reference's per-query searches
     encoders   g. timm, PatentNet, sentence-transformers encoders: pipeline vs forward pass
     scale      h. shards on Ray vs local, indices at 1M (10M on paper), maps of 100k / 1M points
+    adapt      i. CLIP adaptation: training throughput vs the raw forward+backward pass
 
-``--only index,umap`` picks sections (letters a-h work too); ``--quick`` uses small sizes
+``--only index,umap`` picks sections (letters a-i work too); ``--quick`` uses small sizes
 (about a minute in all) for smoke tests; ``--out DIR`` writes the report elsewhere.
 """
 from __future__ import annotations
@@ -38,11 +39,12 @@ SECTIONS = {
     "sampling": "bench.sampling",
     "encoders": "bench.encoders",
     "scale": "bench.scale",
+    "adapt": "bench.adapt",
 }
 ALIASES = {"a": "encode", "b": "eval", "c": "index", "d": "umap", "e": "dashboard",
            "encoding": "encode", "evaluate": "eval", "evaluation": "eval", "search": "index", "maps": "umap",
            "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling",
-           "g": "encoders", "h": "scale", "ray": "scale"}
+           "g": "encoders", "h": "scale", "ray": "scale", "i": "adapt", "adaptation": "adapt"}
 DEFAULT_OUT = ROOT / "bench"
 
 
@@ -56,7 +58,7 @@ def parse_only(value: str | None) -> list[str]:
             continue
         name = ALIASES.get(part, part)
         if name not in SECTIONS:
-            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-h)")
+            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-i)")
         if name not in names:
             names.append(name)
     return [n for n in SECTIONS if n in names]
@@ -199,7 +201,7 @@ def _la(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-h)")
+    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-i)")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute) for smoke tests")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md and report.json")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, removed after)")

@@ -89,5 +89,7 @@ else:
         left, right = st.columns(2)
         for col, spec, title in ((left, model.init_spec, "Before adaptation"), (right, model.spec, "After adaptation")):
             with col, st.spinner(f"Projecting {services.encoder_label(spec)}…"):
-                widgets.joint_map(services.joint_frame(ctx.corpus_spec, spec, field), f"{title}: "
-                                  f"{services.encoder_label(spec)}", key=f"models_map_{title[:5]}")
+                frame = services.joint_frame(ctx.corpus_spec, spec, field)
+                st.markdown(f"**{title}**")
+                st.caption(f"`{spec}`")
+                widgets.joint_map(frame, title, key=f"models_map_{title[:5]}")

@@ -131,7 +131,7 @@ def joint_map(frame: pd.DataFrame, title: str, key: str) -> None:
                           marker=dict(color=colour, symbol=symbol, size=7, opacity=0.75),
                           text=sub["title"], customdata=sub["text"],
                           hovertemplate="%{text}<br>%{customdata}<extra></extra>")
-    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(meta=title, height=420, margin=dict(l=10, r=10, t=30, b=10),
                       xaxis=dict(showticklabels=False, title="UMAP 1"), yaxis=dict(showticklabels=False, title="UMAP 2"),
                       legend=dict(orientation="h", y=-0.1))
     st.plotly_chart(fig, width="stretch", key=key)

@@ -258,3 +258,18 @@ def test_interrupted_run_resumes_and_a_finished_one_is_kept(tiny_clip_arch, tiny
     assert again.already_done and again.epochs_run == 0
     with pytest.raises(AdaptError, match="already exists with different data or settings"):
         adapt(corpus, "resume-me", cfg.with_(lr=1e-4))
+
+
+def test_cli_dry_run_and_errors(cache, query_patents, upair_samples, capsys):
+    from core.cli import main
+
+    qp, ups = f"query-patents:{query_patents}", f"upair:{upair_samples}"
+    assert main(["adapt", "--corpus", qp, "--benchmark", ups, "--out", "m", "--batch-size", "64", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "106 training pairs (106 patents), 12 validation pairs (12 patents)" in out
+    assert "left out 2 benchmark patent(s) (2 figures): EP4046527A1, WO2022034013A1" in out
+    assert main(["adapt", "--corpus", qp, "--out", "m"]) == 2  # UPAIR's batch of 256 > 108 pairs
+    assert "fewer than one batch of 256" in capsys.readouterr().err
+    assert main(["adapt", "--corpus", qp, "--out", "m", "--batch-size", "8", "--arch", "ViT-Q-99"]) == 2
+    assert "unknown open_clip architecture" in capsys.readouterr().err
+    assert main(["adapted"]) == 0 and "no adapted models yet" in capsys.readouterr().out
