@@ -16,8 +16,9 @@ st.caption("CLIP models adapted to patent figures here (`python -m core adapt`):
            "description or component labels and fine-tuned contrastively with open_clip's training code, as "
            "UPAIR did for CLIP-desc and CLIP-labels. Each appears as an encoder in the sidebar.")
 models = list_adapted()
+widgets.train_form(ctx.corpus_spec, expanded=not models)
 if not models:
-    st.info("No adapted models yet. Make one with\n\n"
+    st.info("No adapted models yet. Make one above, or with\n\n"
             "`python -m core adapt --corpus <figures with descriptions> --text desc --out my-clip-desc`\n\n"
             "(UPAIR's settings are the defaults; `--help` lists every option). It is saved under "
             "`cache/weights/` and listed here.", icon=":material/model_training:")

@@ -146,3 +146,54 @@ def scored(corpus_spec: str, name: str, finished_at: str, test: str, protocol: s
 
     model = next(m for m in list_adapted() if m.name == name)
     return before_after(services.corpus(corpus_spec), model, test=test, protocol=protocol)
+
+
+def train_form(corpus_spec: str, expanded: bool) -> None:
+    """Adapt a model on the sidebar's corpus from the page (UPAIR's settings preset), with progress."""
+    from core.adapt import AdaptError, adapt, plan
+    from dashboard import services
+
+    d = AdaptConfig()
+    if "adapt_done" in st.session_state:
+        st.success(st.session_state.pop("adapt_done"), icon=":material/check_circle:")
+    with st.expander("Adapt a model on this corpus", expanded=expanded, icon=":material/model_training:"):
+        st.caption("Pairs every figure of the corpus chosen in the sidebar with its text and fine-tunes CLIP with "
+                   "open_clip's training code. Patents among this corpus's benchmark queries and candidates are "
+                   "left out; to leave out another benchmark's, use `python -m core adapt --benchmark`. The "
+                   "defaults are UPAIR's published settings (a GPU job); on a CPU pick a small model and batch.")
+        with st.form("adapt_form", border=False):
+            c = st.columns(4)
+            name = c[0].text_input("Name", value="my-clip-desc", key="adapt_name")
+            text = c[1].selectbox("Text", ["desc", "labels"], key="adapt_text",
+                                  format_func=lambda t: "figure description" if t == "desc" else "component labels")
+            arch = c[2].text_input("Architecture", value=d.arch, key="adapt_arch")
+            pretrained = c[3].text_input("Start from", value=d.pretrained, key="adapt_pre",
+                                         help="an open_clip tag with downloaded weights, a checkpoint path, or none")
+            c = st.columns(4)
+            batch = c[0].number_input("Batch size", 2, 4096, d.batch_size, key="adapt_batch")
+            lr = c[1].number_input("Learning rate", 1e-9, 1.0, d.lr, format="%.2e", key="adapt_lr")
+            epochs = c[2].number_input("Epochs (0: up to 33,000 steps)", 0, 10_000, 0, key="adapt_epochs")
+            wd = c[3].number_input("Weight decay", 0.0, 1.0, d.wd, key="adapt_wd",
+                                   help="UPAIR tuned 0.1 and 0.2; the chosen value is not published")
+            go_ = st.form_submit_button("Train", icon=":material/play_arrow:")
+        if not go_:
+            return
+        try:
+            cfg = d.with_(text=text, arch=arch.strip(), pretrained=pretrained.strip(), batch_size=int(batch),
+                          lr=float(lr), epochs=int(epochs) or None, wd=float(wd)).validate()
+            corpus = services.corpus(corpus_spec)
+            split = plan(corpus, cfg)
+            st.caption(f"{len(split.train):,} training pairs, {len(split.val):,} validation pairs; "
+                       f"{len(split.excluded_patents)} benchmark patent(s) left out.")
+            bar = st.progress(0.0, text="Preparing the training files…")
+            res = adapt(corpus, name.strip(), cfg,
+                        progress=lambda done, total, msg: bar.progress(min(done / max(total, 1), 1.0), text=msg))
+        except AdaptError as exc:
+            st.error(str(exc), icon=":material/block:")
+            return
+        services.refresh_encoders()
+        st.session_state["adapt_done"] = (f"**{res.model.name}** saved as `{res.model.spec}`"
+                                          + (" (it was already trained with these settings)" if res.already_done
+                                             else ""))
+        st.session_state["models_name"] = res.model.name
+        st.rerun()  # list the new model (and offer it in the sidebar)

@@ -97,3 +97,31 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
     for m in maps:
         names = {tr["name"]: len(tr["text"]) for tr in m["data"]}
         assert names == {"Images": 10, "Text": 10}
+
+
+def test_models_page_trains_a_model_with_progress(cache, query_patents, tiny_clip_arch, tiny_clip_checkpoint):
+    import torch
+
+    from core.adapt import list_adapted
+
+    at = _app(f"query-patents:{query_patents}")
+    assert any("No adapted models yet" in i.value for i in at.info)
+    at.text_input(key="adapt_name").set_value("from-the-page")
+    at.text_input(key="adapt_arch").set_value(tiny_clip_arch)
+    at.text_input(key="adapt_pre").set_value(str(tiny_clip_checkpoint))
+    at.number_input(key="adapt_batch").set_value(512)
+    at.number_input(key="adapt_epochs").set_value(1)
+    at.button[0].click().run()  # the form's Train button
+    assert any("fewer than one batch of 512" in e.value for e in at.error) and not list_adapted()
+    at.number_input(key="adapt_batch").set_value(32)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        at.button[0].click().run()
+    finally:
+        torch.set_num_threads(n)
+    assert not at.exception and not at.error, (at.exception, at.error)
+    models = list_adapted()
+    assert [m.name for m in models] == ["from-the-page"] and models[0].provenance["epochs_trained"] == 1
+    assert any(models[0].spec in s.value for s in at.success)
+    assert any(m.label == "Training pairs" for m in at.metric)  # the page now shows it

@@ -1,6 +1,8 @@
 """Commands ``adapt`` and ``adapted``: fine-tune CLIP on figure–text pairs; list adapted models."""
 from __future__ import annotations
 
+import sys
+
 from ..corpora import load_corpus
 from .common import add_corpus_arg, table
 
@@ -61,6 +63,10 @@ def cmd_adapt(args) -> int:
     progress, state = _bar()
     try:
         res = adapt(corpus, args.out, cfg, benchmark=bench, progress=progress, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; every completed epoch is kept: run the same command again to resume {args.out}",
+              file=sys.stderr)
+        return 130
     finally:
         if state.get("bar") is not None:
             state["bar"].close()
