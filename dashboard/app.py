@@ -15,6 +15,7 @@ from dashboard import navigation, session, sidebar  # noqa: E402
 ICON = ROOT / "assets" / "icon.png"
 st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
 
+st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
 nav = st.navigation(list(navigation.pages().values()))
 with st.sidebar:
     st.markdown("## :material/architecture: UPAIR Explorer")

@@ -1,6 +1,7 @@
 """The shared sidebar (corpus, encoders, k) and the ``Context`` it hands to the pages."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import streamlit as st
@@ -36,10 +37,13 @@ def _corpus_picker() -> str:
     if picked is not None and picked not in options:  # typed into the box, or a spec set from outside
         st.session_state["corpus_custom"] = picked
         st.session_state["corpus_pick"] = CUSTOM
-    pick = st.selectbox("Corpus", options, format_func=lambda s: labels.get(s, "Other folder…"),
+    short = {s: lab.split(" (")[0] for s, lab in labels.items()}
+    pick = st.selectbox("Corpus", options, format_func=lambda s: short.get(s, "Other folder…"),
                         key="corpus_pick", label_visibility="collapsed", accept_new_options=True,
                         help="Pick a corpus, or type a folder path here or under 'Other folder…'.")
     if pick != CUSTOM:
+        if labels.get(pick, "") != short.get(pick, ""):
+            st.caption(labels[pick][len(short[pick]):].strip(" ()").capitalize())
         return pick
     return st.text_input("Folder or spec", key="corpus_custom",
                          placeholder="/data/upair  ·  query-patents:/data/qp",
@@ -58,8 +62,8 @@ def _encoder_picker() -> tuple[str, ...]:
     if off:
         with st.expander(f"{len(off)} unavailable", expanded=False):
             for r in off:
-                st.markdown(f"<span style='color:#666'>**{r['label']}** — {r['reason']}</span>",
-                            unsafe_allow_html=True)
+                st.markdown(f"<span style='color:#666'><b>{html.escape(r['label'])}</b> — "
+                            f"{html.escape(r['reason'])}</span>", unsafe_allow_html=True)
             st.caption("The Corpus page has a download button and the exact commands.")
     return tuple(chosen)
 

@@ -63,13 +63,14 @@ def store_query(query: str, corpus_spec: str) -> None:
 
 
 def scroll_to_top_if_asked() -> None:
-    """Scroll the page to the top after a new query was chosen further down."""
+    """Scroll the page to the top after a new query was chosen further down (call it last on
+    the page; it keeps the top for a moment while the new results settle)."""
     if not st.session_state.pop("_scroll_top", False):
         return
     st.html(f"<script>/* {time.time_ns()} */"
-            "const m = window.parent.document.querySelector('[data-testid=\"stMain\"]') || document.querySelector('[data-testid=\"stMain\"]');"
-            "if (m) m.scrollTo({top: 0}); window.scrollTo({top: 0});</script>",
-            unsafe_allow_javascript=True)
+            "(() => { const m = document.querySelector('[data-testid=\"stMain\"]'); let n = 0;"
+            "const t = setInterval(() => { if (m) m.scrollTo({top: 0}); window.scrollTo({top: 0});"
+            "if (++n >= 12) clearInterval(t); }, 100); })();</script>", unsafe_allow_javascript=True)
 
 
 def scroll_to_anchor_if_asked(flag: str, anchor: str) -> None:

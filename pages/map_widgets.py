@@ -68,11 +68,14 @@ def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | Non
                                    marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=1.2, color="#222"))))
     if query_xy is not None:
         # SVG scatter is drawn above the WebGL layer, so the star stays on top of dense clusters.
-        fig.add_trace(go.Scatter(x=[query_xy[0]], y=[query_xy[1]], mode="markers+text", name="query",
-                                 text=[f"★ {query_name}"], textposition="top center",
-                                 textfont=dict(size=12, color="black"), hovertext=[query_name], hoverinfo="text",
+        short = query_name.split(" · ")[0][:28]
+        fig.add_trace(go.Scatter(x=[query_xy[0]], y=[query_xy[1]], mode="markers", name="query",
+                                 text=[query_name], hoverinfo="text",
                                  marker=dict(symbol="star", size=22, color=OKABE_ITO["yellow"],
                                              line=dict(width=2, color="black"))))
+        fig.add_annotation(x=query_xy[0], y=query_xy[1], text=f"★ query: {short}", showarrow=True, arrowhead=0,
+                           ax=0, ay=-34, bgcolor="rgba(255,255,255,0.9)", bordercolor="#333", borderwidth=1,
+                           font=dict(size=12, color="black"))
     n_legend = len(order)
     fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
                       legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=12),

@@ -12,7 +12,7 @@ from dashboard.components.grids import follow_search_request, pager, use_as_quer
 
 def corpus_summary(corpus: Corpus) -> None:
     """Headline numbers of a corpus."""
-    cols = st.columns(5)
+    cols = st.columns([1, 1, 1.8, 1.3, 1])
     cols[0].metric("Figures", f"{len(corpus):,}")
     cols[1].metric("Patents", f"{len({f.patent for f in corpus.figures if f.patent}):,}")
     cols[2].metric("CPC sections", "".join(corpus.sections) or "—")

@@ -98,7 +98,6 @@ try:
 except ImageError as exc:
     st.error(str(exc))
     st.stop()
-urlstate.scroll_to_top_if_asked()
 if query not in corpus.by_id and not upload_text:
     results = {s: (dict(r, error=f"{services.encoder_label(s)} reads text, not drawings: add a description to "
                                  "this upload (Describe this upload, above) to search with it.")
@@ -120,3 +119,4 @@ with container:
         w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
                          self_hit=same_as, qrels=jqrels)
         judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
+urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page

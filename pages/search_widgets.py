@@ -82,19 +82,26 @@ def example_picker(corpus: Corpus) -> None:
 def breadcrumb(corpus: Corpus, trail: list[str]) -> None:
     """The previous queries, each named distinctly; clicking one goes back to it."""
     shown = trail[-8:]
-    labels = [fig_label(corpus, q) for q in shown]
-    seen: dict[str, int] = {}
-    for i, lab in enumerate(labels):  # same label twice (two uploads named alike): number them
-        seen[lab] = seen.get(lab, 0) + 1
-        if labels.count(lab) > 1:
-            labels[i] = f"{lab} ({seen[lab]})"
+
+    def short(q: str) -> str:
+        f = corpus.by_id.get(q)
+        if f is None:
+            return f"upload · {session.upload_name(q)}"
+        return f"{f.patent or f.id} · {f.title[:32]}{'…' if len(f.title) > 32 else ''}"
+
+    first = [short(q) for q in shown]
+    labels = list(first)
+    for i, (q, lab) in enumerate(zip(shown, first)):  # same patent and title: name the figure
+        if first.count(lab) > 1:
+            f = corpus.by_id.get(q)
+            labels[i] = f"{f.patent or ''} · figure {f.id}" if f else f"{lab} ({i + 1})"
     st.caption("Query trail — click to go back")
     cols = st.columns(len(shown))
     for i, (col, fid, lab) in enumerate(zip(cols, shown, labels)):
         last = i == len(shown) - 1
         with col:
             st.button(("▶ " if last else "") + lab, key=f"crumb-{i}-{fid}", disabled=last, width="stretch",
-                      help=lab, on_click=session.back_to, args=(fid,))
+                      help=fig_label(corpus, fid), on_click=session.back_to, args=(fid,))
 
 
 def query_panel(corpus: Corpus, query: str, same_as: str | None = None) -> None:
@@ -197,19 +204,25 @@ def _compact_row(fig, header: str, marks: str, key: str) -> None:
     with a:
         st.image(services.thumbnail(str(fig.path), 128), width="stretch")
     with b:
-        st.markdown(f"<div style='font-size:0.8em;line-height:1.3'>{header} {marks}<br>"
-                    f"<span class='upair-title' title='{html.escape(fig.title)}'>{html.escape(fig.title)}</span>"
-                    "</div>", unsafe_allow_html=True)
+        st.markdown(f"<div style='font-size:0.78em;line-height:1.35'><div class='upair-line'>{header}</div>"
+                    f"<div style='display:flex;gap:4px;align-items:baseline'><span style='flex:none'>{marks}</span>"
+                    f"<span class='upair-title' style='min-width:0' title='{html.escape(fig.title)}'>"
+                    f"{html.escape(fig.title)}</span></div></div>", unsafe_allow_html=True)
         st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
                   type="tertiary", icon=":material/search:")
 
 
 COMPACT_CSS = """
 <style>
-div[class*="-grid-compact"] [data-testid="stVerticalBlock"] { gap: 0.1rem; }
+div[class*="-grid-compact"], div[class*="-grid-compact"] [data-testid="stVerticalBlock"] { gap: 0.15rem; }
 div[class*="-grid-compact"] [data-testid="stHorizontalBlock"] { gap: 0.5rem; }
-div[class*="-grid-compact"] button[kind="tertiary"] { min-height: 1.2rem; padding: 0; font-size: 0.75rem; }
-div[class*="-grid-compact"] [data-testid="stImage"] img { max-height: 64px; object-fit: contain; }
+div[class*="-grid-compact"] [data-testid="stElementContainer"] { margin: 0; }
+div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
+div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] p { margin: 0; }
+div[class*="-grid-compact"] button[kind="tertiary"] { min-height: 0; height: 1.15rem; padding: 0; line-height: 1; }
+div[class*="-grid-compact"] button[kind="tertiary"] p { font-size: 0.72rem; }
+div[class*="-grid-compact"] [data-testid="stImage"] img { max-height: 56px; object-fit: contain; }
 .upair-title { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.upair-line { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 </style>
 """

@@ -289,6 +289,8 @@ def test_map_star_on_top_named_legend_readable_colour_kept(cache, query_patents)
         data = _traces(chart)
         assert data[-1]["name"] == "query" and data[-1]["type"] == "scatter"  # drawn last, SVG above WebGL
         assert first.patent in data[-1]["text"][0]
+        notes = json.loads(chart.proto.spec)["layout"]["annotations"]
+        assert any(first.patent in a["text"] and "query" in a["text"] for a in notes)
         names = {tr["name"] for tr in data[:-1]}
         assert "G · Physics" in names and "H · Electricity" in names
     at.selectbox(key="map_colour").set_value("Patent").run()

@@ -19,8 +19,8 @@ def badges(judgements: dict[str, int | None]) -> str:
     for axis in AXES:
         j = judgements.get(axis)
         out.append(f"<span class='upair-badge' title='{AXIS_LABELS[axis]}: {JUDGEMENT_WORDS[j]}' "
-                   f"style='display:inline-block;min-width:2.1em;text-align:center;border-radius:4px;"
-                   f"margin-right:2px;font-size:0.75em;font-weight:600;color:white;"
+                   f"style='display:inline-block;min-width:2em;text-align:center;border-radius:3px;"
+                   f"margin-right:2px;font-size:0.72em;font-weight:600;color:white;"
                    f"background:{JUDGEMENT_COLOURS[j]}'>{axis[0].upper()}{JUDGEMENT_MARKS[j]}</span>")
     return "".join(out)
 

@@ -40,5 +40,6 @@ def pager(n: int, per_page: int, key: str, noun: str = "figures") -> slice:
     if pages == 1:
         st.caption(f"All {n} {noun} shown.")
         return slice(0, n)
-    page = st.number_input(f"Page (of {pages}; {n} {noun}, {per_page} a page)", 1, pages, 1, key=key)
+    col, _ = st.columns([1, 2])
+    page = col.number_input(f"Page (of {pages}; {n} {noun}, {per_page} a page)", 1, pages, 1, key=key)
     return slice((page - 1) * per_page, page * per_page)
