@@ -258,7 +258,7 @@ def load_webdataset(rest: str, name: str | None = None) -> ShardedCorpus:
     if not figures:
         detail = f" ({warnings[0]})" if warnings else ""
         raise DatasetError(f"no figures in the {len(shards)} shard(s) of {rest!r}{detail}")
-    root = Path(os.path.commonpath([s for s in shards if not is_remote(s)] or ["."]))
+    root = Path(os.path.commonpath([str(Path(s).parent) for s in shards if not is_remote(s)] or ["."]))
     return ShardedCorpus(name=name or f"webdataset:{rest}", kind="webdataset", root=root,
                          figures=tuple(figures), warnings=tuple(warnings), shards=tuple(shards),
                          skipped_shards=tuple(bad_shards), skipped_samples=tuple(skipped))
