@@ -27,14 +27,26 @@ def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
     df = pd.DataFrame(status)
     df["status"] = df.apply(lambda r: ("in use" if r["spec"] in selected else "available")
                             if r["available"] else "unavailable", axis=1)
+    df["fix"] = [fix_command(r) for r in status]
     st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True,
                  width="stretch",
                  column_config={"label": "Encoder", "reason": st.column_config.TextColumn("Why not", width="medium"),
                                 "fix": st.column_config.TextColumn("How to fix", width="large"), "spec": "Spec"})
-    for r in status:
-        if not r["available"] and r["fix"]:
-            st.markdown(f"**{r['label']}** — {r['reason']}")
-            st.code(r["fix"], language="bash", wrap_lines=True)
+
+
+def fix_command(row: dict) -> str:
+    """The fix for an unavailable encoder, as a command that works as written from the checkout."""
+    from core.encoders import DOWNLOADABLE, get_encoder
+
+    if row["available"]:
+        return ""
+    try:
+        downloadable = DOWNLOADABLE in get_encoder(row["spec"]).capabilities
+    except ValueError:
+        downloadable = False
+    if downloadable and "not downloaded" in row["reason"]:
+        return f"{venv_python()} -m core fetch-weights {row['spec']}  (or press Download weights below)"
+    return row["fix"]
 
 
 def figure_browser(corpus: Corpus, key: str, per_page: int = 24, columns: int = 6) -> None:
@@ -141,7 +153,7 @@ def weights_panel(status: list[dict]) -> None:
     """Download buttons for encoders whose weights can be fetched; commands that work as written."""
     from core.encoders import DOWNLOADABLE, get_encoder
 
-    missing = [r for r in status if not r["available"]]
+    missing = [r for r in status if not r["available"] and r.get("kind") != "invalid"]  # invalid: listed above
     if not missing:
         return
     st.markdown("##### Get the missing encoders")
@@ -155,7 +167,7 @@ def weights_panel(status: list[dict]) -> None:
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
         if DOWNLOADABLE in enc.capabilities and "not downloaded" in r["reason"]:
             c1.markdown(f"**{r['label']}** — {r['reason']}. Download it here (needs internet), or run "
-                        f"`{py} -m core fetch-weights {r['spec']}`.")
+                        f"`{py} -m core fetch-weights {r['spec']}` in the project folder.")
             if c2.button("Download weights", key=f"dl-{r['spec']}", icon=":material/download:"):
                 with st.container():
                     _download(r["spec"])

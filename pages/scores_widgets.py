@@ -13,7 +13,7 @@ from core.corpora import AXES, AXIS_LABELS
 from core.metrics import MEASURE_LABELS, system_label
 from dashboard import services
 from dashboard.components.cards import badges, fig_label, figure_details_compact
-from dashboard.components.palette import JUDGEMENT_MARKS
+from dashboard.components.palette import JUDGEMENT_MARKS, OKABE_ITO
 
 BEST_STYLE = "font-weight:700;background-color:#d6eaf8;color:#08306b"
 
@@ -65,7 +65,7 @@ def score_bars(table: pd.DataFrame, metric: str):
         g = g.set_index("axis").reindex([a for a in AXES if a in set(t["axis"])])
         fig.add_trace(go.Bar(name=system_name(enc, run), x=[AXIS_LABELS[a] for a in g.index], y=g["value"],
                              hovertemplate="%{x}: %{y:.4f}<extra>" + system_name(enc, run) + "</extra>"))
-    fig.update_layout(barmode="group", height=380, margin=dict(l=0, r=0, t=10, b=0), yaxis_title=metric_label(metric),
+    fig.update_layout(colorway=list(OKABE_ITO.values()), barmode="group", height=380, margin=dict(l=0, r=0, t=10, b=0), yaxis_title=metric_label(metric),
                       yaxis_range=[0, 1], legend=dict(orientation="h", y=-0.15), plot_bgcolor="white")
     fig.update_yaxes(gridcolor="#eee")
     return fig
@@ -110,7 +110,7 @@ def _side_by_side(corpus: Corpus, qid: str, systems: list[tuple[str, str]], scor
                 cells.append(
                     f"<div style='display:inline-block;width:150px;margin:0 6px 8px 0;vertical-align:top;"
                     f"font-size:0.75em'><img src='{uri}' style='width:150px;height:150px;border:1px solid #ddd'/>"
-                    f"<div><b>#{rank}</b> · score {score:.3f}</div>"
+                    f"<div><b>#{rank}</b> · {'cosine' if s[1] == 'image' else 'fused score'} {score:.3f}</div>"
                     f"<div>{badges({ax: b.judgement(ax, qid, doc) for ax in AXES})}</div>"
                     f"<div title='{html.escape(f.title)}' style='white-space:nowrap;overflow:hidden;"
                     f"text-overflow:ellipsis'>{html.escape(f.patent or f.id)}</div></div>")

@@ -216,15 +216,17 @@ def test_disagreement_row_opens_the_drilldown(server, browser):
     _settle(page)
     _no_errors(page)
     _shot(page, "scores.png")
-    before = page.locator(".st-key-drill_q").inner_text()
+    before = page.locator(".st-key-drill_q input").input_value()
     grid = page.locator(".st-key-cmp_disagree")
     grid.scroll_into_view_if_needed()
+    first_title = grid.locator("[role=gridcell], td").nth(3).inner_text().strip()  # columns A, B, A − B, query
+    assert first_title and first_title[:40] not in before
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
+    time.sleep(1)
     _settle(page)
-    time.sleep(0.5)
-    after = page.locator(".st-key-drill_q").inner_text()
-    assert after != before, "clicking the row did not open that query"
+    after = page.locator(".st-key-drill_q input").input_value()
+    assert first_title[:40] in after, (first_title, after)  # that query is open in the drill-down
     heading = page.locator("#per-query")
     hb = heading.bounding_box()
     assert hb is not None and 0 <= hb["y"] < 800  # scrolled to the drill-down
