@@ -6,14 +6,27 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from .errors import ConfigError
+
 #: Repository root (parent of ``core/``).
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cache_dir() -> Path:
-    """Root of every on-disk cache (``$UPAIR_CACHE`` or ``<repo>/cache``)."""
-    path = Path(os.environ.get("UPAIR_CACHE", ROOT / "cache")).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    """Root of every on-disk cache (``$UPAIR_CACHE`` or ``<repo>/cache``); ``ConfigError``
+    naming the variable when it is not a folder that exists or can be created."""
+    raw = os.environ.get("UPAIR_CACHE", "")
+    if "\x00" in raw:
+        raise ConfigError(f"UPAIR_CACHE={raw!r} contains a NUL byte; set it to a folder")
+    path = Path(raw or ROOT / "cache").expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"UPAIR_CACHE={raw or path} is not a folder; set UPAIR_CACHE to a (new or existing) "
+                          "folder for the cache")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the cache folder {path} ({exc.strerror or exc}); set UPAIR_CACHE to a "
+                          "writable folder") from exc
     return path
 
 
@@ -43,7 +56,36 @@ def shared_data_dir() -> Path:
 
 #: Largest image (in pixels) we agree to decode; anything larger is rejected as a likely
 #: decompression bomb. 40 MP covers a 600 dpi A4 scan with room to spare.
-MAX_IMAGE_PIXELS = int(os.environ.get("UPAIR_MAX_IMAGE_PIXELS", 40_000_000))
+def env_int(name: str, default: int, low: int = 1) -> int:
+    """``$name`` as an integer ≥ ``low`` (``default`` when unset or blank); ``ConfigError``
+    naming the variable otherwise."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise ConfigError(f"{name}={raw!r} is not a whole number ≥ {low}; set it to e.g. {default} or unset it")
+    return value
+
+
+#: Problems with environment variables found at import (``check_environment`` raises them).
+ENV_PROBLEMS: list[str] = []
+
+try:
+    MAX_IMAGE_PIXELS = env_int("UPAIR_MAX_IMAGE_PIXELS", 40_000_000)
+except ConfigError as _exc:  # reported by check_environment(); the safe default applies meanwhile
+    ENV_PROBLEMS.append(str(_exc))
+    MAX_IMAGE_PIXELS = 40_000_000
+
+
+def check_environment() -> None:
+    """Raise ``ConfigError`` (naming the variable) when an ``UPAIR_*`` setting is unusable."""
+    if ENV_PROBLEMS:
+        raise ConfigError(ENV_PROBLEMS[0])
+    cache_dir()
 
 #: Largest upload accepted by the dashboard (also set in .streamlit/config.toml).
 MAX_UPLOAD_MB = 20

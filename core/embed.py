@@ -44,6 +44,8 @@ class Embeddings:
     ids: tuple[str, ...]
     vectors: np.ndarray = field(repr=False)
     problems: tuple[str, ...] = ()
+    #: Figures whose image cannot be read (their rows are zero and never returned by an index).
+    excluded: tuple[str, ...] = ()
 
     @property
     def dim(self) -> int:
@@ -94,22 +96,54 @@ def vector_namespace(enc: Encoder, what: str) -> str:
     return _namespace(enc, what)
 
 
-def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: list[str]) -> np.ndarray:
-    """The mapper every engine runs on one batch: items that are callables are loaded first
-    (an unusable image becomes a blank page, its message appended to ``problems``), then
-    the batch is encoded."""
-    loaded = []
-    for item in items:
+def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: list[str],
+                 dim: int | None = None) -> np.ndarray:
+    """The mapper every engine runs on one batch: items that are callables are loaded first,
+    then the batch is encoded. An unusable image is never encoded: its row is NaN (the
+    cache's mark for "unreadable", see ``unreadable_rows``) and its message is appended to
+    ``problems``. ``dim`` is needed only when no item of the batch can be loaded."""
+    loaded, bad = [], []
+    for i, item in enumerate(items):
         if callable(item):
             try:
                 item = item()
             except ImageError as exc:
-                from PIL import Image
-
                 problems.append(str(exc))
-                item = Image.new("RGB", (64, 64), "white")
+                bad.append(i)
+                continue
         loaded.append(item)
-    return encode(loaded)
+    if not bad:
+        return encode(loaded)
+    vecs = np.asarray(encode(loaded), dtype=np.float32) if loaded else None
+    width = vecs.shape[1] if vecs is not None else int(dim or getattr(getattr(encode, "__self__", None), "dim"))
+    out = np.full((len(items), width), np.nan, dtype=np.float32)
+    good = [i for i in range(len(items)) if i not in set(bad)]
+    if vecs is not None:
+        out[good] = vecs
+    return out
+
+
+def unreadable_rows(vectors: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows that mark an unreadable image (any non-finite value)."""
+    return ~np.isfinite(vectors).all(axis=1) if len(vectors) else np.zeros(0, dtype=bool)
+
+
+def _unreadable(corpus: Corpus, vectors: np.ndarray, load) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(ids, one message each) of the figures whose row marks an unreadable image; their
+    rows are zeroed in place so no NaN reaches a score."""
+    rows = np.flatnonzero(unreadable_rows(vectors))
+    ids, messages = [], []
+    for r in rows:
+        fig = corpus.figures[int(r)]
+        try:
+            load(fig)
+            msg = f"figure {fig.id} ({fig.path}): its image could not be read when it was encoded"
+        except ImageError as exc:
+            msg = str(exc)
+        ids.append(fig.id)
+        messages.append(f"{msg} — left out of the index, map and evaluation")
+    vectors[rows] = 0.0
+    return tuple(ids), tuple(messages)
 
 
 def _encode_missing(
@@ -190,10 +224,14 @@ def build_embeddings(
         label = f"{enc.label or spec} · {what}"
         problems = _encode_missing(store, keys, payloads, encode, bs, label, progress, show_bar,
                                    meta={"device": enc.device})
-        vectors = store.get(keys)
+        vectors = np.array(store.get(keys), dtype=np.float32, order="C")
+    excluded: tuple[str, ...] = ()
+    if what == "image":
+        excluded, messages = _unreadable(corpus, vectors, load)
+        problems = list(messages)
     key = key_of(corpus.fingerprint, ns)
     return Embeddings(spec=spec, what=what, key=key, ids=tuple(f.id for f in corpus.figures),
-                      vectors=np.ascontiguousarray(vectors, dtype=np.float32), problems=tuple(problems))
+                      vectors=vectors, problems=tuple(problems), excluded=excluded)
 
 
 def encode_query_image(spec: str, image) -> np.ndarray:

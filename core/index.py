@@ -261,8 +261,9 @@ class VectorIndex:
         return out_s, out_r
 
     def neighbours(self, query: np.ndarray, k: int, exclude: set[str] | None = None) -> list[tuple[str, float]]:
-        """(id, score) of the ``k`` nearest figures to one query vector, best first."""
-        exclude = exclude or set()
+        """(id, score) of the ``k`` nearest figures to one query vector, best first (figures
+        whose image is unreadable, ``embeddings.excluded``, are never returned)."""
+        exclude = set(exclude or ()) | set(getattr(self.embeddings, "excluded", ()))
         scores, rows = self.search(query, k + len(exclude))
         out = []
         for s, r in zip(scores[0], rows[0]):

@@ -9,16 +9,38 @@ from .store import atomic_write_text
 from .textio import decode_text
 
 
+#: Relevance grades accepted in a qrels file (the range of trec_eval's C ``int``).
+GRADE_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _qrels_problem(parts: list[str]) -> str:
+    """Why a split qrels line is unusable ("" when it is fine)."""
+    if len(parts) != 4:
+        return f"expected 4 fields 'qid iter docid relevance', found {len(parts)}"
+    try:
+        rel = int(parts[3])
+    except ValueError:
+        return f"relevance {parts[3]!r} is not an integer"
+    if not GRADE_RANGE[0] <= rel <= GRADE_RANGE[1]:
+        return f"relevance {parts[3][:30]} is out of range ({GRADE_RANGE[0]}..{GRADE_RANGE[1]})"
+    return ""
+
+
 def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[str, int]], list[str]]:
     """Read a TREC qrels file (``qid iter docid rel``).
 
-    Returns ``(qrels, problems)``. With ``strict`` a malformed line raises ``DatasetError``
+    Returns ``(qrels, problems)``. With ``strict`` a malformed line (wrong field count, a
+    relevance that is not an integer or is out of ``GRADE_RANGE``) raises ``DatasetError``
     naming the file and line; otherwise the line is skipped and described in ``problems``.
-    Relevance > 0 counts as relevant (binary UPAIR judgements).
+    A pair judged again with a different grade keeps the later line and is described in
+    ``problems`` either way. Relevance > 0 counts as relevant (binary UPAIR judgements).
     """
     path = Path(path)
     qrels: dict[str, dict[str, int]] = {}
+    seen: dict[tuple[str, str], int] = {}
     problems: list[str] = []
+    if path.is_dir():
+        raise DatasetError(f"qrels path {path} is a folder; expected a TREC qrels file ('qid iter docid relevance')")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -28,21 +50,19 @@ def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[st
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
-        problem = ""
-        if len(parts) != 4:
-            problem = f"expected 4 fields 'qid iter docid relevance', found {len(parts)}"
-        else:
-            try:
-                rel = int(parts[3])
-            except ValueError:
-                problem = f"relevance {parts[3]!r} is not an integer"
+        problem = _qrels_problem(parts)
         if problem:
             msg = f"{path}:{lineno}: {problem}: {line.strip()[:120]!r}"
             if strict:
                 raise DatasetError(msg + " — fix or delete that line.")
             problems.append(msg)
             continue
-        qrels.setdefault(parts[0], {})[parts[2]] = rel
+        qid, docid, rel = parts[0], parts[2], int(parts[3])
+        if (qid, docid) in seen and qrels[qid][docid] != rel:
+            problems.append(f"{path}:{lineno}: {qid} {docid} judged again with relevance {rel} "
+                            f"(line {seen[qid, docid]} said {qrels[qid][docid]}); the later line is used")
+        seen[qid, docid] = lineno
+        qrels.setdefault(qid, {})[docid] = rel
     return qrels, problems
 
 

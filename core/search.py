@@ -69,6 +69,25 @@ def _resolve_query(corpus: Corpus, query: Query):
     return None, query
 
 
+#: Smallest side (pixels) and grey-level spread (0-255) of a query image that holds a drawing.
+MIN_QUERY_SIDE = 8
+MIN_QUERY_SPREAD = 8
+
+
+def check_drawn(image, name: str = "the query image") -> None:
+    """Raise ``ImageError`` when ``image`` cannot hold a drawing: smaller than
+    ``MIN_QUERY_SIDE`` pixels, or one flat tone (all white, all black, NaN pixels)."""
+    w, h = image.size
+    if min(w, h) < MIN_QUERY_SIDE:
+        raise ImageError(f"{name} is {w} x {h} pixels, too small to hold a drawing; choose a larger image.")
+    grey = np.asarray(image.convert("L") if image.mode != "F" else image, dtype=np.float32)
+    finite = grey[np.isfinite(grey)]
+    if finite.size == 0 or float(finite.max() - finite.min()) < MIN_QUERY_SPREAD:
+        tone = "no pixel values" if finite.size == 0 else f"one flat tone (grey level {float(finite.mean()):.0f})"
+        raise ImageError(f"{name} has no drawn content ({tone}); neighbours of it would be arbitrary. "
+                         "Choose an image with a drawing on it.")
+
+
 def _ranked(pairs: list[tuple[str, float]]) -> tuple[Neighbour, ...]:
     return tuple(Neighbour(fid, i + 1, score) for i, (fid, score) in enumerate(pairs))
 
@@ -115,12 +134,23 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
     encoder) get an ``EncoderResult`` with ``error`` set. Raises ``ImageError`` when the
     query image itself is unusable.
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number of results, at least 1 (got {k!r})")
     fid, image = _resolve_query(corpus, query)
+    if image is not None:
+        check_drawn(image)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:
             index = _index(corpus, spec, index_kind, indices)
+            if fid is not None and fid in index.embeddings.excluded:
+                raise ImageError(f"figure {fid} cannot be a query: its image is unreadable "
+                                 f"({corpus.by_id[fid].path}); it is left out of every index")
             vec = _vector(corpus, index, fid, image, text)
+            if not np.isfinite(vec).all() or float(np.linalg.norm(vec)) < 1e-6:
+                results[spec] = EncoderResult(spec, error="the query has no drawn content for this encoder "
+                                                          "(its vector is zero); neighbours would be arbitrary")
+                continue
             pairs = index.neighbours(vec, k, exclude=set(exclude) | ({fid} if fid else set()))
             results[spec] = EncoderResult(spec, _ranked(pairs))
         except ImageError:
@@ -134,6 +164,10 @@ def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10,
                 indices: Mapping[str, VectorIndex] | None = None) -> dict[str, EncoderResult]:
     """Text → figure search with every encoder that reads text: a text tower in the image
     space (CLIP, ``text-to-image``) or a text-only encoder over the figures' texts (TF-IDF)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number of results, at least 1 (got {k!r})")
+    if not str(text or "").strip():
+        raise ValueError("the query text is empty; type what the figures should show")
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:

@@ -191,14 +191,29 @@ def exclusive(name: str) -> Iterator[None]:
     with _thread_locks_guard:
         tlock = _thread_locks.setdefault(name, threading.Lock())
     lock_dir = config.cache_dir() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
     with tlock:
-        with open(lock_dir / f"{key_of(name)}.lock", "a+") as fh:
+        try:
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            fh = open(lock_dir / f"{key_of(name)}.lock", "a+")
+        except OSError as exc:
+            if not _read_only(exc):
+                raise
+            # a read-only cache: this process cannot write, so readers need no file lock; anything
+            # that does have to be written fails later, naming the cache
+            yield
+            return
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_only(exc: OSError) -> bool:
+    import errno
+
+    return isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class VectorStore:

@@ -40,7 +40,13 @@ def encoder_status() -> list[dict]:
 def _encoder_status(cache_root: str, extra: str) -> list[dict]:
     rows = []
     for spec in known_encoders():
-        enc = get_encoder(spec)
+        try:
+            enc = get_encoder(spec)
+        except ValueError as exc:  # a bad entry of $UPAIR_ENCODERS: listed, everything else works
+            rows.append({"spec": spec, "label": spec, "kind": "invalid", "available": False,
+                         "reason": f"invalid entry in UPAIR_ENCODERS: {exc}",
+                         "fix": "correct or remove it in the UPAIR_ENCODERS environment variable"})
+            continue
         av = enc.availability()
         rows.append({"spec": spec, "label": enc.label or spec, "kind": enc.kind,
                      "available": av.ok, "reason": av.reason, "fix": av.fix})
@@ -313,3 +319,18 @@ def bundled_examples() -> list[Path]:
 def refresh_encoders() -> None:
     """Forget the cached encoder status (after weights arrived), so no restart is needed."""
     _encoder_status.clear()
+
+
+#: The Corpus page names unreadable figures of corpora up to this size (each image decoded
+#: once per corpus content, remembered in the cache); larger ones are named as they are built.
+UNREADABLE_CHECK_MAX = 50_000
+
+
+def unreadable_figures(corpus) -> dict[str, str]:
+    """``{figure id: message}`` of the corpus's figures whose image cannot be read ({} for
+    sharded or very large corpora, which are checked as they are encoded)."""
+    if len(corpus) > UNREADABLE_CHECK_MAX or any(f.member for f in corpus.figures[:1]):
+        return {}
+    from core.integrity import unreadable_figures as check
+
+    return check(corpus)

@@ -20,6 +20,11 @@ widgets.corpus_summary(corpus)
 if corpus.warnings:
     with st.expander(f"{len(corpus.warnings)} record(s) skipped or repaired while loading"):
         st.code("\n".join(corpus.warnings[:200]), language=None)
+unreadable = services.unreadable_figures(corpus)
+if unreadable:
+    with st.expander(f"{len(unreadable)} unreadable figure(s) — left out of indices, maps and evaluation",
+                     expanded=True, icon=":material/broken_image:"):
+        st.code("\n".join(list(unreadable.values())[:200]), language=None)
 
 st.subheader("Figures")
 widgets.figure_browser(corpus, key="overview")

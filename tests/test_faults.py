@@ -99,3 +99,446 @@ def test_a_previous_unpack_is_recognised_and_repaired(tmp_path):
     (dest / "test" / "extra.txt").write_text("x")
     root = dl.download_upair(dest, url=str(z), progress=False)  # its own entries may be replaced
     assert (root / "metadata.json").is_file() and not (dest / "test" / "extra.txt").exists()
+
+
+# --------------------------------------------------------------------------- small corpora
+
+
+def _drawing(seed: int, size: int = 64) -> bytes:
+    """A distinct line drawing per seed (HOG tells them apart)."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (size, size), "white")
+    d = ImageDraw.Draw(img)
+    for _ in range(4):
+        x0, y0, x1, y1 = (int(v) for v in rng.integers(2, size - 2, 4))
+        d.line((x0, y0, x1, y1), fill="black", width=2)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _bomb_png() -> bytes:
+    """A valid PNG header claiming 30000 x 30000 pixels (refused from the header alone)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+
+
+BAD_IMAGES = {"corrupt": b"this is text, not a png", "empty": b"", "bomb": None, "truncated": None}
+
+
+def _bad_bytes(kind: str) -> bytes:
+    if kind == "bomb":
+        return _bomb_png()
+    if kind == "truncated":
+        data = _drawing(99)
+        return data[: len(data) // 2]
+    return BAD_IMAGES[kind]
+
+
+def upair_folder(root: Path, bad: dict[str, str] | None = None, n: int = 8) -> Path:
+    """A UPAIR-layout benchmark: queries q0, q1; candidates c0..c{n-1}; visual qrels. ``bad``
+    maps ids to a kind of unreadable image."""
+    img = root / "test" / "images"
+    img.mkdir(parents=True)
+    ids = ["q0", "q1", *(f"c{i}" for i in range(n))]
+    for i, fid in enumerate(ids):
+        kind = (bad or {}).get(fid)
+        (img / f"{fid}.png").write_bytes(_bad_bytes(kind) if kind else _drawing(i))
+    cands = [{"hashcode": f"c{i}", "title": f"T{i}"} for i in range(n)]
+    meta = {q: {"query": {"hashcode": q, "title": q}, "candidates": cands} for q in ("q0", "q1")}
+    (root / "metadata.json").write_text(json.dumps(meta))
+    lines = [f"{q} 0 c{i} {int((i + k) % 3 == 0)}\n" for k, q in enumerate(("q0", "q1")) for i in range(n)]
+    (root / "test" / "qrels_visual.txt").write_text("".join(lines))
+    return root
+
+
+# --------------------------------------------------------------------------- unreadable figures
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "empty", "bomb", "truncated"])
+def test_an_unreadable_figure_is_named_and_kept_out_of_the_index(tmp_path, kind):
+    from core.corpora import load_corpus
+    from core.embed import build_embeddings
+    from core.search import search
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u', {'c3': kind})}")
+    emb = build_embeddings(corpus, "hog", show_bar=False)
+    assert emb.excluded == ("c3",)
+    assert len(emb.problems) == 1 and "c3" in emb.problems[0] and "left out" in emb.problems[0]
+    assert np.isfinite(emb.vectors).all() and not emb.vectors[corpus.position["c3"]].any()
+    again = build_embeddings(corpus, "hog", show_bar=False)  # from the cache: still named, not re-encoded
+    assert again.excluded == ("c3",) and again.problems == emb.problems
+    res = search(corpus, "q0", ["hog"], k=50)["hog"]
+    assert "c3" not in res.ids and len(res.ids) == len(corpus) - 2  # every other figure, never the bad one
+    with pytest.raises(Exception, match="c3 cannot be a query: its image is unreadable"):
+        search(corpus, "c3", ["hog"], k=3)
+
+
+def test_unreadable_figures_are_left_out_of_evaluation_and_counted(tmp_path):
+    from core.corpora import load_corpus
+    from core.evaluation import evaluate
+    from core.integrity import without_figures
+
+    bad = load_corpus(f"upair:{upair_folder(tmp_path / 'u', {'c2': 'corrupt'})}")
+    res = evaluate(bad, ["hog"], runs=["image"], metrics=["AP"])
+    assert any("1 unreadable figure" in s and "c2" in r for s, r in res.skipped)
+    # equal to the corpus in which that figure never existed (judgements of it dropped too)
+    good = load_corpus(f"upair:{upair_folder(tmp_path / 'g')}")
+    ref = evaluate(without_figures(good, {"c2"}), ["hog"], runs=["image"], metrics=["AP"])
+    got = res.per_query.sort_values("qid")["value"].to_numpy()
+    want = ref.per_query.sort_values("qid")["value"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_cli_names_each_unreadable_figure_once(tmp_path):
+    root = upair_folder(tmp_path / "u", {"c1": "corrupt", "c4": "empty"})
+    info = run_cli("info", "--corpus", f"upair:{root}")
+    assert info.returncode == 0, info.stderr
+    assert info.stdout.count("unreadable  figure c1") == 1 and info.stdout.count("unreadable  figure c4") == 1
+    build = run_cli("build", "--corpus", f"upair:{root}", "--encoders", "hog,ahdh")
+    assert build.returncode == 0, build.stderr
+    assert build.stdout.count("figure c1") == 1 and build.stdout.count("figure c4") == 1
+    assert "8 x" in build.stdout and "2 unreadable figure(s) left out" in build.stdout
+
+
+@pytest.mark.slow
+def test_a_damaged_figure_of_the_cached_demo_is_redrawn(cache):
+    from core.corpora import load_corpus
+
+    corpus = load_corpus("demo")
+    fig = corpus.figures[5]
+    good = fig.path.read_bytes()
+    fig.path.write_bytes(good[: len(good) // 2])  # truncated in the cache
+    again = load_corpus("demo")
+    assert again.by_id[fig.id].path.read_bytes() == good
+    assert again.fingerprint == corpus.fingerprint
+
+
+# --------------------------------------------------------------------------- blank queries
+
+
+def _flat(color, size=(64, 64)) -> Image.Image:
+    return Image.new("RGB", size, color)
+
+
+@pytest.mark.parametrize("query", [
+    _flat("white"), _flat("black"), _flat((128, 128, 128)), _flat("black", (1, 1)),
+    Image.fromarray(np.full((40, 40), np.nan, dtype=np.float32), mode="F"),
+])
+def test_a_blank_query_is_refused_with_a_reason(tmp_path, query):
+    from core.corpora import load_corpus
+    from core.figures import ImageError
+    from core.search import search
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    with pytest.raises(ImageError, match="no drawn content|too small to hold a drawing"):
+        search(corpus, query, ["hog"], k=3)
+    assert search(corpus, Image.open(io.BytesIO(_drawing(0))), ["hog"], k=3)["hog"].ids[0] == "q0"
+
+
+# --------------------------------------------------------------------------- fusion weight
+
+
+@pytest.mark.parametrize("w", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_fusion_weight_is_refused(tmp_path, w):
+    from core.corpora import load_corpus
+    from core.evaluation import evaluate
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    with pytest.raises(ValueError, match="finite"):
+        evaluate(corpus, ["hog"], runs=["image"], fusion_weight=w)
+
+
+@pytest.mark.parametrize("flag", ["nan", "inf", "-inf", "x"])
+def test_cli_refuses_a_non_finite_weight(flag):
+    r = run_cli("evaluate", "--encoders", "hog", f"--weight={flag}")
+    assert r.returncode == 2 and "--weight" in r.stderr and "Traceback" not in r.stderr
+
+
+# --------------------------------------------------------------------------- qrels
+
+
+def test_qrels_ambiguities_are_reported_with_file_and_line(tmp_path):
+    from core.qrels import read_qrels
+
+    p = tmp_path / "q.txt"
+    p.write_text("a 0 x 1\nb 0 y 0\na 0 x 0\na 0 x 0\n")
+    qrels, problems = read_qrels(p)
+    assert qrels == {"a": {"x": 0}, "b": {"y": 0}}
+    assert problems == [f"{p}:3: a x judged again with relevance 0 (line 1 said 1); the later line is used"]
+    with pytest.raises(DatasetError, match="is a folder"):
+        read_qrels(tmp_path)
+
+
+def test_an_empty_or_folder_qrels_is_not_listed_as_judged(tmp_path):
+    from core.corpora import load_corpus
+
+    root = upair_folder(tmp_path / "u")
+    (root / "test" / "qrels_semantic.txt").write_text("")
+    (root / "test" / "qrels_part_whole.txt").mkdir()
+    corpus = load_corpus(f"upair:{root}")
+    assert set(corpus.benchmark.qrels) == {"visual"}
+    assert any("qrels_semantic.txt: holds no judgements" in w for w in corpus.warnings)
+    assert any("qrels_part_whole.txt is a folder" in w for w in corpus.warnings)
+
+
+@pytest.mark.parametrize("grade", ["99999999999999999999", "-99999999999999999999", "2147483648"])
+def test_an_out_of_range_grade_is_a_file_line_error(tmp_path, grade):
+    from core.corpora import load_corpus
+    from core.evaluation import evaluate
+    from core.qrels import read_qrels
+
+    p = tmp_path / "q.txt"
+    p.write_text(f"a 0 x 1\na 0 y {grade}\n")
+    with pytest.raises(DatasetError, match=rf"q.txt:2: relevance .* is out of range"):
+        read_qrels(p)
+    root = upair_folder(tmp_path / "u")
+    with open(root / "test" / "qrels_visual.txt", "a") as fh:
+        fh.write(f"q0 0 c1 {grade}\n")
+    corpus = load_corpus(f"upair:{root}")
+    assert any("qrels_visual.txt:17: relevance" in w for w in corpus.warnings)
+    res = evaluate(corpus, ["hog"], runs=["image"], metrics=["AP"])
+    assert len(res.table) == 1 and np.isfinite(res.table["value"]).all()
+
+
+# --------------------------------------------------------------------------- corpus specs
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("upair:", "names no folder.*metadata.json"),
+    ("upair:   ", "names no folder"),
+    ("query-patents:", "names no folder.*sections/"),
+    ("folder:", "names no folder"),
+    ("webdataset:", "names no shards"),
+    ("query-patents:/", "no sections/ folder"),
+    ("demo:/etc", "takes no path"),
+    ("demo:", "takes no path"),
+    ("", "unknown corpus"),
+    ("nope:thing", "unknown corpus"),
+])
+def test_every_spec_kind_validates_its_argument(spec, match):
+    from core.corpora import load_corpus
+
+    with pytest.raises(DatasetError, match=match) as info:
+        load_corpus(spec)
+    assert "delete" not in str(info.value)
+
+
+def test_a_spec_naming_a_file_says_what_layout_it_expected(tmp_path):
+    from core.corpora import load_corpus
+
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    for kind in ("query-patents", "folder"):
+        with pytest.raises(DatasetError, match="is not a folder; expected"):
+            load_corpus(f"{kind}:{f}")
+
+
+def test_query_patents_on_a_folder_without_sections_loads_nothing(tmp_path):
+    from core.corpora import load_corpus
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.png").write_bytes(_drawing(1))
+    with pytest.raises(DatasetError, match="sections/<S>/<patent>/<hash>.png"):
+        load_corpus(f"query-patents:{tmp_path}")
+
+
+# --------------------------------------------------------------------------- metadata.json
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"x": {"query": {"hashcode": "q0", "title": ' + "[" * 50_000 + "]" * 50_000 + "}}}",
+])
+def test_pathologically_nested_metadata_names_the_file(tmp_path, text):
+    from core.corpora import load_corpus
+
+    root = upair_folder(tmp_path / "u")
+    (root / "metadata.json").write_text(text)
+    with pytest.raises(DatasetError, match=r"metadata\.json"):
+        load_corpus(f"upair:{root}")
+
+
+def test_a_deeply_nested_sidecar_is_skipped_with_a_warning(tmp_path):
+    from core.corpora import load_corpus
+
+    d = tmp_path / "f"
+    d.mkdir()
+    for i in range(2):
+        (d / f"{i}.png").write_bytes(_drawing(i))
+    (d / "0.json").write_text("[" * 100_000 + "]" * 100_000)
+    corpus = load_corpus(f"folder:{d}")
+    assert len(corpus) == 2 and any("0.json: nested too deeply" in w for w in corpus.warnings)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"UPAIR_MAX_IMAGE_PIXELS": "lots"}, "UPAIR_MAX_IMAGE_PIXELS"),
+    ({"UPAIR_MAX_IMAGE_PIXELS": "-5"}, "UPAIR_MAX_IMAGE_PIXELS"),
+    ({"UPAIR_CACHE": "FILE"}, "UPAIR_CACHE"),
+])
+def test_a_bad_environment_variable_is_one_line_naming_it(tmp_path, env, name):
+    if env.get("UPAIR_CACHE") == "FILE":
+        (tmp_path / "afile").write_text("x")
+        env = {"UPAIR_CACHE": str(tmp_path / "afile")}
+    r = run_cli("info", "--corpus", "folder:/nonexistent", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and name in r.stderr
+
+
+def test_a_bad_upair_encoders_entry_is_listed_and_everything_else_works(tmp_path, monkeypatch):
+    from core.encoders import default_encoders, known_encoders
+
+    monkeypatch.setenv("UPAIR_ENCODERS", "bogus:thing,hog")
+    assert "bogus:thing" in known_encoders() and "hog" in default_encoders()
+    r = run_cli("info", "--corpus", f"upair:{upair_folder(tmp_path / 'i')}", env={"UPAIR_ENCODERS": "bogus:thing"})
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("bogus:thing"))
+    assert "invalid" in line and "UPAIR_ENCODERS" in line
+    root = upair_folder(tmp_path / "u")
+    r = run_cli("search", "--corpus", f"upair:{root}", "--encoders", "hog", "-k", "2", "q0",
+                env={"UPAIR_ENCODERS": "bogus:thing"})
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 6, r.stderr
+
+
+# --------------------------------------------------------------------------- CLI selections
+
+
+@pytest.mark.parametrize("args, match", [
+    (["search", "-k", "0", "x"], "-k: 0 is not allowed"),
+    (["search", "-k", "-1", "x"], "-k: -1 is not allowed"),
+    (["search", "--encoders", ",,,", "x"], "names no encoder"),
+    (["build", "--encoders", " , "], "names no encoder"),
+    (["evaluate", "--encoders", "hog", "--runs", ","], "--runs ',' names nothing"),
+    (["evaluate", "--encoders", "hog", "--metrics", ","], "--metrics ',' names nothing"),
+    (["build", "--engine", "local", "--workers", "0"], "--workers: 0 is not allowed"),
+])
+def test_empty_or_out_of_range_selections_are_refused(args, match):
+    r = run_cli(*args)
+    assert r.returncode == 2 and match in r.stderr and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+
+
+def test_search_api_refuses_k_below_one(tmp_path):
+    from core.corpora import load_corpus
+    from core.search import search, search_text
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    for k in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="k must be"):
+            search(corpus, "q0", ["hog"], k=k)
+    with pytest.raises(ValueError, match="k must be"):
+        search_text(corpus, "a gear", ["tfidf"], k=0)
+    with pytest.raises(ValueError, match="query text is empty"):
+        search_text(corpus, "   ", ["tfidf"], k=3)
+
+
+def test_evaluate_never_exits_zero_after_evaluating_nothing(tmp_path):
+    root = upair_folder(tmp_path / "u")
+    r = run_cli("evaluate", "--corpus", f"upair:{root}", "--encoders", "clip:ViT-B-32:openai")
+    assert r.returncode == 2 and "nothing was evaluated" in r.stderr
+    assert "skipped  clip:ViT-B-32:openai" in r.stdout
+
+
+def test_build_and_search_never_exit_zero_after_doing_nothing(tmp_path):
+    root = upair_folder(tmp_path / "u")
+    r = run_cli("build", "--corpus", f"upair:{root}", "--encoders", "clip:ViT-B-32:openai")
+    assert r.returncode == 2 and "no index was built" in r.stderr
+    r = run_cli("search", "--corpus", f"upair:{root}", "--encoders", "clip:ViT-B-32:openai", "q0")
+    assert r.returncode == 2 and "no encoder returned neighbours" in r.stderr
+
+
+# --------------------------------------------------------------------------- read-only cache
+
+
+def test_search_works_from_a_cache_it_cannot_write(tmp_path, monkeypatch):
+    import builtins
+
+    from core import store
+    from core.corpora import load_corpus
+    from core.search import search
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    want = search(corpus, "q0", ["hog"], k=3)["hog"].ids
+
+    def read_only_open(path, mode="r", *a, **kw):
+        if any(m in mode for m in "wax+"):
+            raise PermissionError(13, "Read-only file system", str(path))
+        return builtins.open(path, mode, *a, **kw)
+
+    monkeypatch.setattr(store, "open", read_only_open, raising=False)
+    assert search(corpus, "q0", ["hog"], k=3)["hog"].ids == want
+
+
+def test_a_cache_that_cannot_be_written_says_to_set_upair_cache(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    def fail(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro" / "locks"))
+
+    monkeypatch.setattr("core.cli.basic.cmd_info", fail)
+    assert main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "set UPAIR_CACHE to a writable folder" in err
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+def test_an_unknown_open_clip_tag_is_called_unknown_with_close_matches():
+    from core.encoders import get_encoder
+
+    av = get_encoder("clip:ViT-B-32:laion2b_s34b_b80").availability()
+    assert not av.ok and "unknown pretrained tag 'laion2b_s34b_b80'" in av.reason
+    assert "did you mean laion2b_s34b_b79k" in av.fix and "fetch-weights" not in av.fix
+    r = run_cli("fetch-weights", "clip:ViT-B-32:laion2b_s34b_b80")
+    assert r.returncode == 2 and "unknown pretrained tag" in r.stdout and "did you mean laion2b_s34b_b79k" in r.stdout
+
+
+class _Evil:
+    def __init__(self, sentinel: str):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.sentinel}",))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content", ["garbage", "truncated", "pickle"])
+def test_damaged_weights_at_a_tags_path_fail_that_encoder_only(tmp_path, cache, content):
+    import torch
+
+    from core.corpora import load_corpus
+    from core.encoders import get_encoder
+    from core.encoders.clip import _hf_candidates, open_clip_cache_dir
+    from core.search import search
+
+    spec = "clip:ViT-B-32:openai"
+    enc = get_encoder(spec)
+    repo, names = _hf_candidates(enc._pretrained_cfg()["hf_hub"])
+    target = open_clip_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / "0" / names[-1]
+    target.parent.mkdir(parents=True)
+    sentinel = tmp_path / "pwned"
+    if content == "garbage":
+        target.write_bytes(b"\x00not weights" * 100)
+    else:
+        obj = _Evil(str(sentinel)) if content == "pickle" else {"w": torch.zeros(1000)}
+        torch.save(obj, target)
+        if content == "truncated":
+            target.write_bytes(target.read_bytes()[:300])
+    assert get_encoder(spec).availability().ok
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    res = search(corpus, "q0", ["hog", spec], k=3)
+    assert res["hog"].ids and not res["hog"].error
+    err = res[spec].error
+    assert f"damaged weights for ViT-B-32/openai at {target}" in err and f"delete {target}" in err
+    assert not sentinel.exists()

@@ -10,6 +10,7 @@ import importlib
 import logging
 import sys
 
+from .. import config
 from ..corpora import DatasetError
 from ..figures import ImageError
 
@@ -31,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
+        config.check_environment()
         return args.fn(args)
+    except PermissionError as exc:
+        print(f"error: {exc}; if that is in the cache, set UPAIR_CACHE to a writable folder", file=sys.stderr)
+        return 2
     except (DatasetError, ImageError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

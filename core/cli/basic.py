@@ -1,12 +1,13 @@
 """Commands ``info``, ``build``, ``search``, ``download-upair`` and ``fetch-weights``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..corpora import load_corpus
 from ..encoders import DOWNLOADABLE, compute_device, expand_specs, get_encoder, known_encoders
 from ..figures import ImageError
-from .common import add_corpus_arg, parse_encoders, table
+from .common import add_corpus_arg, parse_encoders, positive_int, table
 
 
 def cmd_info(args) -> int:
@@ -21,12 +22,13 @@ def cmd_info(args) -> int:
         print(f"warning  {w}")
     if len(corpus.warnings) > 10:
         print(f"warning  ... and {len(corpus.warnings) - 10} more skipped records")
+    _print_unreadable(corpus)
     rows = []
     for spec in known_encoders():
         try:
             av = get_encoder(spec).availability()
         except ValueError as exc:  # a bad spec in $UPAIR_ENCODERS: say so, list the rest
-            rows.append([spec, "invalid", str(exc)])
+            rows.append([spec, "invalid", f"{exc} (listed in UPAIR_ENCODERS; everything else works)"])
             continue
         rows.append([spec, "available" if av.ok else "unavailable", av.reason + (f" — fix: {av.fix}" if av.fix else "")])
     print()
@@ -35,9 +37,28 @@ def cmd_info(args) -> int:
     return 0
 
 
+#: ``info`` decodes every figure to name the unreadable ones up to this many figures
+#: (remembered per corpus content); larger corpora are checked as they are built.
+INFO_CHECK_MAX = 50_000
+
+
+def _print_unreadable(corpus) -> None:
+    if len(corpus) > INFO_CHECK_MAX or any(f.member for f in corpus.figures[:1]):
+        print(f"images   not checked here ({len(corpus)} figures); `build` names any unreadable one")
+        return
+    from ..integrity import unreadable_figures
+
+    bad = unreadable_figures(corpus)
+    for msg in list(bad.values())[:10]:
+        print(f"unreadable  {msg} — left out of indices, maps and evaluation")
+    if len(bad) > 10:
+        print(f"unreadable  ... and {len(bad) - 10} more")
+
+
 def cmd_build(args) -> int:
     from ..search import build
 
+    encoders = parse_encoders(args.encoders)
     corpus = load_corpus(args.corpus)
     if getattr(args, "engine", None):
         from ..engine import EngineOptions, run_build
@@ -49,35 +70,52 @@ def cmd_build(args) -> int:
                 print(f"problem  {p}")
 
         options = EngineOptions(address=args.address, workers=args.workers)
-        out = run_build(corpus, parse_encoders(args.encoders), args.engine, options, args.index, on_report=report)
+        out = run_build(corpus, encoders, args.engine, options, args.index, on_report=report)
     else:
-        out = build(corpus, parse_encoders(args.encoders), index_kind=args.index)
+        out = build(corpus, encoders, index_kind=args.index)
+    named: set[str] = set()
     for spec, res in out.items():
         if isinstance(res, str):
             print(f"skipped  {spec}: {res}")
-        else:
-            print(f"ready    {spec}: {len(res.embeddings.ids)} x {res.embeddings.dim}, index {res.spec.kind}")
+            continue
+        emb = res.embeddings
+        print(f"ready    {spec}: {len(emb.ids) - len(emb.excluded)} x {emb.dim}, index {res.spec.kind}"
+              + (f" ({len(emb.excluded)} unreadable figure(s) left out)" if emb.excluded else ""))
+        for fid, msg in zip(emb.excluded, emb.problems):
+            if fid not in named:  # each unreadable figure named once, whatever the encoders
+                named.add(fid)
+                print(f"unreadable  {msg}")
+    if not any(not isinstance(r, str) for r in out.values()):
+        print("error: no index was built (every encoder was skipped)", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_search(args) -> int:
     from ..search import search
 
+    encoders = parse_encoders(args.encoders)
     corpus = load_corpus(args.corpus)
     query = args.query
     if query not in corpus.by_id and not Path(query).is_file():
         raise ImageError(f"{query} is neither a figure id of {corpus.name} nor an image file")
-    results = search(corpus, query, parse_encoders(args.encoders), k=args.k, index_kind=args.index)
+    results = search(corpus, query, encoders, k=args.k, index_kind=args.index)
     for spec, res in results.items():
         print(f"\n== {spec}")
         if res.error:
             print(f"   ({res.error})")
+            continue
+        if not res.neighbours:
+            print("   (no neighbours: the corpus holds no other readable figure)")
             continue
         rows = []
         for n in res.neighbours:
             f = corpus.by_id[n.id]
             rows.append([n.rank, f"{n.score:.4f}", n.id[:40], f.patent, f.title[:50]])
         print(table(rows, ["rank", "score", "id", "patent", "title"]))
+    if not any(r.neighbours for r in results.values()):
+        print("\nerror: no encoder returned neighbours", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -122,14 +160,14 @@ def register(sub) -> None:
     sp.add_argument("--engine", choices=["local", "ray"],
                     help="encode unit by unit (shards) in this process, or on a Ray cluster (default: plain local build)")
     sp.add_argument("--address", help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
-    sp.add_argument("--workers", type=int, help="Ray actors (default: one per GPU, else per CPU)")
+    sp.add_argument("--workers", type=positive_int, help="Ray actors (default: one per GPU, else per CPU)")
     sp.set_defaults(fn=cmd_build)
 
     sp = sub.add_parser("search", help="nearest figures to an image, per encoder")
     sp.add_argument("query", help="an image path, or a figure id of the corpus")
     add_corpus_arg(sp)
     sp.add_argument("--encoders")
-    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("-k", type=positive_int, default=10, help="results per encoder (at least 1; default 10)")
     sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])
     sp.set_defaults(fn=cmd_search)
 

@@ -15,9 +15,12 @@ def add_corpus_arg(sp) -> None:
 def parse_encoders(arg: str | None) -> list[str]:
     """Encoder specs (or preset names) from a comma-separated argument; every available
     encoder when empty."""
-    if not arg:
+    if arg is None:
         return default_encoders()
     specs = expand_specs([s.strip() for s in arg.split(",") if s.strip()])
+    if not specs:
+        raise ValueError(f"--encoders {arg!r} names no encoder: give comma-separated specs or presets "
+                         "(`python -m core info` lists them), or leave it out for every available encoder")
     for s in specs:
         get_encoder(s)  # ValueError lists valid names
     return specs
@@ -28,3 +31,38 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number ≥ 1 (``-k``, ``--workers``)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: give a whole number of at least 1")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (no nan / inf)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: give a finite number (e.g. 0.5)")
+    return value
+
+
+def csv_names(text: str, what: str) -> list[str]:
+    """The non-empty comma-separated names of ``text``; ValueError naming ``what`` when none."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise ValueError(f"{what} {text!r} names nothing; give comma-separated names or leave it out for the default")
+    return names

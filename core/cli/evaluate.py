@@ -1,13 +1,14 @@
 """Command ``evaluate``: the UPAIR protocol per axis, TREC runs and result tables."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..corpora import load_corpus
 from ..evaluation import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, axis_order
 from ..metrics import canonical
 from ..protocols import protocol_names
-from .common import add_corpus_arg, parse_encoders, table
+from .common import add_corpus_arg, csv_names, finite_float, parse_encoders, table
 
 
 def format_tables(result: EvalResult) -> str:
@@ -26,11 +27,11 @@ def cmd_evaluate(args) -> int:
     from ..evaluation import evaluate
     from ..protocols import default_protocol_for, get_protocol
 
+    encoders = parse_encoders(args.encoders)
+    runs = csv_names(args.runs, "--runs")
+    metrics = csv_names(args.metrics, "--metrics")
     corpus = load_corpus(args.corpus)
     protocol = get_protocol(args.protocol or default_protocol_for(corpus))
-    encoders = parse_encoders(args.encoders)
-    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
                       out_dir=args.out, show_bar=True, protocol=protocol.name)
     n_q = result.per_query["qid"].nunique() if len(result.per_query) else 0
@@ -38,10 +39,11 @@ def cmd_evaluate(args) -> int:
     print(f"protocol {protocol.name}: {protocol.summary}\n")
     if len(result.table):
         print(format_tables(result))
-    else:
-        print("nothing was evaluated")
     for spec, reason in result.skipped:
         print(f"skipped  {spec}: {reason}")
+    if not len(result.table):
+        print("error: nothing was evaluated (see the skipped lines above)", file=sys.stderr)
+        return 2
     if args.significance != "none" and len(result.table):
         sig = result.significance(metric=metrics[0], test=args.significance)
         if len(sig):
@@ -63,7 +65,7 @@ def register(sub) -> None:
                     help=f"comma-separated, from {', '.join(RUNS)} (default: %(default)s)")
     sp.add_argument("--metrics", default=",".join(DEFAULT_MEASURES),
                     help="comma-separated ir_measures names (default: %(default)s)")
-    sp.add_argument("--weight", type=float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
+    sp.add_argument("--weight", type=finite_float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
     sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
     sp.add_argument("--protocol", choices=protocol_names(), default=None,
                     help="preprocessing and text cleaning: upair = the official evaluation/run.py exactly "

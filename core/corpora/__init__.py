@@ -71,20 +71,41 @@ def detect_kind(path: Path) -> str:
         return "folder"
 
 
+#: What each spec kind's argument must name (said when it is missing or wrong).
+SPEC_LAYOUTS = {
+    "upair": "upair:<folder> — the unpacked UPAIR archive: metadata.json (at most two levels down) "
+             "with test/images/<hashcode>.png and qrels_<axis>.txt",
+    "query-patents": "query-patents:<folder> — a folder holding sections/<S>/<patent>/<hash>.png (+ .json)",
+    "folder": "folder:<folder> — any folder of images (searched recursively)",
+    "webdataset": "webdataset:<shards> — tar shards, brace-expanded (e.g. data/shard-{000..009}.tar)",
+}
+
+
 def parse_spec(spec: str) -> tuple[str, str | None]:
-    """Split a corpus spec into (kind, path)."""
+    """Split a corpus spec into (kind, path); ``DatasetError`` says what a kind expects when
+    its argument is missing (``demo`` takes none)."""
+    if not isinstance(spec, str):
+        raise DatasetError(f"a corpus spec must be text, not {type(spec).__name__}")
     spec = spec.strip()
     if spec == "demo":
         return "demo", None
     kind, sep, rest = spec.partition(":")
+    if sep and kind == "demo":
+        raise DatasetError(f"the demo corpus takes no path ({spec!r}): use plain 'demo' (it is generated "
+                           "into the cache); for a folder of your own use folder:<folder> or upair:<folder>")
     if sep and kind in CORPUS_KINDS:
-        return kind, rest
-    path = Path(spec).expanduser()
-    if path.is_dir():
+        if not rest.strip():
+            raise DatasetError(f"{spec!r} names no {'shards' if kind == 'webdataset' else 'folder'}: "
+                               f"use {SPEC_LAYOUTS[kind]}")
+        return kind, rest.strip()
+    if "\x00" in spec:
+        raise DatasetError(f"unknown corpus {spec!r}: a path cannot contain a NUL byte")
+    path = Path(spec).expanduser() if spec else None
+    if path is not None and path.is_dir():
         return detect_kind(path.resolve()), str(path.resolve())
     raise DatasetError(
         f"unknown corpus {spec!r}: use demo, upair:<folder>, query-patents:<folder>, folder:<folder>, "
-        "or the path of an existing folder"
+        "webdataset:<shards>, or the path of an existing folder"
     )
 
 
@@ -93,8 +114,12 @@ def load_corpus(spec: str) -> Corpus:
     kind, path = parse_spec(spec)
     if kind not in ("demo", "webdataset"):  # shard lists are checked by their loader
         p = Path(path or "").expanduser()
+        if "\x00" in str(p):
+            raise DatasetError(f"{kind} corpus path {path!r} contains a NUL byte")
         if not p.exists():
-            raise DatasetError(f"{kind} corpus folder not found: {p.absolute()}")
+            raise DatasetError(f"{kind} corpus folder not found: {p.absolute()}; expected {SPEC_LAYOUTS[kind]}")
+        if not p.is_dir() and not (kind == "upair" and p.name == "metadata.json"):
+            raise DatasetError(f"{kind} corpus path {p.absolute()} is not a folder; expected {SPEC_LAYOUTS[kind]}")
     corpus = CORPUS_KINDS[kind](path)
     return corpus
 

@@ -21,6 +21,9 @@ def read_sidecar(path: Path, warnings: list[str]) -> dict:
     except json.JSONDecodeError as exc:
         warnings.append(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}; metadata ignored")
         return {}
+    except RecursionError:
+        warnings.append(f"{path}: nested too deeply to read; metadata ignored")
+        return {}
     if not isinstance(data, dict):
         warnings.append(f"{path}: expected a JSON object; metadata ignored")
         return {}
@@ -74,9 +77,11 @@ def collect_figures(found: Iterable[tuple[Path, str, str, str]], source: str, wa
 def load_query_patents(root: Path | str, name: str | None = None) -> Corpus:
     """Load ``root/sections/<S>/<patent>/<hash>.<ext>`` figures with their JSON sidecars."""
     root = Path(root).expanduser().resolve()
-    base = root / "sections" if (root / "sections").is_dir() else root
+    base = root / "sections"
     if not base.is_dir():
-        raise DatasetError(f"{root} is not a folder; expected sections/<S>/<patent>/<hash>.png")
+        raise DatasetError(f"{root} holds no sections/ folder; a query-patents corpus is laid out as "
+                           "<folder>/sections/<S>/<patent>/<hash>.png (+ <hash>.json); use folder:<folder> "
+                           "for any other folder of images")
     warnings: list[str] = []
     found = ((img, img.stem, img.parent.name, img.parent.parent.name) for img in sorted(base.glob("*/*/*")))
     figures = collect_figures(found, "query-patents", warnings)

@@ -55,6 +55,11 @@ def _read_metadata(meta_path: Path, warnings: list[str]) -> dict:
         meta = json.loads(decode_text(meta_path.read_bytes(), meta_path, warnings))
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{meta_path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    except RecursionError as exc:
+        raise DatasetError(f"{meta_path} is nested too deeply to read; expected an object mapping "
+                           "query hash → {query, candidates}") from exc
+    except (OSError, MemoryError) as exc:
+        raise DatasetError(f"cannot read {meta_path}: {exc}") from exc
     if not isinstance(meta, dict):
         raise DatasetError(f"{meta_path} must hold an object mapping query hash → {{query, candidates}}")
     return meta
@@ -69,9 +74,15 @@ def _read_axis_qrels(folders: tuple[Path, ...], figures: dict[str, Figure], warn
     for axis in AXES:
         for d in folders:
             p = d / f"qrels_{axis}.txt"
+            if p.is_dir():
+                warnings.append(f"{p} is a folder, not a qrels file; the {axis} axis is not judged")
+                break
             if p.is_file():
                 q, problems = read_qrels(p, strict=False)
                 warnings.extend(problems)
+                if not any(q.values()):
+                    warnings.append(f"{p}: holds no judgements; the {axis} axis is not judged")
+                    break
                 unknown = sorted({f"{qid}/{doc}" for qid, docs in q.items() for doc in docs
                                   if qid not in figures or doc not in figures})
                 if unknown:
@@ -88,6 +99,14 @@ def load_upair(root: Path | str, name: str | None = None) -> Corpus:
     """Load a UPAIR-layout benchmark; bad records are skipped and counted in ``warnings``."""
     root = Path(root).expanduser().resolve()
     meta_path = find_metadata(root)
+    try:
+        return _load_upair(root, meta_path, name)
+    except RecursionError as exc:  # values nested thousands deep (str() of them recurses)
+        raise DatasetError(f"{meta_path} holds values nested too deeply to read; expected records with "
+                           "plain text fields (hashcode, title, description, component_labels)") from exc
+
+
+def _load_upair(root: Path, meta_path: Path, name: str | None) -> Corpus:
     warnings: list[str] = []
     meta = _read_metadata(meta_path, warnings)
     dirs = _image_dirs(root, meta_path.parent)

@@ -60,6 +60,36 @@ def _packaged_arch(arch: str) -> bool:
     return False
 
 
+def _listed_tag(arch: str, tag: str) -> bool:
+    """Whether open_clip's table of pretrained weights names ``tag`` (read as text, so neither
+    open_clip nor torch is imported); an unknown tag then takes the slow path, which says so."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("open_clip")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            text = (Path(loc) / "pretrained.py").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(tag)}\s*=|[\"']{re.escape(tag)}[\"']", text):
+            return True
+    return False
+
+
+def _tag_fix(arch: str, tag: str) -> str:
+    """What to do about an unknown pretrained ``tag``: its close matches among ``arch``'s tags."""
+    import difflib
+
+    import open_clip
+
+    tags = list(open_clip.list_pretrained_tags_by_model(arch))
+    close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{hint}{arch} has the tags: {', '.join(tags) or '(none)'}; or give a checkpoint path "
+            "(clip:<arch>:<file>)")
+
+
 def open_clip_cache_dir() -> Path:
     """Where pretrained open_clip weights are downloaded to and looked up."""
     return config.cache_dir() / "open_clip"
@@ -187,6 +217,7 @@ class ClipEncoder(OnDevice, Encoder):
                                 f"put the UPAIR checkpoint at {self.checkpoint_path} (see README, Encoders and weights)")
         cache = open_clip_cache_dir()
         if (not self.is_checkpoint and "open_clip" not in sys.modules and _packaged_arch(self.arch)
+                and _listed_tag(self.arch, self.pretrained)
                 and not (cache.is_dir() and any(p.is_file() for p in cache.rglob("*")))):
             return Availability(False, f"weights for {self.arch}/{self.pretrained} are not downloaded",
                                 self._fetch_fix())
@@ -216,12 +247,8 @@ class ClipEncoder(OnDevice, Encoder):
                     )
                 return Availability(True)
             if not self._pretrained_cfg():
-                tags = open_clip.list_pretrained_tags_by_model(self.arch)
-                return Availability(
-                    False,
-                    f"unknown pretrained tag {self.pretrained!r} for {self.arch}",
-                    f"use one of: {', '.join(tags) or '(none for this architecture)'}; or a checkpoint path",
-                )
+                return Availability(False, f"unknown pretrained tag {self.pretrained!r} for {self.arch}",
+                                    _tag_fix(self.arch, self.pretrained))
             if self.local_weights() is None:
                 return Availability(
                     False,
@@ -250,8 +277,8 @@ class ClipEncoder(OnDevice, Encoder):
             raise ValueError(f"unknown open_clip architecture {self.arch!r}")
         cfg = self._pretrained_cfg()
         if not cfg:
-            tags = ", ".join(open_clip.list_pretrained_tags_by_model(self.arch))
-            raise ValueError(f"unknown pretrained tag {self.pretrained!r} for {self.arch}; known: {tags}")
+            raise ValueError(f"unknown pretrained tag {self.pretrained!r} for {self.arch}: "
+                             f"{_tag_fix(self.arch, self.pretrained)}")
         have = self.local_weights()
         if have is not None:
             return have
@@ -349,7 +376,14 @@ class ClipEncoder(OnDevice, Encoder):
                     force_quick_gelu=bool(cfg.get("quick_gelu", False)),
                     force_preprocess_cfg=merge_preprocess_dict({}, cfg),
                 )
-                open_clip.load_checkpoint(model, str(weights), strict=True)
+                try:
+                    open_clip.load_checkpoint(model, str(weights), strict=True)
+                except Exception as exc:  # noqa: BLE001 - truncated, foreign or malicious files alike
+                    raise RuntimeError(
+                        f"damaged weights for {self.arch}/{self.pretrained} at {weights} "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}): delete "
+                        f"{weights} and fetch again with `python -m core fetch-weights {self.spec}`"
+                    ) from exc
         finally:
             root_logger.removeFilter(quiet)
         model.eval().to(self.device)

@@ -117,6 +117,8 @@ def _check_args(corpus, encoders, runs, metrics, protocol, own_qrels: bool = Tru
     if not measures:
         raise ValueError("no metrics requested")
     runs = tuple(dict.fromkeys(r.strip() for r in runs))
+    if not runs:
+        raise ValueError(f"no runs requested; choose from {', '.join(RUNS)}")
     bad = [r for r in runs if r not in RUNS]
     if bad:
         raise ValueError(f"unknown run(s) {', '.join(bad)}; choose from {', '.join(RUNS)}")
@@ -169,9 +171,21 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
 
     encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol, qrels is None)
     weight = float(fusion_weight)
+    if not np.isfinite(weight):
+        raise ValueError(f"the fusion weight must be a finite number (got {fusion_weight!r})")
+    from ..integrity import drop_unreadable
+
+    corpus, unreadable = drop_unreadable(corpus)  # never scored as blank pictures; reported below
+    if unreadable and qrels is not None:
+        qrels = {a: {q: {d: r for d, r in docs.items() if d not in unreadable}
+                     for q, docs in qr.items() if q not in unreadable} for a, qr in qrels.items()}
     out = Path(out_dir) if out_dir is not None else None
     qdigest = qrels_digest(corpus, qrels)
     skipped: list[tuple[str, str]] = []
+    if unreadable:
+        first = next(iter(unreadable.values()))
+        skipped.append((f"{len(unreadable)} unreadable figure(s)",
+                        f"left out of every candidate list and judgement (e.g. {first})"))
     run_files: dict[tuple[str, str], Path] = {}
     frames: list[pd.DataFrame] = []
     for spec in encoders:

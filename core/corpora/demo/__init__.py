@@ -27,6 +27,7 @@ Ground truth, judged for every (query, other figure) pair on every axis:
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -40,6 +41,7 @@ from ...qrels import read_qrels, write_qrels
 from ...store import atomic_write_json, atomic_write_text, exclusive, load_json
 from ..base import AXES, Benchmark, Corpus, DatasetError
 from .catalog import CATALOG
+from .integrity import damaged_files, write_checksums
 from .dates import demo_citations
 from .plan import DEMO_SEED, N_INVENTIONS, FigurePlan, Invention, build_spec
 from .render import png_bytes, render_figure
@@ -52,6 +54,8 @@ __all__ = ["DEMO_SEED", "DEMO_VERSION", "N_INVENTIONS", "N_NONRELEVANT", "build_
 DEMO_VERSION = "2"
 
 N_NONRELEVANT = 20
+
+log = logging.getLogger(__name__)
 
 
 def _record(inv: Invention, fp: FigurePlan) -> dict:
@@ -124,6 +128,7 @@ def generate_demo(dest: Path, seed: int = DEMO_SEED, progress: bool = False) -> 
         atomic_write_json(tmp / "figures.json", figs)
         atomic_write_json(tmp / "citations_data.json", demo_citations(inventions))
         atomic_write_text(tmp / "README.txt", _README.format(version=DEMO_VERSION, seed=seed))
+        write_checksums(tmp)
         if dest.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
             os.replace(dest, trash / "old")
@@ -138,11 +143,16 @@ def generate_demo(dest: Path, seed: int = DEMO_SEED, progress: bool = False) -> 
 
 
 def demo_root(seed: int = DEMO_SEED) -> Path:
-    """The cached demo corpus folder for ``seed``, generated on first use."""
+    """The cached demo corpus folder for ``seed``, generated on first use and redrawn when a
+    file differs from its checksums (a damaged cache is repaired, never used)."""
     root = config.cache_dir() / f"demo-v{DEMO_VERSION}-seed{seed}"
-    if not (root / "figures.json").is_file():
+    if not (root / "figures.json").is_file() or damaged_files(root):
         with exclusive(f"demo:{root.name}"):
-            if not (root / "figures.json").is_file():
+            bad = damaged_files(root) if (root / "figures.json").is_file() else ["figures.json"]
+            if bad:
+                if root.exists():
+                    log.warning("the cached demo corpus %s is damaged (%d file(s), e.g. %s); redrawing it",
+                                root, len(bad), bad[0])
                 # leftovers of a killed generation (we hold the lock, so none is running)
                 for stale in root.parent.glob(f".{root.name}.*-*"):
                     shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""Issue 11 in the app: a bad ``UPAIR_ENCODERS`` entry, HTML in labels, unreadable figures."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_faults import upair_folder
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+PAGES = [None, "../pages/search.py", "../pages/scores.py", "../pages/map.py"]
+EVIL = "clip:ViT-B-32:/tmp/<img src=x onerror=alert(1)>.pt"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def _app(spec: str, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.session_state["corpus_pick"] = "custom"
+    at.session_state["corpus_custom"] = spec
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+@pytest.mark.slow
+def test_a_bad_upair_encoders_entry_is_listed_and_every_page_works(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("UPAIR_ENCODERS", f"bogus:thing,{EVIL}")
+    root = upair_folder(tmp_path / "u")
+    for page in PAGES:
+        at = _app(f"upair:{root}", page)
+        assert not at.exception, (page, at.exception)
+    html_md = [m.value for m in at.sidebar.markdown if "UPAIR_ENCODERS" in m.value or "onerror" in m.value]
+    assert any("bogus:thing" in v and "invalid entry in UPAIR_ENCODERS" in v for v in html_md)
+    evil = [v for v in html_md if "onerror" in v]
+    assert evil and all("<img" not in v and "&lt;img" in v for v in evil)
+
+
+def test_the_corpus_page_names_unreadable_figures(cache, tmp_path):
+    root = upair_folder(tmp_path / "u", {"c2": "corrupt", "c5": "empty"})
+    at = _app(f"upair:{root}")
+    assert not at.exception, at.exception
+    box = [e for e in at.expander if "unreadable figure" in e.label]
+    assert len(box) == 1 and box[0].label.startswith("2 unreadable figure(s)")
+    text = box[0].code[0].value
+    assert text.count("figure c2") == 1 and text.count("figure c5") == 1
