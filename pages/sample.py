@@ -89,8 +89,9 @@ tabs = st.tabs([f"{sw.GROUP_TITLES[g.name]} ({len(g.kept)}/{g.spec.size})" for g
 for tab, g in zip(tabs, qd.groups):
     with tab:
         if g.shortfall:
+            already = f", {g.excluded} already kept as cited or in an earlier group" if g.excluded else ""
             st.warning(f"{g.shortfall} short of {g.spec.size}: {g.merged} candidates after merging "
-                       f"({g.case}), {len(g.dropped)} dropped as near-duplicates.", icon=":material/info:")
+                       f"({g.case}), {len(g.dropped)} dropped as near-duplicates{already}.", icon=":material/info:")
         sw.grid(corpus, [(c, sw.why_kept(g, c)) for c in g.kept], order, g.name)
         if g.dropped:
             with st.expander(f"Dropped as near-duplicates ({len(g.dropped)})"):

@@ -33,9 +33,15 @@ def demo(module_cache):
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo):
+def demo_citations(demo):
+    corpus, cfg, _ = demo
+    return find_citations(cfg, corpus)[0]  # the demo generates citations_data.json (may be absent in older demos)
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo, demo_citations):
     corpus, cfg, queries = demo
-    return sample_pools(corpus, queries, cfg, seed=1, show_bar=False)
+    return sample_pools(corpus, queries, cfg, seed=1, citations=demo_citations, show_bar=False)
 
 
 def _dedup_vectors(corpus, cfg, queries):
@@ -77,7 +83,7 @@ def _check_no_duplicates(run, vec, across_groups: bool):
 
 
 @pytest.mark.slow
-def test_demo_pools_hold_bands_sizes_and_no_duplicates(demo, demo_run):
+def test_demo_pools_hold_bands_sizes_and_no_duplicates(demo, demo_run, demo_citations):
     corpus, cfg, queries = demo
     run = demo_run
     assert [d.query.id for d in run.draws] == [q.id for q in queries]
@@ -88,10 +94,16 @@ def test_demo_pools_hold_bands_sizes_and_no_duplicates(demo, demo_run):
             assert d.query.id not in {c.id for c in g.kept}  # the query is never its own candidate
             if g.deduplicated:
                 # size met when enough distinct candidates exist, else the shortfall is reported
-                assert len(g.kept) == min(g.spec.size, g.merged - len(g.dropped)) or len(g.kept) == g.spec.size
+                assert len(g.kept) == min(g.spec.size, g.merged - len(g.dropped) - g.excluded)
                 assert g.shortfall == g.spec.size - len(g.kept)
             for drop in g.dropped:
                 assert drop.of in {c.id for c in g.kept} | {c.id for c in d.cited}
+    for d in run.draws:  # cited figures: of cited patents, at most 5 after dedup, never drawn again by a group
+        assert all(c.patent in demo_citations.get(d.query.patent, ()) for c in d.cited)
+        assert len(d.cited) <= cfg.cited_sample_size or d.cited_found <= cfg.dedup_min
+        for g in d.groups:
+            if g.deduplicated:
+                assert not {c.id for c in g.kept} & {c.id for c in d.cited}
     short = [g for d in run.draws for g in d.groups if g.name == "easy_negative"]
     assert all(g.shortfall > 0 for g in short)  # 80 negatives cannot be met from a 3 % band of 359 figures
 
@@ -107,10 +119,10 @@ def test_strict_method_deduplicates_across_groups(demo):
 
 
 @pytest.mark.slow
-def test_same_seed_same_bytes_other_seed_other_pools(demo, demo_run, tmp_path):
+def test_same_seed_same_bytes_other_seed_other_pools(demo, demo_run, demo_citations, tmp_path):
     corpus, cfg, queries = demo
-    again = sample_pools(corpus, queries, cfg, seed=1, show_bar=False)
-    other = sample_pools(corpus, queries, cfg, seed=2, show_bar=False)
+    again = sample_pools(corpus, queries, cfg, seed=1, citations=demo_citations, show_bar=False)
+    other = sample_pools(corpus, queries, cfg, seed=2, citations=demo_citations, show_bar=False)
     a, b, c = write_run(demo_run, tmp_path / "a"), write_run(again, tmp_path / "b"), write_run(other, tmp_path / "c")
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())

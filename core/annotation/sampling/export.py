@@ -68,7 +68,7 @@ def trace(draw: QueryDraw) -> dict:
         "groups": {g.name: {
             "text_band": [g.spec.text.upper, g.spec.text.lower], "image_band": [g.spec.image.upper, g.spec.image.lower],
             "size": g.spec.size, "case": g.case, "in_band": dict(g.in_band), "merged": g.merged,
-            "deduplicated": g.deduplicated, "shortfall": g.shortfall,
+            "deduplicated": g.deduplicated, "shortfall": g.shortfall, "excluded_as_kept_elsewhere": g.excluded,
             "kept": [_cand(c) for c in g.kept], "dropped": [_drop(d) for d in g.dropped],
         } for g in draw.groups},
     }

@@ -60,6 +60,7 @@ class GroupDraw:
     deduplicated: bool
     kept: tuple[Candidate, ...]
     dropped: tuple[Dropped, ...] = ()
+    excluded: int = 0  # merged figures already kept as cited (or, strict, by an earlier group)
 
     @property
     def name(self) -> str:
@@ -226,6 +227,7 @@ def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds],
     strict = ctx.method == "strict"
     dedup = strict or len(m.scores) > cfg.dedup_min
     drops: tuple[Drop, ...] = ()
+    excluded = len(set(m.scores) & set(prior)) if dedup else 0
     if dedup:
         def vec(fid: str) -> np.ndarray:
             return ctx.dedup[pos_of[fid] if fid in pos_of else ctx.collection.position[fid]]
@@ -237,7 +239,7 @@ def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds],
     mk = lambda fid: _candidate(ctx, rows, pos_of[fid], m.scores[fid], m.contributors[fid])  # noqa: E731
     kept = sorted((mk(i) for i in kept_ids), key=lambda c: (-c.score, c.id))
     return GroupDraw(g, m.case, {n: len(v) for n, v in per_index.items()}, len(m.scores), dedup, tuple(kept),
-                     tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops))
+                     tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), excluded)
 
 
 def _draw_query(ctx: _Context, q: Figure, rows: Mapping[str, np.ndarray], seed: int) -> QueryDraw:
