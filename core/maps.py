@@ -309,8 +309,20 @@ def map_coords(emb: Embeddings, params: MapParams = MapParams(),
 
     UMAP with ``n_neighbors = min(params.n_neighbors, n - 1)``; fewer than 5 points get a
     PCA layout instead, one point is placed at (0, 0). Deterministic for a fixed seed.
+    Figures whose image is unreadable (``emb.excluded``) take no part and get NaN coordinates.
     """
-    return _cached_layout("map", [emb.key], emb.vectors, params, progress)
+    if not getattr(emb, "excluded", ()):
+        return _cached_layout("map", [emb.key], emb.vectors, params, progress)
+    keep = _readable(emb)
+    xy = np.full((len(emb.vectors), 2), np.nan, dtype=np.float32)
+    xy[keep] = _cached_layout("map", [emb.key, "readable"], emb.vectors[keep], params, progress)
+    return xy
+
+
+def _readable(emb: Embeddings) -> np.ndarray:
+    """Row mask of the figures whose image could be read."""
+    bad = set(getattr(emb, "excluded", ()))
+    return np.array([i not in bad for i in emb.ids], dtype=bool)
 
 
 def joint_coords(image: Embeddings, text: Embeddings, params: MapParams = MapParams(),
@@ -329,10 +341,11 @@ def joint_coords(image: Embeddings, text: Embeddings, params: MapParams = MapPar
 
 def cached_map_exists(emb: Embeddings, params: MapParams = MapParams()) -> bool:
     """True when ``map_coords(emb, params)`` would load a valid cached map (no computing)."""
-    n = len(emb.vectors)
+    keys = [emb.key, "readable"] if getattr(emb, "excluded", ()) else [emb.key]
+    n = int(_readable(emb).sum())
     if n == 0:
         return True
-    return _load(map_cache_path(emb, params), _expect([emb.key], n, emb.vectors.shape[1])) is not None
+    return _load(_map_path(_map_key("map", keys, params, n)), _expect(keys, n, emb.vectors.shape[1])) is not None
 
 
 def estimate_seconds(n: int, dim: int = 512) -> float:
@@ -374,11 +387,13 @@ def place_query(query_vec: np.ndarray, emb: Embeddings, coords: np.ndarray, k: i
     if not np.isfinite(norm) or norm == 0:
         raise ValueError("query vector is zero or not finite")
     sims = vecs @ (q / norm)
+    sims[~np.isfinite(coords).all(axis=1)] = -np.inf  # unreadable figures are not on the map
     best = int(np.argmax(sims))
     if sims[best] >= 1.0 - 1e-6:
         return coords[best].astype(np.float32)
     k = max(1, min(int(k), len(vecs)))
     top = np.argpartition(-sims, k - 1)[:k] if k < len(vecs) else np.arange(len(vecs))
+    top = top[np.isfinite(sims[top])]
     s = sims[top].astype(np.float64) / temperature
     w = np.exp(s - s.max())
     w /= w.sum()
@@ -404,7 +419,7 @@ def visible_points(xy: np.ndarray, max_points: int = MAX_DRAWN, box: tuple[float
     one point from every occupied cell of a ``cells`` x ``cells`` grid over the box first
     (so sparse regions and outliers stay visible), then a deterministic random fill."""
     xy = np.asarray(xy, dtype=np.float64)
-    inside = np.arange(len(xy))
+    inside = np.flatnonzero(np.isfinite(xy).all(axis=1))  # unreadable figures have no place
     if box is not None:
         x0, x1, y0, y1 = box
         m = (xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1)) & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1))

@@ -542,3 +542,19 @@ def test_damaged_weights_at_a_tags_path_fail_that_encoder_only(tmp_path, cache, 
     err = res[spec].error
     assert f"damaged weights for ViT-B-32/openai at {target}" in err and f"delete {target}" in err
     assert not sentinel.exists()
+
+
+def test_an_unreadable_figure_has_no_place_on_the_map(tmp_path):
+    from core.corpora import load_corpus
+    from core.embed import build_embeddings
+    from core.maps import cached_map_exists, map_coords, place_query, visible_points
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u', {'c2': 'corrupt'}, n=3)}")  # 4 readable: PCA
+    emb = build_embeddings(corpus, "hog", show_bar=False)
+    assert not cached_map_exists(emb)
+    xy = map_coords(emb)
+    bad = corpus.position["c2"]
+    assert np.isnan(xy[bad]).all() and np.isfinite(np.delete(xy, bad, axis=0)).all()
+    assert cached_map_exists(emb) and np.array_equal(map_coords(emb), xy, equal_nan=True)
+    assert bad not in visible_points(xy, max_points=2) and bad not in visible_points(xy)
+    assert np.isfinite(place_query(emb.vectors[0] + 0.01, emb, xy, k=10)).all()
