@@ -25,11 +25,14 @@ st.caption("Each query ranks its own candidate list by cosine similarity, as the
            "minmax(image) + w · minmax(text). Unjudged candidates count as not relevant, as in trec_eval.")
 
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-runs = c1.multiselect("Runs", list(DEFAULT_RUNS), default=list(DEFAULT_RUNS), key="score_runs")
+runs = c1.pills("Runs", list(DEFAULT_RUNS), selection_mode="multi", default=list(DEFAULT_RUNS), key="score_runs",
+                help="image: the drawing alone; image+desc / image+labels: fused with the description / labels.")
+runs = [r for r in DEFAULT_RUNS if r in (runs or [])]
 weight = c2.slider("Text weight w", 0.0, 3.0, 1.0, step=0.1, key="fusion_w",
                    help="Weight of the text score in fused runs; 1.0 is the published 1:1 fusion.")
-test = c3.selectbox("Significance test", ["randomization", "t"], key="sig_test",
-                    format_func=lambda t: "Paired randomization" if t == "randomization" else "Paired t-test")
+test = c3.selectbox("Paired test", ["randomization", "t"], key="sig_test",
+                    format_func=lambda t: "Randomization" if t == "randomization" else "t-test",
+                    help="Paired randomization (sign-flip permutation) test or paired t-test, Holm-corrected.")
 default_protocol = default_protocol_for(corpus)
 protocol = c4.selectbox(
     "Protocol", list(PROTOCOLS), index=list(PROTOCOLS).index(default_protocol), key="score_protocol",

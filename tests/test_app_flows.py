@@ -353,3 +353,9 @@ def test_upload_error_speaks_to_a_user_and_hides_old_results(cache, query_patent
     assert "notes.png" in err and "Pillow" not in err
     exp = [e for e in at.expander if "previous query" in e.label]
     assert len(exp) == 1 and not exp[0].proto.expanded
+
+
+def test_corpus_page_says_where_to_start(cache):
+    at = _app("demo")
+    assert any(m.value.startswith("**Start here**") for m in at.markdown)
+    assert {p.label for p in at.get("page_link")} >= {"Search by figure or text", "Benchmark scores"}

@@ -151,6 +151,16 @@ def test_k_stays_after_other_folder_and_a_typed_path(server, browser, tmp_path):
     _settle(page)
     assert "Folder not found" in page.locator("[data-testid=stAlertContentError]").first.inner_text()
     assert _k_value(page) == "10"
+    # a path typed straight into the corpus box (its search field) is taken as the folder
+    combo = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input").first
+    combo.click()
+    combo.fill(str(folder))
+    combo.press("Enter")
+    time.sleep(1)
+    _settle(page)
+    _no_errors(page)
+    assert page.locator("[data-testid=stMetricValue]").first.inner_text().strip() == "4"
+    assert _k_value(page) == "10"
     page.close()
 
 
