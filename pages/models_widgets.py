@@ -1,6 +1,8 @@
 """Widgets of the Models page: provenance, training curves, before/after table, joint maps."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -101,6 +103,13 @@ def curves(m: AdaptedModel) -> None:
                       yaxis_title="recall", yaxis_range=[0, 1.02], height=340,
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     right.plotly_chart(fig, width="stretch", key="models_recall")
+    b = int(p.get("hyperparameters", {}).get("batch_size") or 0)
+    vb = min(b, int(p.get("val_pairs") or 0))
+    if b and vb:
+        st.caption(f"The two losses are on different scales: a contrastive loss at chance is ln(batch size), "
+                   f"{math.log(b):.2f} for training batches of {b} and {math.log(vb):.2f} for validation "
+                   f"batches of {vb}. Recall is over the {p.get('val_pairs', 0)} held-out pairs (patents never "
+                   "trained on).")
 
 
 def before_after_table(table: pd.DataFrame, metric_order: list[str]) -> None:
