@@ -273,3 +273,18 @@ def test_cli_dry_run_and_errors(cache, query_patents, upair_samples, capsys):
     assert main(["adapt", "--corpus", qp, "--out", "m", "--batch-size", "8", "--arch", "ViT-Q-99"]) == 2
     assert "unknown open_clip architecture" in capsys.readouterr().err
     assert main(["adapted"]) == 0 and "no adapted models yet" in capsys.readouterr().out
+
+
+def test_device_and_precision_follow_the_machine(monkeypatch):
+    import torch
+
+    from core.adapt.train import _device_and_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _device_and_precision(AdaptConfig()) == ("cpu", "fp32")
+    with pytest.raises(AdaptError, match="no CUDA GPU"):
+        _device_and_precision(AdaptConfig(device="cuda"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _device_and_precision(AdaptConfig()) == ("cuda", "amp")  # mixed precision on the GPU
+    assert _device_and_precision(AdaptConfig(precision="fp32")) == ("cuda", "fp32")
+    assert _device_and_precision(AdaptConfig(device="cpu")) == ("cpu", "fp32")

@@ -276,7 +276,7 @@ def _train(run: Path, state: dict, args, init_path: str | None, tag_cfg: dict, c
     args.epochs = epochs
     args.warmup = cfg.warmup if cfg.warmup is not None else min(10_000, (epochs * per_epoch) // 10)
     optimizer = _optimizer(model, args)
-    scaler = torch.amp.GradScaler(device=args.device) if args.precision == "amp" else None
+    scaler = torch.amp.GradScaler(device=torch.device(args.device).type) if args.precision == "amp" else None
     scheduler = _scheduler(optimizer, args, epochs * per_epoch)
     if state["epoch"] > 0:
         _restore(run, model, optimizer, scaler)
