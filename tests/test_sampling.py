@@ -220,7 +220,7 @@ def test_groups_equal_the_reference_select_candidates(reference_sampler):
 
     import candidate_sampler as cs
 
-    from core.annotation.sampling.sampler import _Context, _draw_group
+    from core.annotation.sampling.sampler import _Context, _draw_group, _QueryScores
     from core.corpora.base import Corpus
     from core.figures import Figure
 
@@ -275,12 +275,18 @@ def test_groups_equal_the_reference_select_candidates(reference_sampler):
                 D, I = ref.indices[name].index.search(space[name][n + j][None, :], n)
                 rows[name] = np.empty(n, np.float32)
                 rows[name][I[0]] = D[0]
-            th = {name: thresholds(rows[name], cfg.percentiles) for name in dims}
+            qs = _QueryScores()
+            for name in dims:
+                th = qs.thresholds[name] = thresholds(rows[name], cfg.percentiles)
+                for g in cfg.groups:
+                    band = g.band_for(cfg.index(name))
+                    qs.hits[(g.name, name)] = in_band(rows[name], th.values[band.lower], th.values[band.upper])
+                qs.known[name] = (np.arange(n), rows[name])
             query = {name: space[name][n + j] for name in dims}
             for g in big:
                 diff, rel = g.name.split("_")
                 want = Sampler.select_candidates(ref, f"q{j}", query, (diff, rel))
-                got = _draw_group(ctx, g, rows, th, np.ones(n, bool), random.Random(0), [])
+                got = _draw_group(ctx, g, qs, random.Random(0), [])
                 cases.add(got.case)
                 assert {c.id for c in got.kept} == set(want), (j, g.name, got.case)
                 for c in got.kept:

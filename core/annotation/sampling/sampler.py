@@ -187,19 +187,69 @@ class _Context:
     by_patent: Mapping[str, list[int]]
     by_path: Mapping[object, int]
 
+    def own_rows(self, q: Figure) -> list[int]:
+        """Collection rows that are the query itself (same id or same file): never its candidates."""
+        rows = {self.collection.position.get(q.id), self.by_path.get(q.path)}
+        return sorted(p for p in rows if p is not None)
 
-def _candidate(ctx: _Context, rows: Mapping[str, np.ndarray], pos: int, score: float, drawn_by=()) -> Candidate:
-    f = ctx.collection.figures[pos]
-    return Candidate(f.id, int(pos), f.patent, score, {n: rounded(r[pos]) for n, r in rows.items()}, tuple(drawn_by))
+    def cited_rows(self, q: Figure) -> list[int]:
+        cited = self.citations.get(q.patent, set())
+        own = set(self.own_rows(q))
+        return [p for pat in sorted(cited) for p in self.by_patent.get(pat, []) if p not in own]
 
 
-def _draw_cited(ctx: _Context, q: Figure, rows, valid: np.ndarray, rng: random.Random):
+@dataclass
+class _QueryScores:
+    """What the pass over the indices keeps of one query: thresholds, each group's band hits per
+    index, and the (rounded) scores of those hits and of the cited figures, per index."""
+
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)
+    hits: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (group, index) → rows
+    known: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index → (rows, scores)
+
+    def score(self, name: str, row: int) -> float | None:
+        rows, scores = self.known[name]
+        i = int(np.searchsorted(rows, row))
+        return rounded(scores[i]) if i < len(rows) and rows[i] == row else None
+
+
+def _scan(ctx: _Context, role: IndexRole, x: np.ndarray, qv: np.ndarray, queries: Sequence[Figure],
+          out: list[_QueryScores]) -> None:
+    """One index: per query batch one matrix product; per query its thresholds and band hits."""
     cfg = ctx.config
-    cited = ctx.citations.get(q.patent, set())
-    row = rows[cfg.visual_index or cfg.dedup_index]
-    positions = [p for pat in sorted(cited) for p in ctx.by_patent.get(pat, []) if valid[p]]
-    positions.sort(key=lambda p: (-float(row[p]), p))
+    for sl in batches(len(queries), len(x)):
+        block = score_block(qv[sl], x)
+        for j in range(sl.start, sl.stop):
+            row, q, qs = block[j - sl.start], queries[j], out[j]
+            own = ctx.own_rows(q)
+            th = thresholds(np.delete(row, own) if own else row, cfg.percentiles)
+            qs.thresholds[role.name] = th
+            parts = [np.asarray(ctx.cited_rows(q), dtype=np.int64)]
+            for g in cfg.groups:
+                band = g.band_for(role)
+                hits = in_band(row, th.values[band.lower], th.values[band.upper])
+                if own:
+                    hits = hits[~np.isin(hits, own)]
+                qs.hits[(g.name, role.name)] = hits
+                parts.append(hits)
+            rows = np.unique(np.concatenate(parts))
+            qs.known[role.name] = (rows, row[rows].copy())
+
+
+def _candidate(ctx: _Context, qs: _QueryScores, pos: int, score: float, drawn_by=()) -> Candidate:
+    """A candidate with its scores on the indices known so far (the rest are filled in later)."""
+    f = ctx.collection.figures[pos]
+    scores = {r.name: qs.score(r.name, pos) for r in ctx.config.indices}
+    return Candidate(f.id, int(pos), f.patent, score, {k: v for k, v in scores.items() if v is not None},
+                     tuple(drawn_by))
+
+
+def _draw_cited(ctx: _Context, q: Figure, qs: _QueryScores, rng: random.Random):
+    cfg = ctx.config
+    visual = cfg.visual_index or cfg.dedup_index
+    positions = sorted(ctx.cited_rows(q), key=lambda p: (-qs.score(visual, p), p))
     pos_of = {ctx.collection.figures[p].id: p for p in positions}
+    cited = ctx.citations.get(q.patent, set())
     ids = cited_pool(list(pos_of), {i: ctx.collection.figures[p].patent for i, p in pos_of.items()}, cited)
     vec = lambda fid: ctx.dedup[pos_of[fid]]  # noqa: E731
     if len(ids) > cfg.dedup_min or ctx.method == "strict":
@@ -207,22 +257,21 @@ def _draw_cited(ctx: _Context, q: Figure, rows, valid: np.ndarray, rng: random.R
         kept, drops = list(d.kept), d.dropped
     else:
         kept, drops = ids, ()
-    mk = lambda fid: _candidate(ctx, rows, pos_of[fid], rounded(row[pos_of[fid]]))  # noqa: E731
+    mk = lambda fid: _candidate(ctx, qs, pos_of[fid], qs.score(visual, pos_of[fid]))  # noqa: E731
     return tuple(mk(i) for i in kept), tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), len(ids)
 
 
-def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds], valid: np.ndarray,
-                rng: random.Random, prior: list[str]) -> GroupDraw:
+def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Random, prior: list[str]) -> GroupDraw:
     cfg = ctx.config
     figs = ctx.collection.figures
     per_index: dict[str, dict[str, float]] = {}
     pos_of: dict[str, int] = {}
     for role in cfg.indices:
-        band = g.band_for(role)
-        t = th[role.name].values
-        hits = [p for p in in_band(rows[role.name], t[band.lower], t[band.upper]) if valid[p]]
-        per_index[role.name] = {figs[p].id: rounded(rows[role.name][p]) for p in hits}
-        pos_of.update((figs[p].id, int(p)) for p in hits)
+        hits = qs.hits[(g.name, role.name)]
+        rows, scores = qs.known[role.name]
+        values = scores[np.searchsorted(rows, hits)]
+        per_index[role.name] = {figs[p].id: rounded(v) for p, v in zip(hits.tolist(), values.tolist())}
+        pos_of.update((figs[p].id, p) for p in hits.tolist())
     m = merge(per_index, cfg.description_index, cfg.visual_index, rng, cfg.min_intersection, cfg.union_cap)
     strict = ctx.method == "strict"
     dedup = strict or len(m.scores) > cfg.dedup_min
@@ -236,30 +285,46 @@ def _draw_group(ctx: _Context, g: GroupSpec, rows, th: Mapping[str, Thresholds],
         kept_ids, drops = list(d.kept), d.dropped
     else:
         kept_ids = list(m.scores)
-    mk = lambda fid: _candidate(ctx, rows, pos_of[fid], m.scores[fid], m.contributors[fid])  # noqa: E731
+    mk = lambda fid: _candidate(ctx, qs, pos_of[fid], m.scores[fid], m.contributors[fid])  # noqa: E731
     kept = sorted((mk(i) for i in kept_ids), key=lambda c: (-c.score, c.id))
     return GroupDraw(g, m.case, {n: len(v) for n, v in per_index.items()}, len(m.scores), dedup, tuple(kept),
                      tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), excluded)
 
 
-def _draw_query(ctx: _Context, q: Figure, rows: Mapping[str, np.ndarray], seed: int) -> QueryDraw:
-    cfg = ctx.config
-    n = len(ctx.collection.figures)
-    valid = np.ones(n, dtype=bool)
-    for p in (ctx.collection.position.get(q.id), ctx.by_path.get(q.path)):
-        if p is not None:
-            valid[p] = False  # the query itself is never its own candidate
-    th = {name: thresholds(r[valid], cfg.percentiles) for name, r in rows.items()}
+def _draw_query(ctx: _Context, q: Figure, qs: _QueryScores, seed: int) -> QueryDraw:
     rng = random.Random(f"{seed}:{q.id}")
-    cited, cited_drops, found = _draw_cited(ctx, q, rows, valid, rng)
+    cited, cited_drops, found = _draw_cited(ctx, q, qs, rng)
     prior = [c.id for c in cited]
     groups = []
-    for g in cfg.groups:
-        gd = _draw_group(ctx, g, rows, th, valid, rng, prior)
+    for g in ctx.config.groups:
+        gd = _draw_group(ctx, g, qs, rng, prior)
         groups.append(gd)
         if ctx.method == "strict":
             prior = prior + [c.id for c in gd.kept]
-    return QueryDraw(q, th, cited, cited_drops, found, tuple(groups))
+    return QueryDraw(q, dict(qs.thresholds), cited, cited_drops, found, tuple(groups))
+
+
+def _candidates(d: QueryDraw) -> list[Candidate]:
+    return [*d.cited, *(x.candidate for x in d.cited_dropped),
+            *(c for g in d.groups for c in (*g.kept, *(x.candidate for x in g.dropped)))]
+
+
+def _fill_scores(draws: list[QueryDraw], role: IndexRole, x: np.ndarray, qv: np.ndarray) -> None:
+    """Every drawn candidate's score on ``role``'s index where the pass did not keep it."""
+    for j, d in enumerate(draws):
+        todo = [c for c in _candidates(d) if role.name not in c.scores]
+        if todo:
+            values = x[[c.row for c in todo]] @ qv[j]
+            for c, v in zip(todo, values.tolist()):
+                c.scores[role.name] = rounded(v)  # type: ignore[index] - filled before the run is returned
+
+
+def _order_scores(draws: list[QueryDraw], names: list[str]) -> None:
+    for d in draws:
+        for c in _candidates(d):
+            ordered = {n: c.scores[n] for n in names}
+            c.scores.clear()  # type: ignore[attr-defined]
+            c.scores.update(ordered)  # type: ignore[attr-defined]
 
 
 def sample_pools(collection: Corpus, queries: Sequence[Figure], config: SamplingConfig, seed: int = 0,
@@ -267,8 +332,11 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
                  progress: Progress | None = None, show_bar: bool = True) -> SampleRun:
     """Draw every query's cited candidates and groups from ``collection``.
 
-    Raises ``SamplingUnavailable`` naming every encoder that cannot run, and ``ValueError``
-    for an unknown ``method`` or an empty query list.
+    One index's vectors are in memory at a time (plus the dedup index's): a first pass over the
+    indices keeps each query's thresholds and band hits, the draws follow, and a second pass
+    adds each drawn candidate's score on the indices that did not draw it. Raises
+    ``SamplingUnavailable`` naming every encoder that cannot run, and ``ValueError`` for an
+    unknown ``method`` or an empty query list.
     """
     from tqdm.auto import tqdm
 
@@ -279,31 +347,35 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
     problems = check_encoders(config)
     if problems:
         raise SamplingUnavailable("cannot sample: these encoders are unavailable:\n  " + "\n  ".join(problems))
-    vecs = {}
-    ibar = tqdm(config.indices, desc="Indices", unit="index", disable=not show_bar, leave=False)
-    for i, role in enumerate(ibar):
-        ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
-        if progress:
-            progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
-        vecs[role.name] = _vectors(collection, queries, role, show_bar)
+    queries = list(queries)
     by_patent: dict[str, list[int]] = {}
     for p, f in enumerate(collection.figures):
         by_patent.setdefault(f.patent, []).append(p)
     cites = {k: set(v) for k, v in (citations or {}).items()}
     by_path = {f.path: p for p, f in enumerate(collection.figures)}
-    ctx = _Context(config, method, collection, vecs[config.dedup_index][0], cites, by_patent, by_path)
+    ctx = _Context(config, method, collection, np.zeros((0, 0), np.float32), cites, by_patent, by_path)
+    scanned = [_QueryScores() for _ in queries]
+    qvecs: dict[str, np.ndarray] = {}
+    ibar = tqdm(config.indices, desc="Indices", unit="index", disable=not show_bar, leave=False)
+    for i, role in enumerate(ibar):
+        ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
+        if progress:
+            progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
+        x, qvecs[role.name] = _vectors(collection, queries, role, show_bar)
+        _scan(ctx, role, x, qvecs[role.name], queries, scanned)
+        if role.name == config.dedup_index:
+            ctx.dedup = x
+        del x
     draws: list[QueryDraw] = []
-    bar = tqdm(total=len(queries), desc="Sampling queries", unit="query", disable=not show_bar, leave=False)
-    try:
-        for sl in batches(len(queries), len(collection.figures) * len(vecs)):  # all indices' blocks at once
-            blocks = {name: score_block(qv[sl], x) for name, (x, qv) in vecs.items()}
-            for j, q in enumerate(queries[sl]):
-                draws.append(_draw_query(ctx, q, {n: b[j] for n, b in blocks.items()}, seed))
-                bar.update(1)
-                if progress:
-                    progress(len(draws), len(queries), f"query {q.id}")
-    finally:
-        bar.close()
+    for q, qs in zip(tqdm(queries, desc="Sampling queries", unit="query", disable=not show_bar, leave=False), scanned):
+        draws.append(_draw_query(ctx, q, qs, seed))
+        if progress:
+            progress(len(draws), len(queries), f"query {q.id}")
+    del scanned
+    for role in config.indices:
+        x = ctx.dedup if role.name == config.dedup_index else _vectors(collection, queries, role, False)[0]
+        _fill_scores(draws, role, x, qvecs[role.name])
+    _order_scores(draws, [r.name for r in config.indices])
     used = {q.id: q for q in queries}
     for d in draws:
         for c in (*d.cited, *(c for g in d.groups for c in g.kept)):
