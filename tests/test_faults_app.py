@@ -55,3 +55,20 @@ def test_the_corpus_page_names_unreadable_figures(cache, tmp_path):
     assert len(box) == 1 and box[0].label.startswith("2 unreadable figure(s)")
     text = box[0].code[0].value
     assert text.count("figure c2") == 1 and text.count("figure c5") == 1
+
+
+def test_a_blank_upload_says_it_has_no_drawn_content(cache, tmp_path):
+    import io
+
+    from PIL import Image
+
+    root = upair_folder(tmp_path / "u")
+    at = _app(f"upair:{root}", "../pages/search.py")
+    assert not at.exception, at.exception
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 120), "white").save(buf, "PNG")
+    at.file_uploader(key="upload").set_value(("blank.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any("no drawn content" in e for e in errors), errors
+    assert not [b for b in at.button if (b.key or "").startswith("res-")]  # no arbitrary "neighbours"
