@@ -1,6 +1,7 @@
 """Issue 11 in the app: a bad ``UPAIR_ENCODERS`` entry, HTML in labels, unreadable figures."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,38 @@ def test_a_blank_upload_says_it_has_no_drawn_content(cache, tmp_path):
     errors = [e.value for e in at.error]
     assert any("no drawn content" in e for e in errors), errors
     assert not [b for b in at.button if (b.key or "").startswith("res-")]  # no arbitrary "neighbours"
+
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+def _html_elements(at) -> list[str]:
+    """Bodies of every markdown element rendered with unsafe_allow_html (main and sidebar)."""
+    out = []
+    for m in list(at.markdown) + list(at.sidebar.markdown) + list(at.caption):
+        if getattr(m.proto, "allow_html", False):
+            out.append(m.value)
+    return out
+
+
+@pytest.mark.slow
+def test_file_provided_strings_are_escaped_wherever_html_is_allowed(cache, tmp_path, monkeypatch):
+    root = upair_folder(tmp_path / "u")
+    meta = json.loads((root / "metadata.json").read_text())
+    for entry in meta.values():
+        for rec in [entry["query"], *entry["candidates"]]:
+            rec.update(title=f"Title {PAYLOAD}", patent=f"EP{PAYLOAD}", component_labels=[f"arm {PAYLOAD}"],
+                       description=f"desc {PAYLOAD}")
+    (root / "metadata.json").write_text(json.dumps(meta))
+    monkeypatch.setenv("UPAIR_ENCODERS", f"clip:ViT-B-32:/nowhere/{PAYLOAD}.pt")
+    at = _app(f"upair:{root}")
+    seen = _html_elements(at)
+    at.switch_page("../pages/search.py").run()
+    assert not at.exception, at.exception
+    seen += _html_elements(at)
+    for page in ("../pages/scores.py", "../pages/judge.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        seen += _html_elements(at)
+    assert any("&lt;img" in s for s in seen)  # the payload did reach HTML, escaped
+    assert not [s for s in seen if "<img src=x" in s]
