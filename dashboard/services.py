@@ -58,12 +58,6 @@ def encoder_label(spec: str) -> str:
     return get_encoder(spec).label or spec
 
 
-def capabilities(spec: str) -> frozenset[str]:
-    """What an encoder can do (``image``, ``text``, ``text-to-image``, ``fit-on-corpus``,
-    ``downloadable``), as the encoder itself declares it."""
-    return frozenset(get_encoder(spec).capabilities)
-
-
 def can(spec: str, capability: str) -> bool:
     """Whether encoder ``spec`` declares ``capability`` (``core.encoders.has_capability``)."""
     from core.encoders import has_capability
