@@ -66,7 +66,8 @@ def cmd_build(args) -> int:
         def report(r) -> None:
             print(f"encoded  {r.spec} with {r.engine}: {len(r.units_encoded)} of {r.units} unit(s), "
                   f"{r.items_encoded} item(s); {r.units_cached} unit(s) already cached")
-            for p in r.problems[:10]:
+            other = [p for p in r.problems if not p.startswith("figure ")]  # figures: named once below
+            for p in other[:10]:
                 print(f"problem  {p}")
 
         options = EngineOptions(address=args.address, workers=args.workers)
