@@ -85,13 +85,16 @@ if query not in corpus.by_id:
     if same_fid in corpus.by_id:
         same_as = same_fid
     with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
-        side = st.file_uploader("…or a sidecar file (.txt, or .json with fig_desc / description)",
-                                type=["txt", "json"], key=f"sidecar-{query}")
-        if side is not None:
-            session.set_upload_text(query, w.sidecar_text(side.getvalue()))
-        desc = st.text_area("Description", value=session.upload_text(query), key=f"desc-{query}",
+        side = st.session_state.get(f"sidecar-{query}")
+        if side is not None and st.session_state.get(f"_sidecar_used-{query}") != side.file_id:
+            st.session_state[f"desc-{query}"] = w.sidecar_text(side.getvalue())
+            st.session_state[f"_sidecar_used-{query}"] = side.file_id
+        st.session_state.setdefault(f"desc-{query}", session.upload_text(query))
+        desc = st.text_area("Description", key=f"desc-{query}",
                             help="Text encoders (TF-IDF) search with it; e.g. the figure's caption or claims.")
         session.set_upload_text(query, desc)
+        st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
+                         type=["txt", "json"], key=f"sidecar-{query}")
 upload_text = session.upload_text(query) if query not in corpus.by_id else ""
 try:
     results = services.search_results(ctx.corpus_spec, query, encoders, ctx.k, upload_text or None)
@@ -99,8 +102,7 @@ except ImageError as exc:
     st.error(str(exc))
     st.stop()
 if query not in corpus.by_id and not upload_text:
-    results = {s: (dict(r, error=f"{services.encoder_label(s)} reads text, not drawings: add a description to "
-                                 "this upload (Describe this upload, above) to search with it.")
+    results = {s: (dict(r, error="Reads text, not drawings: describe this upload (button above).")
                    if r["error"] and not services.can(s, "image") else r) for s, r in results.items()}
 
 container = st.expander("Results of your previous query (the file above was not used)", expanded=False) \

@@ -174,7 +174,7 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
         with col:
             st.markdown(f"#### {services.encoder_label(spec)}")
             if results[spec]["error"]:
-                st.warning(results[spec]["error"], icon=":material/block:")
+                st.caption(f":material/block: {results[spec]['error']}")
     depth = max((len(r["ids"]) for r in results.values() if not r["error"]), default=0)
     box = st.container(key=f"{key}-grid-{'compact' if compact else 'cards'}")
     with box:

@@ -211,12 +211,25 @@ def test_upload_with_description_feeds_tfidf(cache):
     at.file_uploader(key="upload").set_value((ex.name, ex.read_bytes(), "image/png")).run()
     _ok(at)
     upload = at.session_state["query_trail"][-1]
-    assert any("tfidf" in w.value.lower() or "text" in w.value.lower() for w in at.warning)  # no text yet
+    assert any("Reads text, not drawings" in c.value for c in at.caption)  # no text yet: says what to do
     at.text_area(key=f"desc-{upload}").set_value("a gear train with a spring").run()
     _ok(at)
     expected = search(load_corpus("demo"), upload, ["tfidf"], k=5, text="a gear train with a spring")
     assert not expected["tfidf"].error
     assert _result_ids(at, "tfidf") == expected["tfidf"].ids
+
+
+def test_sidecar_fills_the_description(cache):
+    at = _app("demo", encoders=("hog", "tfidf"), k=3)
+    at.switch_page("../pages/search.py").run()
+    ex = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("*.png"))[0]
+    at.file_uploader(key="upload").set_value((ex.name, ex.read_bytes(), "image/png")).run()
+    upload = at.session_state["query_trail"][-1]
+    side = json.dumps({"fig_desc": "a gear train with a spring"}).encode()
+    at.file_uploader(key=f"sidecar-{upload}").set_value(("fig.json", side, "application/json")).run()
+    _ok(at)
+    assert at.text_area(key=f"desc-{upload}").value == "a gear train with a spring"
+    assert _result_ids(at, "tfidf") and not any("Reads text" in c.value for c in at.caption)
 
 
 def test_sidecar_description():
