@@ -460,23 +460,42 @@ def test_build_and_search_never_exit_zero_after_doing_nothing(tmp_path):
 # --------------------------------------------------------------------------- read-only cache
 
 
-def test_search_works_from_a_cache_it_cannot_write(tmp_path, monkeypatch):
+def test_search_works_from_a_cache_it_cannot_write(tmp_path, cache, monkeypatch):
     import builtins
 
-    from core import store
     from core.corpora import load_corpus
     from core.search import search
 
     corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
-    want = search(corpus, "q0", ["hog"], k=3)["hog"].ids
+    want = search(corpus, "q0", ["hog", "ahdh"], k=3)
+    root = str(cache)
 
-    def read_only_open(path, mode="r", *a, **kw):
-        if any(m in mode for m in "wax+"):
-            raise PermissionError(13, "Read-only file system", str(path))
-        return builtins.open(path, mode, *a, **kw)
+    def inside(path) -> bool:
+        return str(os.fspath(path) if not isinstance(path, int) else "").startswith(root)
 
-    monkeypatch.setattr(store, "open", read_only_open, raising=False)
-    assert search(corpus, "q0", ["hog"], k=3)["hog"].ids == want
+    def deny(path):
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    real_open, real_os_open = builtins.open, os.open
+
+    def ro_open(path, mode="r", *a, **kw):
+        if inside(path) and any(m in mode for m in "wax+"):
+            deny(path)
+        return real_open(path, mode, *a, **kw)
+
+    def ro_os_open(path, flags, *a, **kw):
+        if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            deny(path)
+        return real_os_open(path, flags, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", ro_open)
+    monkeypatch.setattr(os, "open", ro_os_open)
+    for name in ("mkdir", "replace", "rename", "unlink", "rmdir"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda p, *a, _r=real, **kw: deny(p) if inside(p) else _r(p, *a, **kw))
+    got = search(load_corpus(f"upair:{tmp_path / 'u'}"), "q0", ["hog", "ahdh"], k=3)
+    assert {s: r.ids for s, r in got.items()} == {s: r.ids for s, r in want.items()}
+    assert all(not r.error for r in got.values())
 
 
 def test_a_cache_that_cannot_be_written_says_to_set_upair_cache(tmp_path, monkeypatch, capsys):
