@@ -11,6 +11,7 @@ from typing import Hashable, Mapping, Sequence
 import pandas as pd
 
 from .corpora.base import AXES, Benchmark
+from .qrels import rank_docs
 
 #: Two scores closer than this are a tie (scores are stored with 8 decimals).
 TIE_TOL = 1e-9
@@ -26,9 +27,9 @@ class CandidateRow:
 
 
 def ranks_of(scores: Mapping[str, float]) -> dict[str, tuple[int, float]]:
-    """``{doc: (rank, score)}``: rank 1 is the highest score, ties by doc id descending."""
-    order = sorted(scores, key=lambda d: (scores[d], d), reverse=True)
-    return {d: (i + 1, scores[d]) for i, d in enumerate(order)}
+    """``{doc: (rank, score)}`` in trec_eval's order (``qrels.rank_docs``): rank 1 is the
+    highest score, ties by doc id descending."""
+    return {d: (i + 1, s) for i, (d, s) in enumerate(rank_docs(scores))}
 
 
 def query_candidates(benchmark: Benchmark, qid: str, candidates: Sequence[str],
