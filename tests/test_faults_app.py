@@ -108,3 +108,14 @@ def test_file_provided_strings_are_escaped_wherever_html_is_allowed(cache, tmp_p
         seen += _html_elements(at)
     assert any("&lt;img" in s for s in seen)  # the payload did reach HTML, escaped
     assert not [s for s in seen if "<img src=x" in s]
+
+
+def test_scores_page_counts_unreadable_figures_and_survives_huge_grades(cache, tmp_path):
+    root = upair_folder(tmp_path / "u", {"c2": "corrupt"})
+    with open(root / "test" / "qrels_visual.txt", "a") as fh:
+        fh.write("q0 0 c1 99999999999999999999\n")
+    at = _app(f"upair:{root}", "../pages/scores.py")
+    assert not at.exception, at.exception
+    notes = [c.value for c in at.caption if "unreadable figure" in c.value]
+    assert len(notes) == 1 and notes[0].count("1 unreadable figure(s)") == 1 and "c2" in notes[0]
+    assert not [w.value for w in at.warning if "Nothing could be evaluated" in w.value]
