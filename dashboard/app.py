@@ -16,6 +16,13 @@ ICON = ROOT / "assets" / "icon.png"
 st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
 
 st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
+try:
+    from core.config import check_environment
+
+    check_environment()  # an unusable UPAIR_* variable: one line naming it, no traceback
+except ValueError as exc:
+    st.error(f"{exc}. Restart the app after fixing it.", icon=":material/settings_alert:")
+    st.stop()
 nav = st.navigation(list(navigation.pages().values()))
 with st.sidebar:
     st.markdown("## :material/architecture: UPAIR Explorer")

@@ -119,3 +119,22 @@ def test_scores_page_counts_unreadable_figures_and_survives_huge_grades(cache, t
     notes = [c.value for c in at.caption if "unreadable figure" in c.value]
     assert len(notes) == 1 and notes[0].count("1 unreadable figure(s)") == 1 and "c2" in notes[0]
     assert not [w.value for w in at.warning if "Nothing could be evaluated" in w.value]
+
+
+@pytest.mark.parametrize("var", ["UPAIR_MAX_IMAGE_PIXELS", "UPAIR_CACHE"])
+def test_the_app_names_a_bad_environment_variable(tmp_path, monkeypatch, var):
+    import importlib
+
+    import core.config
+
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv(var, "lots" if var == "UPAIR_MAX_IMAGE_PIXELS" else str(tmp_path / "afile"))
+    importlib.reload(core.config)  # the pixel limit is read at import, as in a fresh app process
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception
+        assert len(at.error) == 1 and var in at.error[0].value
+    finally:
+        monkeypatch.delenv(var)
+        importlib.reload(core.config)
