@@ -67,7 +67,8 @@ def without_figures(corpus: Corpus, drop: set[str] | dict[str, str]) -> Corpus:
     if bench is not None:
         bench = Benchmark(
             queries=tuple(q for q in bench.queries if q not in drop),
-            candidates={q: tuple(c for c in cs if c not in drop) for q, cs in bench.candidates.items() if q not in drop},
+            candidates={q: tuple(c for c in cs if c not in drop)
+                        for q, cs in bench.candidates.items() if q not in drop},
             qrels={a: {q: {d: r for d, r in docs.items() if d not in drop} for q, docs in qr.items() if q not in drop}
                    for a, qr in bench.qrels.items()},
             qrels_files=dict(bench.qrels_files),

@@ -200,7 +200,8 @@ def test_count_and_weight_flags_accept_only_valid_numbers(raw):
 
 
 @FAST
-@given(k=TEXT | st.integers(-5, 5).map(str), runs=st.lists(st.sampled_from(["", ",", " ", "image", "bogus"]), max_size=4))
+@given(k=TEXT | st.integers(-5, 5).map(str),
+       runs=st.lists(st.sampled_from(["", ",", " ", "image", "bogus"]), max_size=4))
 def test_cli_flags_parse_to_valid_values_or_exit_2(k, runs):
     from core.cli import parser
 

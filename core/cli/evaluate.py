@@ -65,7 +65,8 @@ def register(sub) -> None:
                     help=f"comma-separated, from {', '.join(RUNS)} (default: %(default)s)")
     sp.add_argument("--metrics", default=",".join(DEFAULT_MEASURES),
                     help="comma-separated ir_measures names (default: %(default)s)")
-    sp.add_argument("--weight", type=finite_float, default=1.0, help="text weight w in image + w*text fusion (default 1)")
+    sp.add_argument("--weight", type=finite_float, default=1.0,
+                    help="text weight w in image + w*text fusion, a finite number (default 1)")
     sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
     sp.add_argument("--protocol", choices=protocol_names(), default=None,
                     help="preprocessing and text cleaning: upair = the official evaluation/run.py exactly "
