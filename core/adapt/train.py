@@ -286,7 +286,7 @@ def _train(run: Path, state: dict, args, init_path: str | None, tag_cfg: dict, c
         hist["val"].append(_val_row(evaluate(model, data, 0, args, tokenizer=tokenizer), 0, 0))
     track = _Tracker(epochs * per_epoch, state["epoch"] * per_epoch, hist["steps"], progress)
     track.epochs, trained = epochs, 0
-    for epoch in range(state["epoch"], epochs):
+    for epoch in range(state["epoch"], state["epoch"] if state.get("stopped_early") else epochs):
         track.epoch = epoch + 1
         t0 = time.perf_counter()
         train_one_epoch(model, data, _StepLoss(loss, track), epoch, optimizer, scaler, scheduler, None, args)
@@ -294,7 +294,7 @@ def _train(run: Path, state: dict, args, init_path: str | None, tag_cfg: dict, c
         row = _val_row(evaluate(model, data, epoch + 1, args, tokenizer=tokenizer), epoch + 1, track.done)
         hist["val"].append(row)
         trained += 1
-        improved = row["val_loss"] < state["best_val_loss"]
+        improved = row["val_loss"] < state["best_val_loss"] or state["kept_epoch"] == 0  # NaN-safe first keep
         if improved:
             state.update(best_val_loss=row["val_loss"], best_epoch=epoch + 1, bad_epochs=0)
         else:
