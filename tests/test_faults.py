@@ -578,3 +578,14 @@ def test_an_unreadable_figure_has_no_place_on_the_map(tmp_path):
     assert cached_map_exists(emb) and np.array_equal(map_coords(emb), xy, equal_nan=True)
     assert bad not in visible_points(xy, max_points=2) and bad not in visible_points(xy)
     assert np.isfinite(place_query(emb.vectors[0] + 0.01, emb, xy, k=10)).all()
+
+
+@pytest.mark.slow
+def test_the_demo_loaded_through_a_upair_spec_keeps_its_synthetic_label(cache):
+    from core.corpora import load_corpus
+
+    demo = load_corpus("demo")
+    for spec in (f"upair:{demo.root}", f"upair:{cache}", str(demo.root)):
+        c = load_corpus(spec)
+        assert c.synthetic and any("generated demo corpus" in w for w in c.warnings), spec
+        assert len(c) == len(demo)

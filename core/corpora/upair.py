@@ -166,10 +166,23 @@ def _load_upair(root: Path, meta_path: Path, name: str | None) -> Corpus:
     if not figures:
         raise DatasetError(f"{meta_path}: no usable figures (every record was skipped: {warnings[:3]})")
     bench = Benchmark(queries=tuple(candidates), candidates=candidates, qrels=qrels, qrels_files=qrels_files)
+    synthetic = _is_generated_demo(meta_path.parent)
+    if synthetic:
+        warnings.append(f"{meta_path.parent} is the generated demo corpus (synthetic drawings and judgements), "
+                        "not UPAIR data")
     return Corpus(
         name=name or f"upair:{root}", kind="upair", root=root, figures=tuple(figures.values()),
-        benchmark=bench, warnings=tuple(warnings),
+        benchmark=bench, synthetic=synthetic, warnings=tuple(warnings),
     )
+
+
+def _is_generated_demo(folder: Path) -> bool:
+    """Whether ``folder`` is a copy of the generated demo corpus (its README says so)."""
+    try:
+        with open(folder / "README.txt", "rb") as fh:
+            return fh.read(64).startswith(b"UPAIR Explorer demo corpus (SYNTHETIC)")
+    except OSError:
+        return False
 
 
 def find_dataset_root(folder: Path) -> Path | None:
