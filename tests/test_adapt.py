@@ -288,3 +288,28 @@ def test_device_and_precision_follow_the_machine(monkeypatch):
     assert _device_and_precision(AdaptConfig()) == ("cuda", "amp")  # mixed precision on the GPU
     assert _device_and_precision(AdaptConfig(precision="fp32")) == ("cuda", "fp32")
     assert _device_and_precision(AdaptConfig(device="cpu")) == ("cpu", "fp32")
+
+
+@pytest.mark.slow
+def test_early_stopping_publishes_the_best_epoch(tiny_clip_arch, tiny_clip_checkpoint, query_patents, cache,
+                                                 one_thread, monkeypatch):
+    import open_clip_train.train as oct_train
+    import torch
+
+    from core.adapt import adapt
+
+    losses = iter([3.0, 2.0, 2.5, 2.6, 2.7, 2.8])  # epoch 0 (before training), 1, 2, ...
+
+    def fake_evaluate(model, data, epoch, args, tb_writer=None, tokenizer=None):
+        return {"clip_val_loss": next(losses), "image_to_text_R@1": 0.0, "epoch": epoch}
+
+    monkeypatch.setattr(oct_train, "evaluate", fake_evaluate)
+    corpus = load_corpus(f"query-patents:{query_patents}")
+    cfg = AdaptConfig(arch=tiny_clip_arch, pretrained=str(tiny_clip_checkpoint), batch_size=32, epochs=5,
+                      warmup=0, patience=2, lr=1e-4)
+    res = adapt(corpus, "early", cfg)
+    p = res.model.provenance
+    assert [r["val_loss"] for r in p["history"]["val"]] == [3.0, 2.0, 2.5, 2.6]  # two epochs without improvement
+    assert p["stopped_early"] and p["epochs_trained"] == 3 and p["epochs_planned"] == 5
+    assert p["best_epoch"] == p["kept_epoch"] == 1 and p["kept_val"]["val_loss"] == 2.0
+    assert torch.load(res.model.checkpoint, weights_only=True)["epoch"] == 1
