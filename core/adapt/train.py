@@ -350,6 +350,12 @@ def _fresh_state(name: str, key: str) -> dict:
             "history": {"steps": [], "val": []}}
 
 
+def _thin(steps: list, most: int) -> list:
+    """At most about ``most`` points of a per-step curve (every k-th step, the last one kept)."""
+    k = max(1, -(-len(steps) // most))
+    return steps if k == 1 else steps[::k] + ([steps[-1]] if (len(steps) - 1) % k else [])
+
+
 def _finish(name: str, corpus: Corpus, split: PairSplit, cfg: AdaptConfig, state: dict, init_spec: str,
             saved_arch: str, device: str, precision: str) -> prov.AdaptedModel:
     """Publish the kept epoch as ``cache/weights/NAME.pt`` with its provenance sidecar."""
@@ -380,7 +386,8 @@ def _finish(name: str, corpus: Corpus, split: PairSplit, cfg: AdaptConfig, state
         "seen_patents": sorted({p.patent for p in split.train + split.val if p.patent}),
         "train_seconds": round(state["train_seconds"], 3),
         "pairs_per_second": round(pairs_seen / state["train_seconds"], 3) if state["train_seconds"] else None,
-        "versions": library_versions(), "history": state["history"],
+        "versions": library_versions(),
+        "history": {"val": state["history"]["val"], "steps": _thin(state["history"]["steps"], 4000)},
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     prov.write_sidecar(name, record)
