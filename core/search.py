@@ -131,17 +131,20 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
     The query image is decoded once and encoded at most once per encoder. ``indices``
     may hold already loaded indices (the dashboard keeps them in memory); others are
     loaded or built. Encoders that cannot run (missing weights, no text for a text-only
-    encoder) get an ``EncoderResult`` with ``error`` set. Raises ``ImageError`` when the
-    query image itself is unusable.
+    encoder) get an ``EncoderResult`` with ``error`` set, and so do image encoders when the
+    query image has no drawn content (``check_drawn``). Raises ``ImageError`` when the query
+    image itself is unusable, or blank for every encoder asked.
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a whole number of results, at least 1 (got {k!r})")
     fid, image = _resolve_query(corpus, query)
-    if image is not None:
-        check_drawn(image)
+    blank = _blank_reason(image)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:
+            if blank and IMAGE in require(spec).capabilities:  # text-only encoders search by the text
+                results[spec] = EncoderResult(spec, error=blank)
+                continue
             index = _index(corpus, spec, index_kind, indices)
             if fid is not None and fid in index.embeddings.excluded:
                 raise ImageError(f"figure {fid} cannot be a query: its image is unreadable "
@@ -157,7 +160,20 @@ def search(corpus: Corpus, query: Query, encoders: list[str], k: int = 10, index
             raise
         except (EncoderUnavailable, ValueError, NotImplementedError, RuntimeError) as exc:
             results[spec] = EncoderResult(spec, error=str(exc))
+    if blank and results and all(r.error == blank for r in results.values()):
+        raise ImageError(blank)
     return results
+
+
+def _blank_reason(image) -> str:
+    """Why a query image holds no drawing ("" when it does, or when there is no image)."""
+    if image is None:
+        return ""
+    try:
+        check_drawn(image)
+    except ImageError as exc:
+        return str(exc)
+    return ""
 
 
 def search_text(corpus: Corpus, text: str, encoders: list[str], k: int = 10,

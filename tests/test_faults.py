@@ -589,3 +589,13 @@ def test_the_demo_loaded_through_a_upair_spec_keeps_its_synthetic_label(cache):
         c = load_corpus(spec)
         assert c.synthetic and any("generated demo corpus" in w for w in c.warnings), spec
         assert len(c) == len(demo)
+
+
+def test_a_blank_query_with_a_description_still_searches_text_only_encoders(tmp_path):
+    from core.corpora import load_corpus
+    from core.search import search
+
+    corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
+    res = search(corpus, _flat("white"), ["hog", "tfidf"], k=3, text="T3")
+    assert "no drawn content" in res["hog"].error and not res["hog"].ids
+    assert not res["tfidf"].error and res["tfidf"].ids[0] == "c3"
