@@ -24,7 +24,7 @@ st.caption("Each query ranks its own candidate list by cosine similarity, as the
            "Fused runs add per-query min-max normalised image and text scores: "
            "minmax(image) + w · minmax(text). Unjudged candidates count as not relevant, as in trec_eval.")
 
-c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+c1, c2, c3, c4 = st.columns([3.5, 1.9, 2, 2.2])
 runs = c1.pills("Runs", list(DEFAULT_RUNS), selection_mode="multi", default=list(DEFAULT_RUNS), key="score_runs",
                 help="image: the drawing alone; image+desc / image+labels: fused with the description / labels.")
 runs = [r for r in DEFAULT_RUNS if r in (runs or [])]
