@@ -144,6 +144,10 @@ def _bad_bytes(kind: str) -> bytes:
     return BAD_IMAGES[kind]
 
 
+WORDS = ["toothed gear wheel", "helical spring coil", "door hinge pin", "threaded bolt nut", "roller bearing race",
+         "drive shaft coupling", "pulley belt drive", "lever arm pivot"]
+
+
 def upair_folder(root: Path, bad: dict[str, str] | None = None, n: int = 8) -> Path:
     """A UPAIR-layout benchmark: queries q0, q1; candidates c0..c{n-1}; visual qrels. ``bad``
     maps ids to a kind of unreadable image."""
@@ -153,7 +157,7 @@ def upair_folder(root: Path, bad: dict[str, str] | None = None, n: int = 8) -> P
     for i, fid in enumerate(ids):
         kind = (bad or {}).get(fid)
         (img / f"{fid}.png").write_bytes(_bad_bytes(kind) if kind else _drawing(i))
-    cands = [{"hashcode": f"c{i}", "title": f"T{i}"} for i in range(n)]
+    cands = [{"hashcode": f"c{i}", "title": WORDS[i % len(WORDS)]} for i in range(n)]
     meta = {q: {"query": {"hashcode": q, "title": q}, "candidates": cands} for q in ("q0", "q1")}
     (root / "metadata.json").write_text(json.dumps(meta))
     lines = [f"{q} 0 c{i} {int((i + k) % 3 == 0)}\n" for k, q in enumerate(("q0", "q1")) for i in range(n)]
@@ -596,6 +600,6 @@ def test_a_blank_query_with_a_description_still_searches_text_only_encoders(tmp_
     from core.search import search
 
     corpus = load_corpus(f"upair:{upair_folder(tmp_path / 'u')}")
-    res = search(corpus, _flat("white"), ["hog", "tfidf"], k=3, text="T3")
+    res = search(corpus, _flat("white"), ["hog", "tfidf"], k=3, text="threaded bolt")
     assert "no drawn content" in res["hog"].error and not res["hog"].ids
     assert not res["tfidf"].error and res["tfidf"].ids[0] == "c3"
