@@ -227,6 +227,10 @@ def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: i
     sources = [p.searchable(corpus) for p in query.parts]
     if query.combination == "single":
         res = search(corpus, sources[0], encoders, k=k, indices=indices, exclude=exclude, text=text)
+        if query.parts[0].region is not None:
+            res = {s: (EncoderResult(s, error=f"{s} reads text, not drawings: a region of a figure has no text "
+                                              "of its own") if r.error and "searches by text" in r.error else r)
+                   for s, r in res.items()}
         return ExaminerResult(res, "single", len(late - own), before)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:

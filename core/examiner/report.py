@@ -24,7 +24,8 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;border-bottom:1px solid #ccd;padding-bo
 .fig{display:inline-block;vertical-align:top;margin:0 1rem 1rem 0;max-width:380px}
 .fig img{border:1px solid #bbc;background:#fff;max-width:360px}
 table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left}
-.muted{color:#667}.note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}"""
+.muted{color:#667}td.date{white-space:nowrap}
+.note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}"""
 
 
 def data_uri(image, size: int = THUMB) -> str:
@@ -88,7 +89,7 @@ def _patents_html(patents: Sequence[PatentHit], encoders: Sequence[str]) -> str:
     for p in patents:
         ranks = "".join(f"<td>{p.best_rank.get(s, '—')}</td>" for s in encoders)
         rows.append(f"<tr><td>{_e(p.patent or p.key)}</td><td>{_e(p.section)}</td><td>{_e(p.title)}</td>"
-                    f"<td>{_e(p.priority_date)}</td><td>{p.n_hits} / {p.total_figures}</td>{ranks}</tr>")
+                    f'<td class="date">{_e(p.priority_date)}</td><td>{p.n_hits} / {p.total_figures}</td>{ranks}</tr>')
     return ("<h2>Patents among the hits</h2><table><tr><th>patent</th><th>CPC</th><th>title</th><th>priority</th>"
             f"<th>figures hit</th>{head}</tr>{''.join(rows)}</table>")
 
@@ -120,5 +121,7 @@ def render_report(corpus: Corpus, query: ExaminerQuery, shortlist: Shortlist, pa
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
             f'<p class="muted">Corpus {_e(corpus.name)} · {len(corpus)} figures · {_e(when)}</p>{synthetic}'
             f"<h2>Query</h2>{_query_html(corpus, query)}"
-            f"<h2>Chosen results ({len(shortlist.items)})</h2>{_items_html(corpus, shortlist)}"
+            f"<h2>Chosen results ({len(shortlist.items)})</h2>"
+            '<p class="muted">Ranks and scores are those of the query searched when the result was starred.</p>'
+            f"{_items_html(corpus, shortlist)}"
             f"{_patents_html(patents, encoders)}{_citations_html(citations or {})}{notes}</body></html>")
