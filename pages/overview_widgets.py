@@ -28,10 +28,12 @@ def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
     df["status"] = df.apply(lambda r: ("in use" if r["spec"] in selected else "available")
                             if r["available"] else "unavailable", axis=1)
     df["fix"] = [fix_command(r) for r in status]
-    st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True,
-                 width="stretch",
-                 column_config={"label": "Encoder", "reason": st.column_config.TextColumn("Why not", width="medium"),
-                                "fix": st.column_config.TextColumn("How to fix", width="large"), "spec": "Spec"})
+    st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True, width="stretch",
+                 column_order=("label", "kind", "status", "spec"),  # reasons and fixes, in full, below
+                 column_config={"label": "Encoder", "spec": st.column_config.TextColumn("Spec", width="large")})
+    if not df["available"].all():
+        st.caption("Why an encoder is unavailable, and the fix, are listed in full under **Get the missing "
+                   "encoders** below.")
 
 
 def fix_command(row: dict) -> str:
@@ -175,6 +177,6 @@ def weights_panel(status: list[dict]) -> None:
         else:
             c1.markdown(f"**{r['label']}** — {r['reason']}.")
             if r["fix"]:
-                c1.caption(f"Fix: {r['fix']}")
+                c1.caption(f"How to fix: {r['fix']}")
     if any("checkpoint" in r["reason"] for r in missing):
         st.caption(CHECKPOINT_SOURCE)
