@@ -306,3 +306,25 @@ def test_report_is_self_contained_and_holds_every_selected_result(demo, tmp_path
     for f in chosen:
         assert corpus.by_id[f].patent in text
     assert "x 20–60 %" in text and "mean of the figures" in text
+
+
+def test_cli_examine_writes_shortlist_and_report(demo, tmp_path, capsys):
+    from core.cli import main
+
+    corpus, indices = demo
+    fid = sorted(corpus.figures, key=lambda f: f.priority_date)[-1].id
+    csv_path, report = tmp_path / "sl.csv", tmp_path / "r.html"
+    rc = main(["examine", fid, "--corpus", "demo", "--encoders", "hog,ahdh", "-k", "6", "--earlier",
+               "--also", "demo-10-2", "--combine", "rrf", "--csv", str(csv_path), "--report", str(report)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "reciprocal-rank fusion" in out and "priority before" in out
+    q = ExaminerQuery((QueryPart(figure=fid), QueryPart(figure="demo-10-2")), "rrf")
+    before = query_priority(corpus, [fid, "demo-10-2"])
+    want = search_query(corpus, q, ENCODERS, k=6, indices=indices, before=before)
+    groups = group_by_patent(corpus, want.results, exclude_patents=[corpus.by_id[fid].patent,
+                                                                    corpus.by_id["demo-10-2"].patent])
+    rows = csv_path.read_text().splitlines()
+    assert {r.split(",")[1] for r in rows[1:]} == {g.best_figure for g in groups[:5]}
+    assert all(g.patent in report.read_text() for g in groups)
+    assert main(["examine", fid, "--corpus", "demo", "--region", "0.1,0.1,1.5,0.5"]) == 2
+    assert "0 <= x0 < x1 <= 1" in capsys.readouterr().err

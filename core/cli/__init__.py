@@ -15,7 +15,7 @@ from ..corpora import DatasetError
 from ..figures import ImageError
 
 #: Modules of this package that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample", "adapt")
+COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample", "adapt", "examine")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,105 @@
+"""``python -m core examine``: prior-art search for an examiner (region, several figures, patents,
+earlier art, citations) with an optional CSV shortlist and offline HTML report."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..corpora import load_corpus
+from ..figures import ImageError
+from .common import add_corpus_arg, parse_encoders, positive_int, table
+
+
+def _region(text: str | None):
+    from ..examiner import Region
+
+    if not text:
+        return None
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--region {text!r}: give x0,y0,x1,y1 as fractions of the figure, e.g. 0.1,0.2,0.6,0.8") \
+            from None
+    if len(vals) != 4:
+        raise ValueError(f"--region {text!r}: give four numbers x0,y0,x1,y1 (fractions 0..1)")
+    return Region(*vals)
+
+
+def _part(corpus, source: str, region=None):
+    from ..examiner import QueryPart
+
+    if source in corpus.by_id:
+        return QueryPart(figure=source, region=region, name=source)
+    path = Path(source)
+    if not path.is_file():
+        raise ImageError(f"{source} is neither a figure id of {corpus.name} nor an image file")
+    return QueryPart(image=path.read_bytes(), name=path.name, region=region)
+
+
+def cmd_examine(args) -> int:
+    from ..examiner import (NO_DATES, ExaminerQuery, Shortlist, ShortlistItem, citation_recall, corpus_citations,
+                            group_by_patent, has_dates, parse_citations, query_priority, render_report,
+                            search_query)
+
+    corpus = load_corpus(args.corpus)
+    encoders = parse_encoders(args.encoders)
+    parts = (_part(corpus, args.query, _region(args.region)),) + tuple(_part(corpus, s) for s in args.also or [])
+    query = ExaminerQuery(parts, args.combine)
+    own_figs = [p.figure for p in parts if p.figure]
+    before = ""
+    if args.earlier:
+        if not has_dates(corpus):
+            print(NO_DATES, file=sys.stderr)
+        else:
+            before = args.priority or query_priority(corpus, own_figs)
+            if not before:
+                raise ValueError("--earlier needs the query's priority date: give --priority YYYY-MM-DD")
+    res = search_query(corpus, query, encoders, k=args.k, before=before)
+    print(f"query: {' + '.join(p.label for p in parts)} · {res.description}"
+          + (f" · priority before {before} ({res.excluded} figures left out)" if before else ""))
+    own = sorted({corpus.by_id[f].patent for f in own_figs if corpus.by_id[f].patent} | set(args.patent or []))
+    groups = group_by_patent(corpus, res.results, exclude_patents=own)
+    rows = [[g.patent or g.key, g.section, g.priority_date or "—", f"{g.n_hits}/{g.total_figures}",
+             *[g.best_rank.get(s, "—") for s in encoders], g.title[:44]] for g in groups]
+    print(table(rows, ["patent", "CPC", "priority", "figures", *encoders, "title"]))
+    cits, where = corpus_citations(corpus)
+    if args.citations:
+        cits, where = parse_citations(Path(args.citations).read_bytes(), args.citations), args.citations
+    checks = {}
+    if cits and own:
+        checks = citation_recall(corpus, own, res.results, cits, args.k)
+        first = next(iter(checks.values()))
+        print(f"\ncitations ({where}): {len(first.cited)} cited, {len(first.in_corpus)} in this corpus")
+        print(table([[s, f"{len(c.found)}/{len(c.in_corpus)}", "—" if c.recall is None else f"{c.recall:.3f}",
+                      ", ".join(f"{p}@{r}" for p, r in c.found.items())] for s, c in checks.items()],
+                    ["encoder", "found", f"recall@{args.k}", "found (rank)"]))
+    sl = Shortlist(corpus.name)
+    for g in groups[: args.shortlist]:
+        sl = sl.add(ShortlistItem.from_results(corpus, g.best_figure, res.results))
+    if args.csv:
+        Path(args.csv).write_text(sl.to_csv(), encoding="utf-8")
+        print(f"\nshortlist ({len(sl.items)} best patents' best figures) → {args.csv}")
+    if args.report:
+        Path(args.report).write_text(render_report(corpus, query, sl, groups, encoders, checks), encoding="utf-8")
+        print(f"report → {args.report}")
+    return 0 if any(r.neighbours for r in res.results.values()) else 2
+
+
+def register(sub) -> None:
+    sp = sub.add_parser("examine", help="prior-art search: region, several figures, patents, earlier art, citations")
+    sp.add_argument("query", help="an image path, or a figure id of the corpus")
+    add_corpus_arg(sp)
+    sp.add_argument("--encoders")
+    sp.add_argument("-k", type=positive_int, default=10, help="results per encoder (default 10)")
+    sp.add_argument("--region", help="search a box of the query figure: x0,y0,x1,y1 as fractions (0..1)")
+    sp.add_argument("--also", action="append", help="another figure (id or image) searched with the query; repeatable")
+    sp.add_argument("--combine", choices=["mean", "rrf"], default="mean",
+                    help="several figures: mean of normalised vectors (default) or reciprocal-rank fusion")
+    sp.add_argument("--earlier", action="store_true", help="only figures with a priority date before the query's")
+    sp.add_argument("--priority", help="the query's priority date (YYYY-MM-DD), for an uploaded image")
+    sp.add_argument("--patent", action="append", help="the query's own patent number (excluded; its citations used)")
+    sp.add_argument("--citations", help="citations file: JSON {citing: [cited, ...]} or CSV citing,cited")
+    sp.add_argument("--shortlist", type=positive_int, default=5, help="best patents put into the CSV / report")
+    sp.add_argument("--csv", help="write the shortlist as CSV here")
+    sp.add_argument("--report", help="write a self-contained HTML report here")
+    sp.set_defaults(fn=cmd_examine)
