@@ -37,9 +37,9 @@ def _bar():
         if bar is None or bar.total != total:
             if bar is not None:
                 bar.close()
-            bar = state["bar"] = tqdm(total=total, initial=done - 1, unit="step", dynamic_ncols=True)
+            bar = state["bar"] = tqdm(total=total, initial=done, unit="step", dynamic_ncols=True)
+        bar.set_postfix_str(message.split(" · ETA")[0], refresh=False)
         bar.update(done - bar.n)
-        bar.set_postfix_str(message.split(" · ETA")[0])
 
     return progress, state
 
