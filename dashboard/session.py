@@ -127,6 +127,9 @@ def switch_corpus(old: str | None, new: str) -> str | None:
     trail = st.session_state.get(TRAIL) or []
     if old is not None:
         trails[old] = list(trail)
+        for key in ("q", "corpus"):  # the URL named the old corpus's query
+            if key in st.query_params:
+                del st.query_params[key]
     forget(*CORPUS_SCOPED)
     restored = list(trails.get(new, []))
     note = None

@@ -85,9 +85,12 @@ def test_corpus_switch_drops_the_old_corpus_state(cache, query_patents):
     at.file_uploader(key="upload").set_value(("notes.png", b"<html>not an image</html>", "image/png")).run()
     _ok(at)
     assert len(at.error) == 1 and at.session_state["query_trail"] == [q]
+    assert at.query_params["q"] in (q, [q])  # the URL names the query
     at.selectbox(key="corpus_pick").set_value(f"query-patents:{query_patents}").run()
     _ok(at)
     assert not at.error, [e.value for e in at.error]  # no stale upload error, no 'file not found at demo-…'
+    assert not at.warning, [w.value for w in at.warning]  # nor a stale ?q= from the other corpus
+    assert "q" not in at.query_params
     assert at.session_state["query_trail"] == []
     assert any("Upload a figure, pick one" in i.value for i in at.info)
     at.switch_page("../pages/map.py").run()
