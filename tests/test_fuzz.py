@@ -220,3 +220,28 @@ def test_cli_flags_parse_to_valid_values_or_exit_2(k, runs):
         assert "--runs" in str(exc)
     else:
         assert names and all(n == n.strip() and n for n in names)
+
+
+FLAG_VALUES = TEXT | st.sampled_from(["0", "-1", "1", "nan", "inf", ",", ",,,", " ", "hog", "hog,,ahdh", "image", "AP"])
+
+
+@FAST
+@given(cmd=st.sampled_from(["search", "build", "evaluate", "info"]), k=FLAG_VALUES, enc=FLAG_VALUES,
+       runs=FLAG_VALUES, weight=FLAG_VALUES)
+def test_the_cli_answers_any_flag_values_with_a_message_and_status_2(cmd, k, enc, runs, weight, capsys):
+    from core.cli import main
+
+    assume(all(not v.startswith("-") or v.lstrip("-").replace(".", "").isdigit() for v in (k, enc, runs, weight)))
+    assume("\x00" not in enc + k + runs + weight)
+    argv = {"search": ["search", "-k", k, "--encoders", enc, "q"],
+            "build": ["build", "--encoders", enc],
+            "evaluate": ["evaluate", "--encoders", enc, "--runs", runs, "--weight", weight],
+            "info": ["info"]}[cmd] + ["--corpus", "folder:/nonexistent/upair-fuzz"]
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse refused a flag value
+        assert exc.code == 2
+    else:
+        assert rc == 2  # the corpus does not exist: never success
+    err = capsys.readouterr().err
+    assert err.strip() and "Traceback" not in err
