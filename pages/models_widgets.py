@@ -93,8 +93,9 @@ def curves(m: AdaptedModel) -> None:
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     left.plotly_chart(fig, width="stretch", key="models_loss")
     fig = go.Figure()
-    for key, name, dash in (("image_to_text_R@1", "image→text R@1", None), ("image_to_text_R@5", "image→text R@5", "dot"),
-                            ("text_to_image_R@1", "text→image R@1", None), ("text_to_image_R@5", "text→image R@5", "dot")):
+    series = (("image_to_text_R@1", "image→text R@1", None), ("image_to_text_R@5", "image→text R@5", "dot"),
+              ("text_to_image_R@1", "text→image R@1", None), ("text_to_image_R@5", "text→image R@5", "dot"))
+    for key, name, dash in series:
         if val and key in val[0]:
             colour = IMAGE_COLOUR if key.startswith("image") else TEXT_COLOUR
             fig.add_scatter(x=[r["epoch"] for r in val], y=[r[key] for r in val], mode="lines+markers", name=name,
@@ -141,7 +142,8 @@ def joint_map(frame: pd.DataFrame, title: str, key: str) -> None:
                           text=sub["title"], customdata=sub["text"],
                           hovertemplate="%{text}<br>%{customdata}<extra></extra>")
     fig.update_layout(meta=title, height=420, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis=dict(showticklabels=False, title="UMAP 1"), yaxis=dict(showticklabels=False, title="UMAP 2"),
+                      xaxis=dict(showticklabels=False, title="UMAP 1"),
+                      yaxis=dict(showticklabels=False, title="UMAP 2"),
                       legend=dict(orientation="h", y=-0.1))
     st.plotly_chart(fig, width="stretch", key=key)
 

@@ -4,8 +4,9 @@
 arguments (``parse_args`` on an explicit list, never ``sys.argv``), its model, CSV data
 loaders, contrastive loss and learning-rate schedule, and runs its ``train_one_epoch`` and
 ``evaluate`` epoch by epoch. Around them: early stopping on the validation loss (the best
-epoch is kept, or the last with ``keep="last"``), a step-level progress callback with loss and ETA, and a resumable state
-(model, optimiser, scaler, curves) saved after every epoch under ``cache/adapt/runs/NAME``.
+epoch is kept, or the last with ``keep="last"``), a step-level progress callback with loss and
+ETA, and a resumable state (model, optimiser, scaler, curves) saved after every epoch under
+``cache/adapt/runs/NAME``.
 """
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def image_size_of(arch: str) -> int:
 def _tag_cfg(arch: str, pretrained: str) -> dict:
     import open_clip
 
-    if pretrained.lower() in ("none", "random", "") or "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin")):
+    if pretrained.lower() in ("none", "random", "") or "/" in pretrained \
+            or pretrained.endswith((".pt", ".pth", ".bin")):
         return {}
     return dict(open_clip.get_pretrained_cfg(arch, pretrained) or {})
 
@@ -121,11 +123,12 @@ def _device_and_precision(cfg: AdaptConfig) -> tuple[str, str]:
 
 def _check_sizes(split: PairSplit, batch_size: int) -> None:
     n = len(split.train)
+    fits = max(2, min(n, 2 ** int(math.log2(max(n, 2)))))
     if n < batch_size:
         raise AdaptError(
             f"only {n} training pairs (after leaving out {len(split.excluded_patents)} benchmark patent(s) and "
             f"{len(split.val)} validation pairs), fewer than one batch of {batch_size}: open_clip drops the last "
-            f"incomplete batch, so nothing would train. Use --batch-size {max(2, min(n, 2 ** int(math.log2(max(n, 2)))))} "
+            f"incomplete batch, so nothing would train. Use --batch-size {fits} "
             "or fewer, or a larger corpus"
         )
     if len(split.val) < 2:
