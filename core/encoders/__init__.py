@@ -16,6 +16,7 @@ protocol (``core.protocols``). ``PRESETS`` name groups of specs (``upair-samplin
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -256,9 +257,24 @@ def known_encoders() -> list[str]:
     """Built-in specs, every preset's members, adapted models, then any listed in ``$UPAIR_ENCODERS``
     (comma-separated; presets allowed)."""
     extra = [s.strip() for s in os.environ.get("UPAIR_ENCODERS", "").split(",") if s.strip()]
-    from ..adapt.provenance import adapted_specs  # models fine-tuned here (core.adapt)
+    return expand_specs([*BUILTIN_SPECS, *PRESETS, *sidecar_checkpoint_specs(), *extra])
 
-    return expand_specs([*BUILTIN_SPECS, *PRESETS, *adapted_specs(), *extra])
+
+def sidecar_checkpoint_specs() -> list[str]:
+    """``clip:<arch>:cache/weights/NAME.pt`` for every checkpoint in ``cache/weights`` whose
+    ``NAME.json`` sidecar names its ``arch`` (what ``python -m core adapt`` writes), by name."""
+    folder = config.cache_dir() / "weights"
+    if not folder.is_dir():
+        return []
+    out = []
+    for side in sorted(folder.glob("*.json")):
+        try:
+            arch = json.loads(side.read_text(encoding="utf-8")).get("arch")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(arch, str) and arch and ":" not in arch and side.with_suffix(".pt").is_file():
+            out.append(f"clip:{arch}:cache/weights/{side.stem}.pt")
+    return out
 
 
 def default_encoders() -> list[str]:
