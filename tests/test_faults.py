@@ -603,3 +603,34 @@ def test_a_blank_query_with_a_description_still_searches_text_only_encoders(tmp_
     res = search(corpus, _flat("white"), ["hog", "tfidf"], k=3, text="threaded bolt")
     assert "no drawn content" in res["hog"].error and not res["hog"].ids
     assert not res["tfidf"].error and res["tfidf"].ids[0] == "c3"
+
+
+def _all_drawn(run) -> set[str]:
+    ids = set()
+    for d in run.draws:
+        ids |= {c.id for c in d.cited} | {c.id for g in d.groups for c in g.kept}
+    return ids
+
+
+def _patented(root: Path) -> Path:
+    """Give the figures of ``upair_folder`` patents: q0 → EP-Q, c<i> → EP-<i // 4>."""
+    meta = json.loads((root / "metadata.json").read_text())
+    for entry in meta.values():
+        for rec in [entry["query"], *entry["candidates"]]:
+            rec["patent"] = "EP-Q" if rec["hashcode"] == "q0" else f"EP-{int(rec['hashcode'][1:]) // 4}"
+    (root / "metadata.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_candidate_sampling_never_draws_an_unreadable_figure(tmp_path):
+    from core.annotation.sampling.config import load_config
+    from core.annotation.sampling.sampler import sample_pools
+    from core.corpora import load_corpus
+
+    bad = {"c1": "corrupt", "c4": "empty", "c7": "bomb", "c10": "truncated"}
+    corpus = load_corpus(f"upair:{_patented(upair_folder(tmp_path / 'u', bad, n=40))}")
+    # q0's patent cites EP-0 (c0..c3, c1 unreadable): cited figures are drawn whatever their score
+    run = sample_pools(corpus, [corpus.by_id["q0"], corpus.by_id["q1"]], load_config(None), seed=1,
+                       citations={"EP-Q": ["EP-0"]}, show_bar=False)
+    drawn = _all_drawn(run)
+    assert {"c0", "c2", "c3"} <= drawn and not drawn & set(bad)

@@ -156,16 +156,18 @@ def _raw_text(fig: Figure, fld: str, spec: str) -> str:
 
 
 def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
-             show_bar: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(collection vectors, query vectors) of one index, L2-normalised float32."""
+             show_bar: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(collection vectors, query vectors, ids of collection figures whose image is unreadable)
+    of one index, L2-normalised float32."""
     from ...embed import build_embeddings, encode_query_text
 
     corpus, what = _field_corpus(collection, role.field)
-    emb = build_embeddings(corpus, role.encoder, what, show_bar=show_bar).vectors
+    built = build_embeddings(corpus, role.encoder, what, show_bar=show_bar)
+    emb = built.vectors
     rows = []
     if role.field == "image":
         qc = dataclasses.replace(collection, name="queries", figures=tuple(queries), benchmark=None)
-        return emb, build_embeddings(qc, role.encoder, "image", show_bar=False).vectors
+        return emb, build_embeddings(qc, role.encoder, "image", show_bar=False).vectors, built.excluded
     for q in queries:
         pos = collection.position.get(q.id)
         if pos is not None and collection.figures[pos].path == q.path:
@@ -173,8 +175,8 @@ def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
         else:
             rows.append(encode_query_text(role.encoder, _raw_text(q, role.field, role.encoder), corpus)[0])
     if not rows:
-        return emb, np.zeros((0, emb.shape[1]), np.float32)
-    return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+        return emb, np.zeros((0, emb.shape[1]), np.float32), ()
+    return emb, np.ascontiguousarray(np.stack(rows), dtype=np.float32), ()
 
 
 @dataclass
@@ -186,10 +188,12 @@ class _Context:
     citations: Mapping[str, set[str]]
     by_patent: Mapping[str, list[int]]
     by_path: Mapping[object, int]
+    unreadable: set[int] = field(default_factory=set)  # rows whose image cannot be read (issue 11)
 
     def own_rows(self, q: Figure) -> list[int]:
-        """Collection rows that are the query itself (same id or same file): never its candidates."""
-        rows = {self.collection.position.get(q.id), self.by_path.get(q.path)}
+        """Collection rows that are never its candidates and take no part in its percentiles: the
+        query itself (same id or same file) and figures whose image cannot be read."""
+        rows = {self.collection.position.get(q.id), self.by_path.get(q.path)} | self.unreadable
         return sorted(p for p in rows if p is not None)
 
     def cited_rows(self, q: Figure) -> list[int]:
@@ -356,12 +360,15 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
     ctx = _Context(config, method, collection, np.zeros((0, 0), np.float32), cites, by_patent, by_path)
     scanned = [_QueryScores() for _ in queries]
     qvecs: dict[str, np.ndarray] = {}
-    ibar = tqdm(config.indices, desc="Indices", unit="index", disable=not show_bar, leave=False)
+    # image indices first: the figures they find unreadable are then no candidates on any index
+    order = sorted(config.indices, key=lambda r: r.field != "image")
+    ibar = tqdm(order, desc="Indices", unit="index", disable=not show_bar, leave=False)
     for i, role in enumerate(ibar):
         ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
         if progress:
             progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
-        x, qvecs[role.name] = _vectors(collection, queries, role, show_bar)
+        x, qvecs[role.name], bad = _vectors(collection, queries, role, show_bar)
+        ctx.unreadable.update(collection.position[fid] for fid in bad)
         _scan(ctx, role, x, qvecs[role.name], queries, scanned)
         if role.name == config.dedup_index:
             ctx.dedup = x
