@@ -6,18 +6,21 @@ from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label
 from dashboard.components.grids import figure_grid, pager
 from dashboard.components.status import load_or_stop, ready_encoders
+from pages import map_examiner as mx
 from pages import map_widgets as widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
 st.title("Map")
 st.caption("Each point is a figure; nearby points are figures the encoder considers similar. "
-           "Box- or lasso-select points to see them, in both maps.")
+           "Box- or lasso-select points to see them, in both maps; hover a point for its drawing, "
+           "click it to make it the query.")
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings and judgements.")
 if ctx.note:
     st.info(ctx.note, icon=":material/swap_horiz:")
 
+mx.new_query_note(corpus)
 image_encoders = list(ready_encoders(corpus, ctx.corpus_spec, ctx.encoders))
 if not image_encoders:
     st.stop()
@@ -75,6 +78,7 @@ for col, spec in zip(cols, specs):
             st.session_state["map_selection"] = picked
             st.session_state.pop("map_sel_page", None)
             st.rerun()
+mx.hover_and_click(ctx.corpus_spec, list(frames[left_spec]["id"]))
 st.caption(f"{len(frames[left_spec])} figures on each map." +
            (f" ★ marks the current query ({query_name})." if query else ""))
 

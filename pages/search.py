@@ -6,6 +6,8 @@ from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
 from dashboard import services, session, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
+from pages import search_examiner as ex_w
+from pages import search_examiner_panels as ex_p
 from pages import search_widgets as w
 
 ctx = sidebar.context()
@@ -19,6 +21,7 @@ encoders = ready_encoders(corpus, ctx.corpus_spec, ctx.encoders)
 session.keep_valid(set(corpus.by_id))
 urlstate.restore_query(corpus)
 st.html(w.COMPACT_CSS)
+ex_p.examples_row(corpus)  # demo: one example per examiner feature
 
 
 def _on_upload() -> None:
@@ -96,8 +99,9 @@ if query not in corpus.by_id:
         st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
                          type=["txt", "json"], key=f"sidecar-{query}")
 upload_text = session.upload_text(query) if query not in corpus.by_id else ""
-try:
-    results = services.search_results(ctx.corpus_spec, query, encoders, ctx.k, upload_text or None)
+ex_w.region_tool(corpus, query)
+try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
+    results, facts = ex_w.results(ctx.corpus_spec, corpus, query, encoders, ctx.k, upload_text or None)
 except ImageError as exc:
     st.error(str(exc))
     st.stop()
@@ -111,14 +115,18 @@ with container:
     left, right = st.columns([1, 4], gap="medium")
     with left:
         w.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
+        combine, _ = ex_w.query_tools(ctx.corpus_spec, corpus, query)
         w.overlap_summary(results)
         _, jqrels = judging.judgement_picker(corpus)
     with right:
         m1, m2 = st.columns([3, 2])
-        m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders).")
+        m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
+                   if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
+        ex_w.search_facts(facts)
         mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                     default="Compact", label_visibility="collapsed")
         w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
                          self_hit=same_as, qrels=jqrels)
         judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
+    ex_p.panels(ctx.corpus_spec, corpus, query, results, ctx.k, combine)
 urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page

@@ -10,6 +10,7 @@ from core.corpora import AXES
 from dashboard import services, session
 from dashboard.components.cards import badges, fig_label, figure_card, figure_caption, figure_details
 from dashboard.components.judging import unjudged_badge
+from pages.search_examiner import hit_actions, query_thumbnail, region_label
 
 #: What a result's score is, per search mode.
 SCORE_LABELS = {"image": ("cosine", "cosine similarity of the query's and the figure's embeddings"),
@@ -86,8 +87,8 @@ def breadcrumb(corpus: Corpus, trail: list[str]) -> None:
     def short(q: str) -> str:
         f = corpus.by_id.get(q)
         if f is None:
-            return f"upload · {session.upload_name(q)}"
-        return f"{f.patent or f.id} · {f.title[:32]}{'…' if len(f.title) > 32 else ''}"
+            return f"upload · {session.upload_name(q)}{region_label(q)}"
+        return f"{f.patent or f.id} · {f.title[:32]}{'…' if len(f.title) > 32 else ''}{region_label(q)}"
 
     first = [short(q) for q in shown]
     labels = list(first)
@@ -108,7 +109,7 @@ def query_panel(corpus: Corpus, query: str, same_as: str | None = None) -> None:
     """The query image and its metadata (an upload equal to a corpus figure says which)."""
     fig = corpus.by_id.get(query)
     st.markdown("**Query**")
-    st.image(services.thumbnail(fig.path if fig else query, 384), width="stretch")
+    st.image(query_thumbnail(corpus, query) or services.thumbnail(fig.path if fig else query, 384), width="stretch")
     if fig is None:
         st.caption(f"Uploaded figure **{html.escape(session.upload_name(query))}** (not in the corpus)")
         return
@@ -196,6 +197,8 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                     else:
                         figure_card(fig, header=header, extra_html=_marks(corpus, query, fid, counts, k, qrels),
                                     button="Use as query", key=f"{key}-{spec}-{rank}", on_click=session.push_query)
+                        with st.container(horizontal=True, gap="small"):
+                            hit_actions(fig, f"{key}-{spec}-{rank}")
 
 
 def _compact_row(fig, header: str, marks: str, key: str) -> None:
@@ -208,8 +211,10 @@ def _compact_row(fig, header: str, marks: str, key: str) -> None:
                     f"<div style='display:flex;gap:4px;align-items:baseline'><span style='flex:none'>{marks}</span>"
                     f"<span class='upair-title' style='min-width:0' title='{html.escape(fig.title)}'>"
                     f"{html.escape(fig.title)}</span></div></div>", unsafe_allow_html=True)
-        st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
-                  type="tertiary", icon=":material/search:")
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
+                      type="tertiary", icon=":material/search:")
+            hit_actions(fig, key)  # star, add to the query, priority year
 
 
 COMPACT_CSS = """
