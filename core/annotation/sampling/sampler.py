@@ -156,7 +156,13 @@ def _raw_text(fig: Figure, fld: str, spec: str) -> str:
 
 
 def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
-             show_bar: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+             show_bar: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(collection vectors, query vectors) of one index, L2-normalised float32."""
+    return _index_vectors(collection, queries, role, show_bar)[:2]
+
+
+def _index_vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
+                   show_bar: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """(collection vectors, query vectors, ids of collection figures whose image is unreadable)
     of one index, L2-normalised float32."""
     from ...embed import build_embeddings, encode_query_text
@@ -367,7 +373,7 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
         ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
         if progress:
             progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
-        x, qvecs[role.name], bad = _vectors(collection, queries, role, show_bar)
+        x, qvecs[role.name], bad = _index_vectors(collection, queries, role, show_bar)
         ctx.unreadable.update(collection.position[fid] for fid in bad)
         _scan(ctx, role, x, qvecs[role.name], queries, scanned)
         if role.name == config.dedup_index:
