@@ -21,7 +21,6 @@ encoders = ready_encoders(corpus, ctx.corpus_spec, ctx.encoders)
 session.keep_valid(set(corpus.by_id))
 urlstate.restore_query(corpus)
 st.html(w.COMPACT_CSS)
-ex_p.examples_row(corpus)  # demo: one example per examiner feature
 
 
 def _on_upload() -> None:
@@ -47,6 +46,7 @@ text_encoders = tuple(e for e in encoders if services.can(e, "text"))
 query = session.current_query()
 with st.expander("New query: upload a figure, pick one, or describe it", expanded=query is None,
                  icon=":material/add_photo_alternate:"):
+    ex_p.examples_row(corpus)  # demo: one example per examiner feature
     src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (text)"])
     with src_upload:
         st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
