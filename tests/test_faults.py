@@ -518,6 +518,7 @@ def test_a_cache_that_cannot_be_written_says_to_set_upair_cache(tmp_path, monkey
 # --------------------------------------------------------------------------- encoders
 
 
+@pytest.mark.slow
 def test_an_unknown_open_clip_tag_is_called_unknown_with_close_matches():
     from core.encoders import get_encoder
 
