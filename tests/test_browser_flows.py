@@ -112,8 +112,8 @@ def _shot(page, name: str) -> None:
 def _hit_keys(page) -> list[tuple[str, int, dict]]:
     """(encoder, rank, bounding box) of every 'Use as query' button of the image search."""
     out = []
-    for el in page.locator("[class*='st-key-res-']").all():
-        m = re.search(r"st-key-res-(\w+)-(\d+)-", el.get_attribute("class") or "")
+    for el in page.locator("[data-testid=stElementContainer][class*='st-key-res-']").all():
+        m = re.search(r"(?:^|\s)st-key-res-(\w+)-(\d+)-", el.get_attribute("class") or "")
         if m and el.locator("button").count():
             out.append((m.group(1), int(m.group(2)), el.bounding_box()))
     return out
