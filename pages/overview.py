@@ -24,7 +24,7 @@ unreadable = services.unreadable_figures(corpus)
 if unreadable:
     with st.expander(f"{len(unreadable)} unreadable figure(s) — left out of indices, maps and evaluation",
                      expanded=True, icon=":material/broken_image:"):
-        st.code("\n".join(list(unreadable.values())[:200]), language=None)
+        st.code("\n".join(list(unreadable.values())[:200]), language=None, wrap_lines=True)
 
 st.subheader("Figures")
 widgets.figure_browser(corpus, key="overview")
