@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.corpora import AXES, AXIS_LABELS
+from core.maps import MAX_DRAWN
 from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label
 from dashboard.components.grids import figure_grid, pager
@@ -80,6 +81,9 @@ for col, spec in zip(cols, specs):
             st.rerun()
 mx.hover_and_click(ctx.corpus_spec, list(frames[left_spec]["id"]))
 st.caption(f"{len(frames[left_spec])} figures on each map." +
+           (f" Above {MAX_DRAWN:,} figures a sample that keeps every region is drawn as points (hover, "
+            "box and lasso act on those) over a grey density of all of them." if len(frames[left_spec]) > MAX_DRAWN
+            else "") +
            (f" ★ marks the current query ({query_name})." if query else ""))
 
 if selected:

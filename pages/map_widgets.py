@@ -35,6 +35,24 @@ def colour_groups(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | 
     return groups, ("No figure has a CPC section in this corpus." if (frame["section"] == "?").all() else None)
 
 
+def thin_for_drawing(frame: pd.DataFrame):
+    """(the rows drawn as markers, a density layer or None): above ``core.maps.MAX_DRAWN``
+    points every point counts in a grey density layer and a bounded subset that keeps every
+    region (outliers too) is drawn as markers, so hover and box/lasso act on what is drawn."""
+    from core.maps import MAX_DRAWN, density, visible_points
+
+    if len(frame) <= MAX_DRAWN:
+        return frame, None
+    import numpy as np
+    import plotly.graph_objects as go
+
+    xy = frame[["x", "y"]].to_numpy()
+    counts, centres = density(xy, bins=160)
+    layer = go.Heatmap(x=centres, y=centres, z=np.where(counts > 0, np.log1p(counts), np.nan), name="density",
+                       colorscale="Greys", zmin=0, showscale=False, hoverinfo="skip", opacity=0.55)
+    return frame.iloc[visible_points(xy, MAX_DRAWN)], layer
+
+
 def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None, query: str | None,
                query_xy: tuple[float, float] | None, selected: set[str], query_name: str = "query"):
     """Plotly scatter of one encoder's map, coloured as asked, selection ringed, the query a
@@ -51,14 +69,17 @@ def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | Non
     else:
         palette = {}
     fig = go.Figure()
+    drawn, layer = thin_for_drawing(frame)
+    if layer is not None:
+        fig.add_trace(layer)
     order = sorted(frame["group"].unique(), key=lambda g: (g in ("unjudged", section_name("?")), str(g)))
     for g in order:
-        part = frame[frame["group"] == g]
+        part = drawn[drawn["group"] == g]
         muted = g in ("unjudged", section_name("?"))
         fig.add_trace(go.Scattergl(
             x=part["x"], y=part["y"], mode="markers", name=str(g),
-            marker=dict(size=5 if muted else 7, color=palette.get(g), opacity=0.85,
-                        line=dict(width=0.5, color="white")),
+            marker=dict(size=(5 if muted else 7) if layer is None else 3, color=palette.get(g),
+                        opacity=0.85 if layer is None else 0.5, line=dict(width=0.5 if layer is None else 0, color="white")),
             customdata=part[["id", "patent", "title"]].to_numpy(),
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
         ))

@@ -80,3 +80,20 @@ def test_cached_million_point_map_loads_without_computing(cache, monkeypatch):
     save_array(maps.map_cache_path(emb), xy, maps._expect([emb.key], n, 1))
     monkeypatch.setattr(maps, "_layout", lambda *a: pytest.fail("a cached map was recomputed"))
     assert np.array_equal(maps.map_coords(emb), xy)  # the time it takes is measured by make bench
+
+
+def test_map_widget_draws_density_and_a_bounded_sample_above_max_drawn():
+    import pandas as pd
+
+    from pages import map_widgets
+
+    n = maps.MAX_DRAWN + 5_000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": [f"f{i}" for i in range(n)], "x": rng.uniform(-1, 1, n), "y": rng.uniform(-1, 1, n),
+                          "patent": "—", "section": "?", "title": ""})
+    fig = map_widgets.map_figure(None, frame, "CPC section", None, None, None, set())
+    assert fig.data[0].type == "heatmap"
+    assert np.nansum(np.expm1(np.asarray(fig.data[0].z, dtype=float))) == pytest.approx(n)  # every point counted
+    assert sum(len(t.x) for t in fig.data if t.type == "scattergl") == maps.MAX_DRAWN
+    small = map_widgets.map_figure(None, frame.iloc[:100], "CPC section", None, None, None, set())
+    assert [t.type for t in small.data] == ["scattergl"] and len(small.data[0].x) == 100
