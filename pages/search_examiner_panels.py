@@ -49,7 +49,7 @@ def by_patent(corpus: Corpus, query: str, results, own: list[str]) -> None:
     for s in specs:
         frame[f"rank · {services.encoder_label(s)}"] = frame[f"rank · {services.encoder_label(s)}"].astype("Int64")
     st.caption("One row per patent among every encoder's hits, best first; *rank* is the best rank of any of "
-               "its figures in that encoder's list (empty: none of them).")
+               "its figures in that encoder's list (None: none of its figures is in that list).")
     st.dataframe(frame, hide_index=True, width="stretch", key="ex_patents",
                  column_config={"title": st.column_config.TextColumn(width="medium")})
     pick = st.selectbox("Open all figures of a patent", [g.patent for g in groups if g.patent], index=None,
