@@ -203,7 +203,7 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
 
 def _compact_row(fig, header: str, marks: str, key: str) -> None:
     """One hit on one line: thumbnail, rank · score · badges, patent, and the button."""
-    a, b = st.columns([1, 3], gap="small", vertical_alignment="center")
+    a, b = st.columns([1, 3.4], gap="small", vertical_alignment="center")
     with a:
         st.image(services.thumbnail(str(fig.path), 128), width="stretch")
     with b:
@@ -221,6 +221,10 @@ COMPACT_CSS = """
 <style>
 div[class*="-grid-compact"], div[class*="-grid-compact"] [data-testid="stVerticalBlock"] { gap: 0.15rem; }
 div[class*="-grid-compact"] [data-testid="stHorizontalBlock"] { gap: 0.5rem; }
+div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] {
+  flex-wrap: nowrap; gap: 0.3rem; overflow: hidden; }  /* one line of hit actions: never a taller row */
+div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] > * { flex: none; width: auto; }
+div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] p { white-space: nowrap; }
 div[class*="-grid-compact"] [data-testid="stElementContainer"] { margin: 0; }
 div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
 div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] p { margin: 0; }
