@@ -13,7 +13,6 @@ remote client, shipping this project's code to the workers.
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -60,14 +59,15 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
 class RayMapper:
     """The actor: one encoder loaded at construction, then whole units per call."""
 
-    def __init__(self, spec: str, env: dict[str, str]):
+    def __init__(self, spec: str, env: dict[str, str], jobs: list):
         os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
         self.mapper = Mapper(spec)
+        self.jobs = jobs
 
     def __call__(self, batch: dict) -> dict:
         rows = []
-        for payload in batch["job"]:
-            unit, wanted = pickle.loads(bytes(payload))
+        for i in batch["job"]:
+            unit, wanted = self.jobs[int(i)]
             rows.append(self.mapper(unit, wanted).to_row())
         return {k: [r[k] for r in rows] for k in ("unit", "keys", "vectors", "problems")}
 
@@ -92,10 +92,11 @@ def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
     ctx.enable_progress_bars = False
     actors, gpus = pool_size(getattr(options, "workers", None))
     # a shard unit travels as its name and the keys it still lacks (the actor streams the shard)
-    items = [{"job": pickle.dumps((replace(unit, figures=()) if unit.shard else unit, wanted))}
-             for unit, wanted in jobs]
+    # the job table reaches each actor once (Ray ships constructor arguments); rows carry indices
+    table = [(replace(unit, figures=()) if unit.shard else unit, wanted) for unit, wanted in jobs]
+    items = [{"job": i} for i in range(len(table))]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map_batches(RayMapper, fn_constructor_kwargs={"spec": spec, "env": worker_env()},
+    ds = ds.map_batches(RayMapper, fn_constructor_kwargs={"spec": spec, "env": worker_env(), "jobs": table},
                         batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
                         num_cpus=1, num_gpus=gpus)
     for row in ds.iter_rows():
