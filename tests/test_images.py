@@ -63,7 +63,7 @@ def check_rgb(im: Image.Image) -> np.ndarray:
 def test_text_named_png_is_rejected_clearly(tmp_path):
     p = tmp_path / "drawing.png"
     p.write_bytes(b"<html><body>404 not found</body></html>\n")
-    with pytest.raises(ImageError, match="drawing.png is not an image"):
+    with pytest.raises(ImageError, match="drawing.png is not a picture this app can open"):
         open_image(p)
     with pytest.raises(ImageError, match="not an image"):
         open_image(p.read_bytes())
@@ -238,7 +238,7 @@ def test_file_like_and_bytearray_sources():
     assert open_image(io.BytesIO(data)).size == (5, 5)
     upload = io.BytesIO(b"not an image")
     upload.name = "/uploads/sketch.png"
-    with pytest.raises(ImageError, match="sketch.png is not an image"):
+    with pytest.raises(ImageError, match="sketch.png is not a picture this app can open"):
         open_image(upload)
 
 
