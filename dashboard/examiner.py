@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.examiner import ExaminerQuery, QueryPart, Region, Shortlist, ShortlistItem
 
-from . import services, session
+from . import services, session, sidebar
 
 REGIONS = "ex_regions"
 PARTS = "ex_parts"
@@ -38,8 +38,14 @@ def set_region(query: str, reg: Region | None) -> None:
 
 
 def added(query: str) -> list[str]:
-    """Figures (ids or upload paths) added to ``query``, in the order added."""
-    return list(st.session_state.get(PARTS, {}).get(query, []))
+    """Figures (ids or upload paths) added to ``query``, in the order added; figures of another
+    corpus (an upload carried over on a corpus switch keeps its list) are left out."""
+    parts = list(st.session_state.get(PARTS, {}).get(query, []))
+    ctx = st.session_state.get(sidebar.CTX_KEY)
+    if not parts or ctx is None or not getattr(ctx, "corpus_spec", ""):
+        return parts
+    ids = services.corpus(ctx.corpus_spec).by_id
+    return [p for p in parts if p in ids or Path(p).is_file()]
 
 
 def add_to_query(fid: str) -> None:

@@ -103,6 +103,26 @@ def test_add_to_query_combines_two_figures(demo_cache):
     assert any("reciprocal-rank fusion" in c.value for c in at.caption)
 
 
+def test_uploaded_figures_join_the_query(demo_cache, tmp_path):
+    import io
+
+    corpus = demo_cache
+    fid = "demo-03-1"
+    at = _search_page(query=fid)
+    crops = []
+    for i, box in enumerate([Region(0.1, 0.1, 0.6, 0.6), Region(0.4, 0.3, 0.95, 0.9)]):
+        buf = io.BytesIO()
+        box.crop(open_image(corpus.by_id[f"demo-1{i}-1"].path)).save(buf, "PNG")
+        crops.append((f"view{i}.png", buf.getvalue(), "image/png"))
+    at.file_uploader(key="ex_more").set_value(crops).run()
+    assert not at.exception, at.exception
+    parts = (QueryPart(figure=fid),) + tuple(QueryPart(image=c[1], name=c[0]) for c in crops)
+    want = search_query(corpus, ExaminerQuery(parts, "mean"), ENCODERS, k=K)
+    assert _shown(at) == {s: want.results[s].ids for s in ENCODERS}
+    assert any("3 figures combined by mean" in c.value for c in at.caption)
+    assert [b.key.startswith("ex-rm-") for b in at.button].count(True) == 2
+
+
 def test_examples_dates_patents_and_citations(demo_cache):
     corpus = demo_cache
     at = _search_page()
