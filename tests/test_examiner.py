@@ -328,3 +328,19 @@ def test_cli_examine_writes_shortlist_and_report(demo, tmp_path, capsys):
     assert all(g.patent in report.read_text() for g in groups)
     assert main(["examine", fid, "--corpus", "demo", "--region", "0.1,0.1,1.5,0.5"]) == 2
     assert "0 <= x0 < x1 <= 1" in capsys.readouterr().err
+
+
+def test_dates_come_from_sidecars(tmp_path, cache):
+    from PIL import Image
+
+    from core.examiner import not_before
+
+    for name, prio in [("a", "20100102"), ("b", "2012-05-06"), ("c", "not a date")]:
+        Image.new("L", (64, 64), 255).save(tmp_path / f"{name}.png")
+        (tmp_path / f"{name}.json").write_text(json.dumps({"title": name, "priority_date": prio,
+                                                           "publication_date": "2013/03/04"}))
+    corpus = load_corpus(f"folder:{tmp_path}")
+    by = {f.id: f for f in corpus.figures}
+    assert (by["a"].priority_date, by["b"].priority_date, by["c"].priority_date) == ("2010-01-02", "2012-05-06", "")
+    assert by["a"].publication_date == "2013-03-04" and has_dates(corpus)
+    assert not_before(corpus, "2012-05-06") == {"b", "c"}  # same day and undated are not earlier art
