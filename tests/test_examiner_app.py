@@ -15,6 +15,7 @@ from core.examiner import (NO_DATES, ExaminerQuery, QueryPart, Region, Shortlist
 from core.figures import open_image
 from core.search import search
 
+pytestmark = pytest.mark.slow  # each AppTest runs the whole app on the demo (seconds)
 ENCODERS = ["hog", "ahdh"]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 K = 8
