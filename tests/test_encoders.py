@@ -289,24 +289,6 @@ def test_ahdh_invariant_to_shift_and_scale(query_patents):
     assert moved > others.max(), (moved, others.max())
 
 
-def test_ahdh_is_fast_enough():
-    import time
-
-    from PIL import Image, ImageDraw
-
-    im = Image.new("RGB", (512, 512), "white")
-    d = ImageDraw.Draw(im)
-    for i in range(0, 500, 25):
-        d.line([(i, 0), (511 - i, 511)], fill="black", width=2)
-        d.ellipse([(i // 2, i // 3), (i // 2 + 60, i // 3 + 40)], outline="black")
-    enc = get_encoder("ahdh")
-    enc.encode_images([im])
-    t = time.perf_counter()
-    enc.encode_images([im] * 40)
-    rate = 40 / (time.perf_counter() - t)
-    assert rate > 50, f"{rate:.0f} images/s"
-
-
 # --------------------------------------------------------------------------------------
 # TF-IDF
 # --------------------------------------------------------------------------------------
