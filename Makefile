@@ -36,8 +36,8 @@ test-fast: $(STAMP) ## the suite without slow and browser tests
 bench: $(STAMP) ## run the performance benchmark; writes bench/report.md and bench/report.json
 	$(PY) -m bench.run
 
-screenshots: $(STAMP) ## screenshot every page in headless Chromium into tests/screenshots/
-	$(PY) -m pytest -q tests/test_browser.py
+screenshots: $(STAMP) ## screenshot every page in headless Chromium (tests/screenshots/) and refresh docs/*.png
+	UPAIR_DOCS_SHOTS=1 $(PY) -m pytest -q -m browser
 
 clean-cache: ## delete every cached embedding, index, map and the generated demo corpus
 	rm -rf cache/*

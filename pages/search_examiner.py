@@ -50,7 +50,10 @@ def region_tool(corpus: Corpus, query: str) -> None:
     """Draw (drag / resize) a box on the query figure to search by that region only."""
     reg = ex.region(query)
     title = f"Search a region of the query figure{' · ' + reg.label if reg else ''}"
-    with st.expander(title, expanded=reg is not None, icon=":material/crop:"):
+    # a toggle, not an expander: the cropper must mount visible, or it may measure its frame as 0 px high
+    if not st.toggle(title, value=reg is not None, key=f"ex-region-open-{reg is not None}"):
+        return
+    with st.container(border=True):
         image = _query_image(corpus, query)
         shown = image.copy()
         shown.thumbnail((CROP_SIZE, CROP_SIZE))

@@ -3,25 +3,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.browsing import MARKS, SHOTS, STREAMLIT_FLAGS, chromium, streamlit_server
 
-pytestmark = [
-    pytest.mark.browser, pytest.mark.slow, pytest.mark.shared,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
-]
+pytestmark = [*MARKS, pytest.mark.shared]
 
 #: Starts the app with the tiny test architecture registered in the server's own process.
 LAUNCHER = """
@@ -30,21 +20,13 @@ import open_clip
 from pathlib import Path
 open_clip.add_model_config(Path(sys.argv[1]))
 from streamlit.web import cli
-sys.argv = ["streamlit", "run", "dashboard/app.py", "--server.port", sys.argv[2], "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+sys.argv = ["streamlit", "run", "dashboard/app.py", *sys.argv[2:-1], "--server.port", sys.argv[-1]]
 sys.exit(cli.main())
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_models_page_in_a_browser(cache, tmp_path, query_patents, upair_samples, tiny_clip_arch, tiny_clip_checkpoint):
     import torch
-    from playwright.sync_api import sync_playwright
 
     from tests.conftest import TINY_CLIP
     from core.adapt import AdaptConfig, adapt
@@ -63,36 +45,19 @@ def test_models_page_in_a_browser(cache, tmp_path, query_patents, upair_samples,
     cfg_dir.mkdir()
     (cfg_dir / f"{tiny_clip_arch}.json").write_text(json.dumps(TINY_CLIP))
     (tmp_path / "launch.py").write_text(LAUNCHER)
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "launch.py"), str(cfg_dir), str(port)], cwd=ROOT,
-                            env={**os.environ, "UPAIR_CACHE": str(cache)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
-            page = b.new_page(viewport={"width": 1500, "height": 1000})
-            corpus = urllib.parse.quote(f"upair:{upair_samples}", safe="")
-            page.goto(f"{url}/models?corpus={corpus}", timeout=120_000)
-            page.wait_for_selector("text=Before and after on the benchmark", timeout=240_000)
-            page.wait_for_selector("text=Benchmark patents left out", timeout=60_000)
-            page.get_by_role("button", name="Score before and after").click()
-            page.wait_for_selector("text=Holm-corrected over runs", timeout=240_000)
-            page.get_by_role("button", name="Draw both maps").click()
-            page.wait_for_selector("text=After adaptation", timeout=300_000)
-            page.wait_for_selector("canvas", timeout=120_000)
-            time.sleep(2)
-            assert page.locator("[data-testid=stException]").count() == 0
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "models.png"))
-            b.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    command = [sys.executable, str(tmp_path / "launch.py"), str(cfg_dir), *STREAMLIT_FLAGS]
+    with streamlit_server({**os.environ, "UPAIR_CACHE": str(cache)}, command) as url, chromium() as b:
+        page = b.new_page(viewport={"width": 1500, "height": 1000})
+        corpus = urllib.parse.quote(f"upair:{upair_samples}", safe="")
+        page.goto(f"{url}/models?corpus={corpus}", timeout=120_000)
+        page.wait_for_selector("text=Before and after on the benchmark", timeout=240_000)
+        page.wait_for_selector("text=Benchmark patents left out", timeout=60_000)
+        page.get_by_role("button", name="Score before and after").click()
+        page.wait_for_selector("text=Holm-corrected over runs", timeout=240_000)
+        page.get_by_role("button", name="Draw both maps").click()
+        page.wait_for_selector("text=After adaptation", timeout=300_000)
+        page.wait_for_selector("canvas", timeout=120_000)
+        time.sleep(2)
+        assert page.locator("[data-testid=stException]").count() == 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "models.png"))

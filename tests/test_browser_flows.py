@@ -1,98 +1,33 @@
 """Issue 12 in a real browser: the steps a new user takes, asserted in headless Chromium.
 
 One server on the demo corpus (built first, as ``make run`` does). Screenshots of Search,
-Scores and Map at 1280×800 are written to ``docs/`` (``UPAIR_DOCS_SHOTS=0`` skips them).
+Scores and Map at 1280×800 are written to ``docs/`` with ``UPAIR_DOCS_SHOTS=1`` (``make screenshots``).
 """
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.browsing import MARKS, ROOT, chromium, demo_server, no_errors as _no_errors, settle as _settle
+
 DOCS = ROOT / "docs"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ENCODERS = ("hog", "ahdh", "tfidf")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("browser_flows_cache")
-    port = _free_port()
-    env = {**os.environ, "UPAIR_CACHE": str(cache)}
-    subprocess.run([sys.executable, "-m", "core", "build", "--corpus", "demo", "--encoders", ",".join(ENCODERS)],
-                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit server did not come up: " + proc.stderr.read().decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    yield from demo_server(tmp_path_factory, "browser_flows_cache", ENCODERS)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def _settle(page, timeout_s: float = 240) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator)."""
-    page.wait_for_selector("[data-testid=stSidebar]", timeout=60_000)
-    deadline = time.monotonic() + timeout_s
-    quiet = 0
-    while time.monotonic() < deadline:
-        running = page.locator("[data-testid=stStatusWidget]").count() > 0 or \
-            page.locator("[data-testid=stSpinner]").count() > 0
-        quiet = 0 if running else quiet + 1
-        if quiet >= 4:
-            return
-        time.sleep(0.4)
-    raise AssertionError("page did not finish rendering")
-
-
-def _no_errors(page) -> None:
-    for sel in ("[data-testid=stException]", "[data-testid=stAlertContentError]"):
-        assert page.locator(sel).count() == 0, page.locator(sel).first.inner_text()
 
 
 def _k_value(page) -> str:
@@ -104,7 +39,7 @@ def _scroll_top(page) -> float:
 
 
 def _shot(page, name: str) -> None:
-    if os.environ.get("UPAIR_DOCS_SHOTS", "1") != "0":
+    if os.environ.get("UPAIR_DOCS_SHOTS", "0") == "1":
         DOCS.mkdir(exist_ok=True)
         page.screenshot(path=str(DOCS / name))
 

@@ -70,6 +70,7 @@ def test_region_by_typed_box_equals_searching_the_cropped_file(demo_cache, tmp_p
     fid = "demo-03-1"
     at = _search_page(query=fid)
     whole = _shown(at)
+    at.toggle(key="ex-region-open-False").set_value(True).run()  # open the region panel
     at.slider(key="ex-xs-0-0").set_value((25, 70))
     at.slider(key="ex-ys-0-0").set_value((20, 75))
     at.button(key="ex-region-apply").click().run()
@@ -82,8 +83,8 @@ def test_region_by_typed_box_equals_searching_the_cropped_file(demo_cache, tmp_p
     for spec in ENCODERS:
         assert shown[spec] == [i for i in direct[spec].ids if i != fid][:K]
     assert shown != whole
-    # the box is named in the expander, on the query thumbnail's caption and in the state
-    assert any(region.label in e.label for e in at.expander)
+    # the box is named on the panel's toggle, on the query thumbnail's caption and in the state
+    assert any(region.label in t.label for t in at.toggle)
     assert at.session_state["ex_regions"][fid] == list(region.as_tuple())
 
 

@@ -2,80 +2,24 @@
 searches that region; a map point shows its thumbnail under the mouse and a click makes it the query."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.browsing import MARKS, SHOTS, chromium, demo_server, settle as _settle
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("examiner_browser_cache")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "UPAIR_CACHE": str(cache)}
-    subprocess.run([sys.executable, "-m", "core", "build", "--corpus", "demo", "--encoders", "hog,ahdh"],
-                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit server did not come up: " + proc.stderr.read().decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    yield from demo_server(tmp_path_factory, "examiner_browser_cache", ("hog", "ahdh"))
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def _settle(page, timeout_s: float = 240) -> None:
-    page.wait_for_selector("[data-testid=stSidebar]", timeout=60_000)
-    deadline = time.monotonic() + timeout_s
-    quiet = 0
-    while time.monotonic() < deadline:
-        running = page.locator("[data-testid=stStatusWidget]").count() > 0 or \
-            page.locator("[data-testid=stSpinner]").count() > 0
-        quiet = 0 if running else quiet + 1
-        if quiet >= 4:
-            return
-        time.sleep(0.5)
-    raise AssertionError("page did not finish rendering")
 
 
 def _no_errors(page) -> None:

@@ -4,60 +4,23 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from core.annotation.judgements import JudgementStore
+from tests.browsing import MARKS, SHOTS, chromium, streamlit_server
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.shared,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [*MARKS, pytest.mark.shared]
 
 
 @pytest.fixture
 def server(tmp_path, upair_samples):
     env = {**os.environ, "UPAIR_CACHE": str(tmp_path / "cache"), "UPAIR_JUDGEMENTS": str(tmp_path / "judgements")}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit server did not come up: " + proc.stderr.read().decode()[-2000:])
-    yield url, tmp_path / "judgements"
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_server(env) as url:
+        yield url, tmp_path / "judgements"
 
 
 def _caption(page) -> str:
@@ -97,12 +60,9 @@ def _press(page, key: str) -> None:
 
 
 def test_judge_with_the_keyboard(server, upair_samples):
-    from playwright.sync_api import sync_playwright
-
     url, jdir = server
     spec = f"upair:{upair_samples}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1500, "height": 1200})
         page.goto(f"{url}/judge?corpus={urllib.parse.quote(spec, safe='')}")
         box = page.get_by_label("Your name").last
@@ -128,7 +88,6 @@ def test_judge_with_the_keyboard(server, upair_samples):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "judge.png"))
         assert page.locator("[data-testid=stException]").count() == 0
-        browser.close()
     journal = JudgementStore(spec, root=jdir).journal("sue")
     lines = [json.loads(x) for x in journal.path.read_text().splitlines()]
     assert len(lines) == 3 + 1 + 1 + 1  # three answers, the skip, its undo, one more answer

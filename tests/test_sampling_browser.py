@@ -1,15 +1,10 @@
 """The Sample page in real headless Chromium: band charts drawn, cards shown, redraw; screenshot."""
 from __future__ import annotations
 
-import pytest
+from tests.browsing import MARKS, SHOTS, settle as _settle
+from tests.test_browser import browser, server  # noqa: F401 - fixtures
 
-from tests.test_browser import CHROMIUM, SHOTS, _settle, browser, server  # noqa: F401 - fixtures
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
-]
+pytestmark = MARKS
 
 
 def test_sample_page_draws_and_redraws(server, browser):  # noqa: F811 - pytest fixtures
