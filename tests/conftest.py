@@ -72,3 +72,13 @@ def tiny_clip_checkpoint(tiny_clip_arch, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tiny_clip_ckpt") / "tiny.pt"
     torch.save(model.state_dict(), path)
     return path
+
+
+@pytest.fixture
+def fresh_streamlit_caches():
+    """Streamlit caches are process-wide; an app test starts from empty ones."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield

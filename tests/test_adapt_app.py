@@ -9,17 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.corpora import load_corpus
 
-pytestmark = [pytest.mark.shared, pytest.mark.slow]
+pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.usefixtures("fresh_streamlit_caches")]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 @pytest.fixture

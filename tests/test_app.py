@@ -10,19 +10,9 @@ from streamlit.testing.v1 import AppTest
 from core import load_corpus
 from core.search import search
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.usefixtures("fresh_streamlit_caches")]
 ENCODERS = ["hog", "ahdh"]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    """Streamlit caches are process-wide; each test starts from empty ones."""
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def _app(corpus_spec: str, encoders=ENCODERS, k: int = 10) -> AppTest:

@@ -16,17 +16,8 @@ from streamlit.testing.v1 import AppTest
 from core import load_corpus
 from core.search import search_text
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.usefixtures("fresh_streamlit_caches")]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def _app(corpus_spec: str, encoders=("hog", "ahdh"), k: int | None = None) -> AppTest:

@@ -15,7 +15,8 @@ from core.examiner import (NO_DATES, ExaminerQuery, QueryPart, Region, Shortlist
 from core.figures import open_image
 from core.search import search
 
-pytestmark = pytest.mark.slow  # each AppTest runs the whole app on the demo (seconds)
+# each AppTest runs the whole app on the demo (seconds)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_streamlit_caches")]
 ENCODERS = ["hog", "ahdh"]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 K = 8
@@ -29,15 +30,6 @@ def demo_cache(tmp_path_factory):
     corpus = load_corpus("demo")
     yield corpus
     mp.undo()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def _search_page(spec: str = "demo", query: str | None = None) -> AppTest:

@@ -9,18 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests.test_faults import upair_folder
 
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = [None, "../pages/search.py", "../pages/scores.py", "../pages/map.py"]
 EVIL = "clip:ViT-B-32:/tmp/<img src=x onerror=alert(1)>.pt"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def _app(spec: str, page: str | None = None) -> AppTest:
