@@ -27,6 +27,7 @@ from .. import config
 from ..protocols import DEFAULT_PROTOCOL, IMAGENET_MEAN, IMAGENET_STD, clean_preprocess, get_protocol, upair_preprocess
 from .base import DOWNLOADABLE, IMAGE, PROTOCOLS, TEXT, TEXT_TO_IMAGE, Availability, Encoder, l2_normalise
 from .device import OnDevice, autocast
+from .torch_image import read_state_dict
 
 __all__ = ["ClipEncoder", "is_checkpoint_path", "open_clip_cache_dir", "PREPROCESS_VERSION"]
 
@@ -298,39 +299,7 @@ class ClipEncoder(OnDevice, Encoder):
     # -- loading -------------------------------------------------------------------
 
     def _read_checkpoint(self, path: Path) -> dict:
-        import torch
-
-        try:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                obj = load_file(str(path), device="cpu")
-            else:
-                obj = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - unpickling/format errors
-            import pickle
-            import re
-
-            if isinstance(exc, pickle.UnpicklingError):
-                raise RuntimeError(
-                    f"refused to load CLIP checkpoint {path}: it holds Python objects other than tensors, "
-                    "which are never unpickled here. Re-save it with torch.save(model.state_dict(), path)."
-                ) from exc
-            detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0][:300] if str(exc) else ""
-            raise RuntimeError(
-                f"cannot read CLIP checkpoint {path}: {type(exc).__name__}: {detail}. Expected a "
-                "torch state_dict (or {'state_dict': ...}) saved with torch.save."
-            ) from exc
-        if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-            obj = obj["state_dict"]
-        if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
-            raise RuntimeError(
-                f"CLIP checkpoint {path} holds no state_dict (got {type(obj).__name__}); expected a "
-                "mapping of parameter names to tensors, or {'state_dict': ...}"
-            )
-        if all(k.startswith("module.") for k in obj):
-            obj = {k[len("module."):]: v for k, v in obj.items()}
-        return obj
+        return read_state_dict(path, "CLIP checkpoint")
 
     def _load_locked(self) -> None:
         import open_clip

@@ -37,6 +37,11 @@ def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
         else:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unpickling/format errors
+        import pickle
+
+        if isinstance(exc, pickle.UnpicklingError):
+            raise RuntimeError(f"refused to load {what} {path}: it holds Python objects other than tensors, which are "
+                               "never unpickled here. Re-save it with torch.save(model.state_dict(), path).") from exc
         detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0][:300] if str(exc) else ""
         raise RuntimeError(f"cannot read {what} {path}: {type(exc).__name__}: {detail}. Expected a torch "
                            "state_dict saved with torch.save (tensors only), or a .safetensors file.") from exc
