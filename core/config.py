@@ -111,3 +111,10 @@ def configure_threads() -> None:
         import faiss
 
         faiss.omp_set_num_threads(n)
+
+
+def cli() -> str:
+    """How to run the command line from the repository root, as printed in fixes:
+    ``.venv/bin/python -m core`` when the project's virtualenv exists, else ``python -m core``."""
+    python = ".venv/bin/python" if (ROOT / ".venv" / "bin" / "python").exists() else "python"
+    return f"{python} -m core"

@@ -100,10 +100,9 @@ CHECKPOINT_SOURCE = (
 
 def venv_python() -> str:
     """The interpreter to print in commands: the project's ``.venv`` when there is one."""
-    from pathlib import Path
+    from core import config
 
-    root = Path(__file__).resolve().parent.parent
-    return ".venv/bin/python" if (root / ".venv" / "bin" / "python").exists() else "python"
+    return config.cli().removesuffix(" -m core")
 
 
 def _download(spec: str) -> None:

@@ -325,7 +325,7 @@ def test_text_unavailable_hub_model_and_bad_folder(cache, tmp_path):
     enc = get_encoder("text:mpi-inno-comp/paecter")
     av = enc.availability()
     assert not av.ok and "not downloaded" in av.reason
-    assert av.fix.startswith("run `python -m core fetch-weights text:mpi-inno-comp/paecter`")
+    assert av.fix.startswith("run `") and "python -m core fetch-weights text:mpi-inno-comp/paecter`" in av.fix
     assert DOWNLOADABLE in enc.capabilities and TEXT_TO_IMAGE not in enc.capabilities
     av = get_encoder(f"text:{tmp_path}").availability()
     assert not av.ok and "config.json" in av.reason

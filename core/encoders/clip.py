@@ -206,7 +206,7 @@ class ClipEncoder(OnDevice, Encoder):
 
     def _fetch_fix(self) -> str:
         return (
-            f"run `python -m core fetch-weights clip:{self.arch}:{self.pretrained}` on a machine with "
+            f"run `{config.cli()} fetch-weights clip:{self.arch}:{self.pretrained}` on a machine with "
             "internet access"
         )
 
@@ -351,7 +351,7 @@ class ClipEncoder(OnDevice, Encoder):
                     raise RuntimeError(
                         f"damaged weights for {self.arch}/{self.pretrained} at {weights} "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}): delete "
-                        f"{weights} and fetch again with `python -m core fetch-weights {self.spec}`"
+                        f"{weights} and fetch again with `{config.cli()} fetch-weights {self.spec}`"
                     ) from exc
         finally:
             root_logger.removeFilter(quiet)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import config
 from ..protocols import DEFAULT_PROTOCOL
 from .base import Availability
 from .clip import ClipEncoder
@@ -41,7 +42,7 @@ class HubClipEncoder(ClipEncoder):
     def availability(self) -> Availability:
         if self.snapshot() is None:
             return Availability(False, f"{self.repo} is not downloaded",
-                                f"run `python -m core fetch-weights clip:hf-hub:{self.repo}` on a machine with "
+                                f"run `{config.cli()} fetch-weights clip:hf-hub:{self.repo}` on a machine with "
                                 "internet access")
         return Availability(True)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..protocols import DEFAULT_PROTOCOL, get_protocol
 from .base import DOWNLOADABLE, PROTOCOLS, TEXT, Availability, Encoder, l2_normalise
 from .device import OnDevice, autocast
@@ -57,11 +58,11 @@ class SentenceEncoder(OnDevice, Encoder):
     def availability(self) -> Availability:
         if self.is_folder and self.folder() is None:
             return Availability(False, f"no model folder with a config.json at {self.model_id}",
-                                f"save a sentence-transformers or transformers model there "
+                                "save a sentence-transformers or transformers model there "
                                 f"(model.save_pretrained / save) or name a hub id: text:<org>/<model>")
         if not self.is_folder and self.folder() is None:
             return Availability(False, f"{self.model_id} is not downloaded",
-                                f"run `python -m core fetch-weights text:{self.model_id}` on a machine with internet access")
+                                f"run `{config.cli()} fetch-weights text:{self.model_id}` on a machine with internet access")
         return Availability(True)
 
     def download(self) -> Path:

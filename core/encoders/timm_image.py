@@ -14,6 +14,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from .. import config
 from ..protocols import DEFAULT_PROTOCOL
 from .base import DOWNLOADABLE, Availability
 from .hub import download_file, find_cached, hf_cache_dir
@@ -48,7 +49,7 @@ class TimmEncoder(TorchImageEncoder):
     # -- where the weights are -----------------------------------------------------
 
     def _fetch_fix(self) -> str:
-        return f"run `python -m core fetch-weights timm:{self.model_name}` on a machine with internet access"
+        return f"run `{config.cli()} fetch-weights timm:{self.model_name}` on a machine with internet access"
 
     def _hub_id(self) -> str | None:
         import timm
