@@ -59,7 +59,7 @@ class SentenceEncoder(OnDevice, Encoder):
         if self.is_folder and self.folder() is None:
             return Availability(False, f"no model folder with a config.json at {self.model_id}",
                                 "save a sentence-transformers or transformers model there "
-                                f"(model.save_pretrained / save) or name a hub id: text:<org>/<model>")
+                                "(model.save_pretrained / save) or name a hub id: text:<org>/<model>")
         if not self.is_folder and self.folder() is None:
             return Availability(False, f"{self.model_id} is not downloaded",
                                 f"run `{config.cli()} fetch-weights text:{self.model_id}` on a machine with internet access")
