@@ -98,14 +98,16 @@ if query not in corpus.by_id:
         session.set_upload_text(query, desc)
         st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
                          type=["txt", "json"], key=f"sidecar-{query}")
-upload_text = session.upload_text(query) if query not in corpus.by_id else ""
-ex_w.region_tool(corpus, query)
+# an upload byte-identical to a corpus figure is searched as that figure: its own text, itself left out
+searched = same_as or query
+upload_text = session.upload_text(query) if searched not in corpus.by_id else ""
+ex_w.region_tool(corpus, searched)
 try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
-    results, facts = ex_w.results(ctx.corpus_spec, corpus, query, encoders, ctx.k, upload_text or None)
+    results, facts = ex_w.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
 except ImageError as exc:
     st.error(str(exc))
     st.stop()
-if query not in corpus.by_id and not upload_text:
+if searched not in corpus.by_id and not upload_text:
     results = {s: (dict(r, error="Reads text, not drawings: describe this upload (button above).")
                    if r["error"] and not services.can(s, "image") else r) for s, r in results.items()}
 
@@ -115,7 +117,7 @@ with container:
     left, right = st.columns([1, 4], gap="medium")
     with left:
         w.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
-        combine, _ = ex_w.query_tools(ctx.corpus_spec, corpus, query)
+        combine, _ = ex_w.query_tools(ctx.corpus_spec, corpus, searched)
         w.overlap_summary(results)
         _, jqrels = judging.judgement_picker(corpus)
     with right:
@@ -128,5 +130,5 @@ with container:
         w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
                          self_hit=same_as, qrels=jqrels)
         judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
-    ex_p.panels(ctx.corpus_spec, corpus, query, results, ctx.k, combine)
+    ex_p.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)
 urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page
