@@ -14,11 +14,11 @@ percentile thresholds), ``select`` (merge, deduplication, cited), ``sampler`` (o
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Mapping
 
-from ...corpora import Corpus, DatasetError, load_corpus
+from ...corpora import Corpus, load_corpus
+from ...corpora.citations import read_citations
 from ...figures import Figure
 from .config import (
     DEFAULT_YAML, METHODS, REFERENCE_INDICES, Band, GroupSpec, IndexRole, SamplingConfig, SamplingConfigError,
@@ -46,17 +46,8 @@ def resolve_queries(spec: str | Corpus) -> list[Figure]:
 
 
 def load_citations(path: Path | str) -> dict[str, list[str]]:
-    """``citations_data.json``: citing patent → cited patents."""
-    p = Path(path).expanduser()
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DatasetError(f"cannot read citations file {p}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{p} is not valid JSON (line {exc.lineno}): {exc.msg}") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise DatasetError(f"{p}: expected an object mapping a patent to the list of patents it cites")
-    return {str(k): [str(x) for x in v] for k, v in data.items()}
+    """``citations_data.json`` (or CSV rows ``citing,cited``): citing patent → cited patents."""
+    return {k: list(v) for k, v in read_citations(path).items()}
 
 
 def find_citations(config: SamplingConfig, *corpora: Corpus, explicit: str | Path | None = None

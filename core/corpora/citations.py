@@ -1,0 +1,59 @@
+"""Citations files: a citing patent → the patents it cites, as JSON (``{"US123A1": ["EP9B1", ...]}``,
+the ``citations_data.json`` of the query-patents layout) or CSV/TSV rows ``citing,cited``.
+One reader serves candidate sampling and examiner search."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+from ..errors import DatasetError
+
+CITATIONS_FILE = "citations_data.json"
+_KIND = re.compile(r"(?<=\d)[A-Z]\d?$")
+
+
+def patent_base(number: str) -> str:
+    """A patent number without its kind code, upper-cased (``us6382277b1`` → ``US6382277``)."""
+    n = re.sub(r"[\s\-/,.]", "", str(number)).upper()
+    return _KIND.sub("", n)
+
+
+def parse_citations(data: bytes | str, name: str = "the citations file") -> dict[str, tuple[str, ...]]:
+    """Citations from JSON or CSV/TSV text; raises ValueError saying what is expected."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+        if not all(isinstance(v, list) for v in obj.values()):
+            raise ValueError(f"{name}: expected {{citing patent: [cited patents]}}")
+        return {str(k).strip(): tuple(str(c).strip() for c in v if str(c).strip()) for k, v in obj.items()}
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    dialect = "excel-tab" if "\t" in first else "excel"
+    out: dict[str, list[str]] = {}
+    for row in csv.reader(io.StringIO(text), dialect=dialect):
+        cells = [c.strip() for c in row]
+        if len(cells) < 2 or not cells[0] or cells[0].lower() in ("citing", "patent"):
+            continue
+        out.setdefault(cells[0], []).append(cells[1])
+    if not out:
+        raise ValueError(f"{name}: no citations found; give JSON {{citing: [cited, ...]}} or CSV rows citing,cited")
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def read_citations(path: Path | str) -> dict[str, tuple[str, ...]]:
+    """The citations in the file at ``path``; DatasetError naming the file when unreadable or malformed."""
+    p = Path(path).expanduser()
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read citations file {p}: {exc.strerror or exc}") from exc
+    try:
+        return parse_citations(data, str(p))
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from exc
