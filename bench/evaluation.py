@@ -1,10 +1,10 @@
-"""Section b: UPAIR evaluation time — the official script itself versus ``core.evaluate``.
+"""Section b: UPAIR evaluation time — the official script itself versus ``core.evaluation``.
 
 Both run on the same UPAIR-layout set (real query figures from ``../shared/data``, five
 image modes/shapes, seeded judgements; ``bench.official.build_upair_set``) with the same
 checkpoint, saved in the official training format. The official ``evaluation/run.py`` runs
 from ``../shared/reference`` in a subprocess (``bench.official.run_official``); ours is
-``core.evaluate.evaluate`` under the ``upair`` protocol. The section reports the speed-up
+``core.evaluation.evaluate`` under the ``upair`` protocol. The section reports the speed-up
 next to the largest score and metric difference between the two.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _differences(corpus, spec: str, ours, official: dict) -> dict:
     and how many (query, run) rankings are identical."""
     import ir_measures
 
-    import core.evaluate as ev
+    import core.evaluation as ev
     from core.qrels import rank_docs
 
     score_d, same, total = 0.0, 0, 0
@@ -86,7 +86,7 @@ def _differences(corpus, spec: str, ours, official: dict) -> dict:
 
 
 def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Section) -> None:
-    import core.evaluate as ev
+    import core.evaluation as ev
     from core import config
     from core.corpora import load_corpus
 
@@ -106,7 +106,7 @@ def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Sec
     with config.use_cache(work / "eval-cache" / tag) as cache:
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
-        log(f"eval {tag}: core.evaluate, empty cache")
+        log(f"eval {tag}: core.evaluation, empty cache")
         ev.RESULT_CACHE.clear()
         with timer() as t_fresh:
             ours = ev.evaluate(load_corpus(f"upair:{root}"), [spec], runs=RUNS)
@@ -136,14 +136,14 @@ def run(work: Path, quick: bool) -> Section:
 
     config.configure_threads()
     sec = Section(
-        name="eval", title="b. UPAIR evaluation: the official script itself vs core.evaluate",
+        name="eval", title="b. UPAIR evaluation: the official script itself vs core.evaluation",
         method=(
             "Three runs (image, image+desc, image+labels fused by per-query min-max) and four measures "
             "(MAP, nDCG@10, MRR, Recall@1) on every judgement axis. *Official*: UPAIR's own "
             "`evaluation/run.py` (`run` + `evaluate`, model loading included), executed from "
             "`../shared/reference` in a subprocess with only its model name and checkpoint path patched "
             "(`bench/official.py`): one image or text at a time, no cache. *Ours fresh*: "
-            "`core.evaluate.evaluate` under the `upair` protocol on an empty cache (model loading included). "
+            "`core.evaluation.evaluate` under the `upair` protocol on an empty cache (model loading included). "
             "*Re-score*: vectors cached, stored results deleted. *Warm*: stored results. Same UPAIR-layout "
             "set (real query figures, five image modes/shapes) and the same checkpoint in the official "
             "`{\"state_dict\": {\"module.…\"}}` format for both."

@@ -3,7 +3,7 @@
 Sections (each runs in its own child process, one after the other, on its own empty cache)::
 
     encode     a. encoding throughput: full pipeline vs the model's forward pass
-    eval       b. UPAIR evaluation: core.evaluate vs the official script's way
+    eval       b. UPAIR evaluation: core.evaluation vs the official script's way
     index      c. nearest-neighbour search: exact flat vs the automatic index
     umap       d. UMAP maps: compute vs cached
     dashboard  e. server start-up to first render in Chromium; search re-runs

@@ -28,7 +28,7 @@ def __getattr__(name: str):
 
         return getattr(_search, name)
     if name == "evaluate":
-        from .evaluate import evaluate
+        from .evaluation import evaluate
 
         return evaluate
     raise AttributeError(name)

@@ -230,11 +230,11 @@ def judgement_qrels(corpus_spec: str, judgements: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
                judgements: str = "official", judged_digest: str = "", protocol: str = ""):
-    """(table, per_query, skipped) of ``core.evaluate`` for the selection (cached on disk too),
+    """(table, per_query, skipped) of ``core.evaluation.evaluate`` for the selection (cached on disk too),
     scored by the judgement set ``judgements`` (``core.annotation``; ``judged_digest``, its
     content key, makes a new judgement a new cache entry), under the evaluation ``protocol``
     (``core.protocols``; "" = the corpus's default)."""
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
 
     qrels = judgement_qrels(corpus_spec, judgements)
     res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, qrels=qrels,
@@ -247,7 +247,7 @@ def significance_vs_best(corpus_spec: str, encoders: tuple[str, ...], runs: tupl
                          metric: str, test: str, judgements: str = "official", judged_digest: str = "",
                          protocol: str = ""):
     """Every system against the best one per axis (Holm-corrected), as a frame."""
-    from core.evaluate import significance
+    from core.evaluation import significance
 
     _, per_query, _ = evaluation(corpus_spec, encoders, runs, weight, judgements, judged_digest, protocol)
     return significance(per_query, against="best", metric=metric, test=test)
@@ -260,7 +260,7 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
     import tempfile
     import zipfile
 
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,7 +277,7 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
 def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str,
                      protocol: str = "") -> dict[str, float]:
     """Scores of one query's candidates under one run (for the drill-down)."""
-    from core.evaluate import run_scores
+    from core.evaluation import run_scores
 
     return run_scores(corpus(corpus_spec), spec, run, weight, protocol=protocol or None).get(qid, {})
 

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.comparison import separability
 from core.corpora import AXES, AXIS_LABELS
-from core.evaluate import DEFAULT_RUNS
+from core.evaluation import DEFAULT_RUNS
 from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import services, sidebar, urlstate
 from dashboard.components import judging

@@ -109,7 +109,7 @@ def test_map_page_has_one_point_per_figure(cache, query_patents):
 
 
 def test_scores_page_table_equals_core_evaluate(cache):
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
 
     at = _app("demo", encoders=["hog", "ahdh", "tfidf"])
     at.switch_page("../pages/scores.py").run()

@@ -326,7 +326,7 @@ def test_map_selection_is_paged(cache, query_patents):
 # ------------------------------------------------------------------ smaller
 def test_results_csv_records_the_setting(cache):
     from pages.scores_widgets import results_csv
-    from core.evaluate import evaluate, significance
+    from core.evaluation import evaluate, significance
 
     res = evaluate(load_corpus("demo"), ["hog", "ahdh"], runs=("image",))
     sig = significance(res.per_query, against="best", metric="AP", test="t")

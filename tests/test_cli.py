@@ -62,7 +62,7 @@ def test_evaluate_protocol_is_chosen_and_recorded(cache, tmp_path, capsys):
 
     import pytest
 
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
     from core.corpora import load_corpus
 
     for protocol in (None, "upair"):

@@ -71,7 +71,7 @@ def test_separability_says_why_not():
 
 def test_upair_samples_cannot_be_separated(upair_samples, cache):
     from core import load_corpus
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
 
     c = load_corpus(f"upair:{upair_samples}")
     res = evaluate(c, ["hog", "ahdh"], runs=("image",))

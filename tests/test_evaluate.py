@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import evaluate as ev
+from core import evaluation as ev
 from core import metrics
 from core.corpora import AXES, load_corpus
 from core.corpora.base import Corpus

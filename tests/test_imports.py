@@ -22,7 +22,7 @@ def _imported(code: str) -> list[str]:
 @pytest.mark.parametrize("modules", [
     "core, core.corpora, core.search, core.index",
     "core.embed, core.encoders, core.encoders.clip, core.encoders.classic, core.encoders.text",
-    "core.maps, core.evaluate, core.metrics, core.store, core.config",
+    "core.maps, core.evaluation, core.metrics, core.store, core.config",
 ])
 def test_core_imports_no_heavy_library(modules):
     assert _imported(f"import {modules}") == []

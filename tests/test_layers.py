@@ -20,7 +20,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"download", "encoders"}),  # fetching datasets; figure/text → vectors
     frozenset({"embed"}),  # cached embeddings of a corpus
     frozenset({"index", "maps"}),  # what is built on embeddings
-    frozenset({"search", "evaluate", "evaluation", "annotation", "adapt", "engine", "comparison"}),  # users
+    frozenset({"search", "evaluation", "annotation", "adapt", "engine", "comparison"}),  # users
     frozenset({"cli", "__init__", "__main__"}),  # entry points (the package root re-exports)
 )
 FLOOR_OF = {room: i for i, rooms in enumerate(FLOORS) for room in rooms}

@@ -7,7 +7,9 @@ import pytest
 
 from core import metrics
 from core.corpora.base import DatasetError
-from core.evaluate import SCORE_DECIMALS, Pairs, _segment_minmax, fuse, minmax, rank_candidates
+from core.evaluation.fusion import fuse, minmax, segment_minmax
+from core.evaluation.pairs import Pairs
+from core.evaluation.runs import SCORE_DECIMALS, rank_candidates
 from core.qrels import read_qrels, read_run, write_qrels, write_run
 
 # trec_eval names of the measures, for calling pytrec_eval directly as well
@@ -181,7 +183,7 @@ def test_segment_minmax_matches_per_query_minmax():
     pairs = Pairs(qids=("a", "b", "c"), qrow=np.zeros(3, dtype=np.int64),
                   offsets=np.concatenate([[0], np.cumsum(lens)]), qof=np.repeat(np.arange(3), lens),
                   cand=np.arange(5), doc_code=np.arange(5), key="k")
-    out = _segment_minmax(scores, pairs)
+    out = segment_minmax(scores, pairs.offsets)
     assert out == pytest.approx(np.r_[minmax([0.1, 0.5, 0.3]), [0.0, 0.0]], abs=1e-12)
 
 

@@ -11,7 +11,7 @@ from .test_app import _app
 @pytest.mark.shared
 @pytest.mark.slow
 def test_scores_page_protocol_control(cache, upair_samples):
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
 
     spec = f"upair:{upair_samples}"
     at = _app(spec, encoders=["hog", "tfidf"])

@@ -1,4 +1,4 @@
-"""End to end: the official UPAIR ``evaluation/run.py`` and ``core.evaluate`` (protocol ``upair``)
+"""End to end: the official UPAIR ``evaluation/run.py`` and ``core.evaluation`` (protocol ``upair``)
 give the same scores, rankings and metrics on a UPAIR-layout set built from real figures.
 
 The official functions are imported from ``../shared/reference`` (never copied); only the
@@ -71,7 +71,7 @@ def test_official_run_py_and_core_evaluate_agree(query_patents, official_checkpo
                                                  monkeypatch):
     import ir_measures
 
-    from core import evaluate as ev
+    from core import evaluation as ev
     from core.corpora import load_corpus
 
     need_reference()
@@ -159,7 +159,7 @@ def test_official_run_py_and_core_evaluate_agree(query_patents, official_checkpo
 @pytest.mark.slow
 def test_clean_protocol_differs_from_official(query_patents, official_checkpoint, tiny_224, cache, tmp_path):
     """The ``clean`` protocol is a different protocol: same images, other numbers (and other cache keys)."""
-    from core import evaluate as ev
+    from core import evaluation as ev
     from core.corpora import load_corpus
 
     root = tmp_path / "upair"

@@ -50,7 +50,7 @@ def before_after(corpus: Corpus, model: AdaptedModel, runs: Sequence[str] | None
     """
     import pandas as pd
 
-    from ..evaluate import evaluate, significance
+    from ..evaluation import evaluate, significance
 
     if not model.init_spec:
         raise ValueError(f"{model.name} started from random weights; there is no 'before' model to compare with")
