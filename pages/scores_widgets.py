@@ -11,6 +11,7 @@ from core import Corpus
 from core.comparison import disagreements, paired_values, query_candidates, top_k, unique_best
 from core.corpora import AXES, AXIS_LABELS
 from core.metrics import MEASURE_LABELS, system_label
+from core.textio import frame_csv
 from dashboard import services
 from dashboard.components.cards import badges, fig_label, figure_details_compact
 from dashboard.components.palette import JUDGEMENT_MARKS, OKABE_ITO
@@ -93,7 +94,7 @@ def results_csv(table: pd.DataFrame, sig: pd.DataFrame | None, *, corpus: str, p
                            significantly_worse=bool(s0["significant"]) and not mine_better,
                            significance_measure=metric_label(s0["metric"]))
         rows.append(row)
-    return pd.DataFrame(rows).to_csv(index=False).encode()
+    return frame_csv(pd.DataFrame(rows), index=False).encode()
 
 
 def _side_by_side(corpus: Corpus, qid: str, systems: list[tuple[str, str]], scores: dict, k: int) -> None:

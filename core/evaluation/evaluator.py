@@ -234,10 +234,12 @@ def _write_outputs(out: Path, corpus: Corpus, result: EvalResult, qrels=None) ->
     out.mkdir(parents=True, exist_ok=True)
     for axis, q in (benchmark_of(corpus).qrels if qrels is None else qrels).items():
         write_qrels(out / f"qrels_{axis}.txt", q)
-    result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]].to_csv(
-        out / "results.csv", index=False)
-    result.per_query.assign(protocol=result.protocol)[["protocol", *result.per_query.columns]].to_csv(
-        out / "per_query.csv", index=False)
+    from ..textio import frame_csv  # formula cells neutralised
+
+    frame_csv(result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]],
+              out / "results.csv", index=False)
+    frame_csv(result.per_query.assign(protocol=result.protocol)[["protocol", *result.per_query.columns]],
+              out / "per_query.csv", index=False)
 
 
 def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],

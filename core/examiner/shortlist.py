@@ -12,6 +12,7 @@ from typing import Mapping
 
 from ..corpora.base import Corpus
 from ..search import EncoderResult
+from ..textio import CSV_LINE_END, csv_row
 
 CSV_COLUMNS = ("patent", "figure", "encoder", "rank", "score", "priority_date", "title", "note")
 
@@ -88,12 +89,14 @@ class Shortlist:
         return cls(str(data.get("corpus", "")), items, str(data.get("notes", "")), dict(data.get("query", {})))
 
     def to_csv(self) -> str:
-        """One row per (figure, encoder that found it); a figure no encoder ranked gets one row."""
+        """One row per (figure, encoder that found it); a figure no encoder ranked gets one row.
+        Cells a spreadsheet would evaluate (a title ``=HYPERLINK(…)``) are neutralised
+        (``core.textio.csv_cell``)."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(CSV_COLUMNS)
+        w = csv.writer(buf, lineterminator=CSV_LINE_END)
+        w.writerow(csv_row(CSV_COLUMNS))
         for i in self.items:
             for h in i.hits or (None,):
-                w.writerow([i.patent, i.figure, h.encoder if h else "", h.rank if h else "",
-                            f"{h.score:.6f}" if h else "", i.priority_date, i.title, i.note])
+                w.writerow(csv_row([i.patent, i.figure, h.encoder if h else "", h.rank if h else "",
+                                    f"{h.score:.6f}" if h else "", i.priority_date, i.title, i.note]))
         return buf.getvalue()
