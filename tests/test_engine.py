@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from core.corpora import load_corpus
+from core.corpora import DatasetError, load_corpus
 from core.corpora.webdataset import write_shards
 from core.embed import build_embeddings
 from core.encoders.classic import HOGEncoder
@@ -151,14 +151,9 @@ def test_cli_build_with_the_local_engine_reports_units(shards, encoded, capsys):
     assert encoded["images"] == 40
 
 
-@pytest.mark.shared
-def test_streamed_shards_pipe_urls_are_encoded_by_the_engine(shards, encoded, tmp_path):
-    """``pipe:`` (like http URLs) is only streamed: the engine reads it shard by shard."""
-    files, sharded = shards
+def test_pipe_shards_are_refused_not_streamed(tmp_path):
+    """``pipe:`` (like URLs) never reaches a shell: refused before anything runs
+    (every entry point is tried in tests/test_corpus_specs.py)."""
     spec = "webdataset:pipe:cat " + str(tmp_path / "shards" / "shard-{000000..000003}.tar")
-    piped = load_corpus(spec)
-    assert [f.id for f in piped.figures] == [f.id for f in files.figures]
-    report = encode_corpus(piped, "hog", "local")
-    assert report.items_encoded == 40 and not report.problems
-    assert np.abs(_plain(sharded).vectors - _plain(files).vectors).max() == 0.0
-    assert encoded["images"] == 40  # the file-backed corpora found the same vectors in the cache
+    with pytest.raises(DatasetError, match="shell command"):
+        load_corpus(spec)

@@ -8,8 +8,11 @@ Each sample has ``__key__`` (patent number, then two ``_``-separated parts), ``h
 ``{publication: title}``), looked up by the key without its last two parts; without
 ``#titles=`` a ``pub2title.json`` beside the shards or up to three folders above is used.
 
-Shards are read one at a time as streams with the ``webdataset`` library; images are never
-kept. What a shard holds (ids, texts, member names, SHA-1 of each image) is catalogued once
+Shards are local files only: a shard or titles file named with a scheme (``pipe:CMD``,
+``http://``, ``s3://``, ``file:`` …) is refused before anything is opened, and every shard is
+opened here (``open(path, "rb")``) and handed to ``webdataset``'s tar reader as a stream, so
+webdataset's URL opener (which runs ``pipe:`` commands in a shell and fetches URLs) never
+sees a string from a spec. Shards are read one at a time; images are never kept. What a shard holds (ids, texts, member names, SHA-1 of each image) is catalogued once
 into the cache, keyed by the shard's path, size and modification time, so reopening a
 corpus reads no image. A shard that cannot be read is skipped, and so is a sample without
 an image; both are counted and named in the corpus warnings.
@@ -59,26 +62,49 @@ class ShardedCorpus(Corpus):
     skipped_samples: tuple[str, ...] = ()
 
 
-def is_remote(shard: str) -> bool:
-    """True for URLs and ``pipe:`` commands (streamed, never randomly accessed)."""
-    return "://" in shard or shard.startswith("pipe:")
+#: A name that starts with a URL scheme (``pipe:``, ``http:``, ``s3:``, ``file:`` …).
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+#: Most shards one spec may expand to (a typo like ``{0..999999999}`` is refused, not listed).
+MAX_SHARDS = 1_000_000
+
+
+def local_path(name: str, what: str) -> str:
+    """``name`` as an absolute local path; ``DatasetError`` (one line) for a command, a URL or
+    any other name with a scheme, which are never run or fetched."""
+    match = _SCHEME.match(name)
+    if match:
+        scheme = match.group(1).lower()
+        kind = "a shell command" if scheme == "pipe" else f"a {scheme}: URL"
+        raise DatasetError(f"{what} {name!r} is {kind}; webdataset: reads local files only (nothing from a spec "
+                           "is run or fetched): copy the shards to a local or shared folder and name their path "
+                           "(write ./NAME for a file whose name has a colon)")
+    if "\x00" in name:
+        raise DatasetError(f"{what} {name!r} contains a NUL byte")
+    return str(Path(name).expanduser().absolute())
 
 
 def parse_shards(rest: str) -> tuple[list[str], str | None]:
-    """(brace-expanded shard list, titles JSON or None) of the part after ``webdataset:``."""
+    """(brace-expanded local shard paths, titles JSON or None) of the part after ``webdataset:``;
+    ``DatasetError`` for a ``pipe:`` command, a URL, an unknown option or too many shards."""
     from braceexpand import braceexpand
 
     pattern, _, option = rest.partition("#")
     titles = None
     if option:
         name, eq, value = option.partition("=")
-        if name != "titles" or not eq or not value:
+        if name != "titles" or not eq or not value.strip():
             raise DatasetError(f"unknown webdataset option {option!r}; the only one is #titles=<file.json>")
-        titles = value
+        titles = local_path(value.strip(), "webdataset titles file")
     pattern = pattern.strip()
     if not pattern:
         raise DatasetError("webdataset: needs shards, e.g. webdataset:/data/shard-{000000..000009}.tar")
-    shards = [s if is_remote(s) else str(Path(s).expanduser()) for s in braceexpand(pattern)]
+    local_path(pattern, "webdataset shard")  # refuse before expanding
+    shards: list[str] = []
+    for shard in braceexpand(pattern):
+        if len(shards) == MAX_SHARDS:
+            raise DatasetError(f"webdataset shards {pattern!r} expand to more than {MAX_SHARDS:,} files; "
+                               "check the braces")
+        shards.append(local_path(shard, "webdataset shard"))
     return shards, titles
 
 
@@ -107,22 +133,29 @@ def iter_samples(shard: str, errors: list[str]) -> Iterator[dict]:
     """The raw samples of one shard (``__key__`` plus one ``bytes`` entry per file), streamed.
 
     A read error ends the shard and is appended to ``errors`` (the samples before it are
-    yielded)."""
-    import webdataset as wds
+    yielded). The file is opened here and only its stream reaches webdataset (whose URL
+    opener would run ``pipe:`` names), so nothing but a local file is ever read."""
+    from webdataset.tariterators import group_by_keys, tar_file_expander
 
     def handler(exc: Exception) -> bool:
-        errors.append(f"{type(exc).__name__}: {exc}")
+        errors.append(f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}")
         return False
 
-    if not is_remote(shard) and not os.path.isfile(shard):
+    shard = local_path(shard, "webdataset shard")
+    if not os.path.isfile(shard):
         errors.append("file not found")
         return
-    ds = wds.WebDataset([shard], shardshuffle=False, handler=handler, empty_check=False,
-                        nodesplitter=None, workersplitter=None)
     try:
-        yield from ds
-    except Exception as exc:  # noqa: BLE001 - a damaged stream surfaces as many error types
-        errors.append(f"{type(exc).__name__}: {exc}")
+        stream = open(shard, "rb")  # noqa: SIM115 - closed below, after the generator ends
+    except OSError as exc:
+        errors.append(f"cannot be opened ({exc.strerror or exc})")
+        return
+    with stream:
+        files = tar_file_expander([{"url": shard, "stream": stream}], handler=handler)
+        try:
+            yield from group_by_keys(files, handler=handler)
+        except Exception as exc:  # noqa: BLE001 - a damaged stream surfaces as many error types
+            errors.append(f"{type(exc).__name__}: {exc}")
 
 
 def iter_images(shard: str, wanted: set[str], errors: list[str]) -> Iterator[tuple[str, bytes, str]]:
@@ -156,17 +189,16 @@ def scan_shard(shard: str) -> ShardCatalogue:
 
 
 def _catalogue_path(shard: str) -> tuple[Path, dict]:
-    ident: dict = {"format": CATALOGUE_FORMAT, "shard": shard}
-    if not is_remote(shard):
-        st = os.stat(shard)
-        ident.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    st = os.stat(shard)
+    ident: dict = {"format": CATALOGUE_FORMAT, "shard": shard, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return config.cache_dir() / "catalogues" / f"{key_of(ident)}.json", ident
 
 
 def catalogue(shard: str) -> ShardCatalogue:
     """The shard's catalogue from the cache, or scanned and cached (not cached when the
     shard is unreadable, so a repaired shard is read again)."""
-    if not is_remote(shard) and not os.path.isfile(shard):
+    shard = local_path(shard, "webdataset shard")
+    if not os.path.isfile(shard):
         return ShardCatalogue(shard, (), (), "file not found")
     path, ident = _catalogue_path(shard)
     data = load_json(path)
@@ -184,11 +216,10 @@ def catalogue(shard: str) -> ShardCatalogue:
 
 
 def find_titles(shards: list[str]) -> Path | None:
-    """``pub2title.json`` beside the first local shard or up to three folders above it."""
-    local = [s for s in shards if not is_remote(s)]
-    if not local:
+    """``pub2title.json`` beside the first shard or up to three folders above it."""
+    if not shards:
         return None
-    folder = Path(local[0]).resolve().parent
+    folder = Path(shards[0]).resolve().parent
     for candidate in [folder, *list(folder.parents)[:3]]:
         for name in ("pub2title.json", "data/pub2title.json"):
             if (candidate / name).is_file():
@@ -258,7 +289,7 @@ def load_webdataset(rest: str, name: str | None = None) -> ShardedCorpus:
     if not figures:
         detail = f" ({warnings[0]})" if warnings else ""
         raise DatasetError(f"no figures in the {len(shards)} shard(s) of {rest!r}{detail}")
-    root = Path(os.path.commonpath([str(Path(s).parent) for s in shards if not is_remote(s)] or ["."]))
+    root = Path(os.path.commonpath([str(Path(s).parent) for s in shards]))
     return ShardedCorpus(name=name or f"webdataset:{rest}", kind="webdataset", root=root,
                          figures=tuple(figures), warnings=tuple(warnings), shards=tuple(shards),
                          skipped_shards=tuple(bad_shards), skipped_samples=tuple(skipped))

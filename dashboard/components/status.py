@@ -14,7 +14,7 @@ from .. import services
 def corpus_error(spec: str, exc: Exception) -> str:
     """A user-facing message for a corpus that cannot be loaded."""
     path = spec.partition(":")[2] if ":" in spec and not spec.startswith("/") else spec
-    if path and ("/" in path or path.startswith("~")) and not Path(path).expanduser().exists():
+    if not spec.startswith("webdataset:") and path and ("/" in path or path.startswith("~")) and not Path(path).expanduser().exists():
         return (f"Folder not found: `{Path(path).expanduser()}`. Check the spelling, or type an absolute "
                 "path (for example `/data/upair`).")
     return f"Could not load corpus **{spec}**: {exc}"

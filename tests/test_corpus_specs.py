@@ -1,0 +1,112 @@
+"""Corpus specs: the grammar of every kind, and no spec ever reaching a shell or the network.
+
+A ``webdataset:`` spec naming a ``pipe:`` command or a URL is refused with one line by every
+entry point — the CLI, the app's ``?corpus=`` link and the sidebar's "Other folder…" box —
+and the command never runs (the file it would create never appears).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.corpora import DatasetError, load_corpus
+from core.corpora import webdataset as wds_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "dashboard" / "app.py"
+
+
+def _hostile(marker: Path) -> list[str]:
+    """Specs that would run ``touch marker`` or fetch a URL if any part reached webdataset's opener."""
+    cmd = f"touch {marker}"
+    return [
+        f"webdataset:pipe:{cmd}",
+        f"webdataset: pipe:{cmd}",
+        f"webdataset:{{pipe:{cmd},/nonexistent/a.tar}}",       # brace expansion makes a pipe: shard
+        f"webdataset:/nonexistent/{{a,b}}.tar#titles=pipe:{cmd}",
+        "webdataset:http://127.0.0.1:9/shard-{000..001}.tar",
+        "webdataset:https://example.invalid/shard.tar",
+        "webdataset:s3://bucket/shard.tar",
+        "webdataset:gs://bucket/shard.tar",
+        "webdataset:ftp://127.0.0.1:9/shard.tar",
+        "webdataset:file:///etc/passwd",
+        "webdataset:/nonexistent/a.tar#titles=http://127.0.0.1:9/t.json",
+    ]
+
+
+@pytest.mark.parametrize("i", range(11))
+def test_the_library_refuses_commands_and_urls_before_opening_anything(tmp_path, cache, i, monkeypatch):
+    marker = tmp_path / "PWNED"
+    spec = _hostile(marker)[i]
+    import importlib
+
+    def no_opener(*a, **k):  # webdataset's opener must never be reached
+        raise AssertionError(f"webdataset's opener called for {spec!r}: {a}")
+
+    for module in ("webdataset.gopen", "webdataset.tariterators"):
+        monkeypatch.setattr(importlib.import_module(module), "gopen", no_opener)
+    with pytest.raises(DatasetError) as err:
+        load_corpus(spec)
+    msg = str(err.value)
+    assert "\n" not in msg and "local files only" in msg, msg
+    assert not marker.exists()
+
+
+def test_a_local_file_whose_name_has_a_colon_is_read_as_dot_slash(tmp_path):
+    with pytest.raises(DatasetError, match="./NAME"):
+        wds_corpus.parse_shards("a:b.tar")
+    shards, _ = wds_corpus.parse_shards("./a:b.tar")
+    assert shards == [str(Path("a:b.tar").absolute())]
+
+
+def test_a_runaway_brace_expansion_is_refused():
+    with pytest.raises(DatasetError, match="check the braces"):
+        wds_corpus.parse_shards("/x/{0..9}{0..9}{0..9}{0..9}{0..9}{0..9}{0..9}.tar")
+
+
+def test_the_cli_refuses_with_one_line_and_runs_nothing(tmp_path, cache):
+    marker = tmp_path / "PWNED"
+    for spec in _hostile(marker)[:5]:
+        proc = subprocess.run([sys.executable, "-m", "core", "info", "--corpus", spec], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, env={**os.environ})
+        assert proc.returncode != 0, spec
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "local files only" in lines[0], (spec, proc.stderr)
+        assert "Traceback" not in proc.stderr + proc.stdout
+        assert not marker.exists(), spec
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error] + [e.value for e in at.sidebar.error]
+
+
+@pytest.mark.usefixtures("fresh_streamlit_caches")
+def test_the_app_link_refuses_with_one_line_and_runs_nothing(tmp_path, cache):
+    marker = tmp_path / "PWNED"
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["corpus"] = f"webdataset:pipe:touch {marker}"
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    assert not at.exception, at.exception
+    shown = [e for e in _errors(at) if "local files only" in e]
+    assert len(shown) == 1 and "\n" not in shown[0].strip(), _errors(at)
+    assert not marker.exists()
+
+
+@pytest.mark.usefixtures("fresh_streamlit_caches")
+def test_the_sidebar_box_refuses_with_one_line_and_runs_nothing(tmp_path, cache):
+    marker = tmp_path / "PWNED"
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    at.sidebar.selectbox(key="corpus_pick").set_value("custom").run()
+    at.sidebar.text_input(key="corpus_custom").input(f"webdataset:pipe:touch {marker}").run()
+    assert not at.exception, at.exception
+    shown = [e for e in _errors(at) if "local files only" in e]
+    assert len(shown) == 1, _errors(at)
+    assert not marker.exists()
