@@ -83,7 +83,8 @@ def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progre
     queries = resolve_queries(corpus)
     run = sample_pools(corpus, queries, config_for(config_key), seed=seed, method=method, citations=cites,
                        progress=progress, show_bar=False)
-    out = config.cache_dir() / "sampling" / key_of(corpus.fingerprint, config_key, seed, method)
+    # "outdir": folders since core.outdir carry a manifest; an older one (without) is never reused
+    out = config.cache_dir() / "sampling" / key_of(corpus.fingerprint, config_key, seed, method, "outdir")
     write_run(run, out)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -363,9 +363,15 @@ def read_qrels_dir(folder: Path | str) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
-def export_qrels(qrels: Mapping[str, Mapping[str, Mapping[str, int]]], folder: Path | str) -> list[Path]:
-    """Write one TREC qrels file per axis (``qrels_<axis>.txt``) into ``folder``."""
-    return [write_qrels(Path(folder) / f"qrels_{axis}.txt", qrels.get(axis, {})) for axis in AXES]
+def export_qrels(qrels: Mapping[str, Mapping[str, Mapping[str, int]]], folder: Path | str,
+                 what: str = "--out") -> list[Path]:
+    """Write one TREC qrels file per axis (``qrels_<axis>.txt``) into ``folder``, which must be
+    new, empty or an earlier export's (``core.outdir``: never a qrels file this tool did not write)."""
+    from ..outdir import open_output
+
+    with open_output(folder, "judge-export", what) as out:
+        paths = [write_qrels(out.file(f"qrels_{axis}.txt"), qrels.get(axis, {})) for axis in AXES]
+    return paths
 
 
 def _figure_record(fig) -> dict:
@@ -374,12 +380,12 @@ def _figure_record(fig) -> dict:
 
 
 def export_upair(corpus: Corpus, qrels: Mapping[str, Mapping[str, Mapping[str, int]]],
-                 folder: Path | str) -> Path:
+                 folder: Path | str, what: str = "--out") -> Path:
     """Write a UPAIR-layout folder (``metadata.json``, ``test/images/``, ``test/qrels_<axis>.txt``)
     holding the judged queries, their judged candidates and the figures' images."""
+    from ..outdir import open_output
+
     folder = Path(folder)
-    images = folder / "test" / "images"
-    images.mkdir(parents=True, exist_ok=True)
     cands: dict[str, set[str]] = {}
     for per_q in qrels.values():
         for q, docs in per_q.items():
@@ -389,16 +395,20 @@ def export_upair(corpus: Corpus, qrels: Mapping[str, Mapping[str, Mapping[str, i
         raise ValueError(f"{len(missing)} judged id(s) are not figures of {corpus.name} (e.g. {missing[0]}); "
                          "export from the corpus the judgements were made on")
     meta = {}
-    for q in sorted(cands):
-        listed = corpus.candidates_for(q)
-        order = [c for c in listed if c in cands[q]] + sorted(cands[q] - set(listed))
-        meta[q] = {"query": _figure_record(corpus.by_id[q]),
-                   "candidates": [_figure_record(corpus.by_id[c]) for c in order]}
-        for fid in (q, *order):
-            src = corpus.by_id[fid].path
-            dst = images / f"{fid}{src.suffix.lower()}"
-            if not dst.exists():
-                shutil.copy2(src, dst)
-    atomic_write_json(folder / "metadata.json", meta)
-    export_qrels(qrels, folder / "test")
+    with open_output(folder, "judge-export --upair", what) as out:
+        copied: set[str] = set()
+        for q in sorted(cands):
+            listed = corpus.candidates_for(q)
+            order = [c for c in listed if c in cands[q]] + sorted(cands[q] - set(listed))
+            meta[q] = {"query": _figure_record(corpus.by_id[q]),
+                       "candidates": [_figure_record(corpus.by_id[c]) for c in order]}
+            for fid in (q, *order):
+                src = corpus.by_id[fid].path
+                rel = f"test/images/{fid}{src.suffix.lower()}"
+                if rel not in copied:
+                    copied.add(rel)
+                    shutil.copy2(src, out.file(rel))
+        atomic_write_json(out.file("metadata.json"), meta)
+        for axis in AXES:
+            write_qrels(out.file(f"test/qrels_{axis}.txt"), qrels.get(axis, {}))
     return folder

@@ -25,8 +25,11 @@ def format_tables(result: EvalResult) -> str:
 def cmd_evaluate(args) -> int:
     """``python -m core evaluate``: score the runs, print one table per axis, write run files."""
     from ..evaluation import evaluate
+    from ..outdir import check_output
     from ..protocols import default_protocol_for, get_protocol
 
+    if args.out:
+        check_output(args.out, "evaluate")
     encoders = parse_encoders(args.encoders)
     runs = csv_names(args.runs, "--runs")
     metrics = csv_names(args.metrics, "--metrics")

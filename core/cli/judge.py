@@ -27,7 +27,9 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     from ..annotation.agreement import judgement_set
     from ..annotation.judgements import JudgementStore, export_qrels, export_upair
+    from ..outdir import check_output
 
+    check_output(args.out, "judge-export --upair" if args.upair else "judge-export")
     corpus = load_corpus(args.corpus)
     qrels = judgement_set(args.set, JudgementStore(corpus.name), corpus)
     if args.upair:

@@ -13,7 +13,9 @@ def cmd_sample(args) -> int:
         METHODS, find_citations, load_config, resolve_queries, sample_pools, summary, write_run,
     )
     from ..annotation.sampling.sampler import SamplingUnavailable, check_encoders
+    from ..outdir import check_output
 
+    check_output(args.out, "sample")
     config = load_config(args.config)
     print(f"config   {config.source}")
     for note in config.notes:

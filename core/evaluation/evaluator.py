@@ -1,6 +1,7 @@
 """``evaluate``: every encoder's runs on a benchmark, per axis, under one evaluation protocol."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..corpora.base import Corpus
 from ..embed import EncoderUnavailable, Progress, require
+from ..outdir import open_output
 from ..metrics import DEFAULT_MEASURES, NATIVE, canonical, metrics_sorted, plan_measures, trec_order
 from ..protocols import default_protocol_for, get_protocol
 from ..qrels import write_qrels
@@ -146,7 +148,7 @@ def _evaluate_plan(corpus: Corpus, plan: RunPlan, measures, weight: float, qdige
     if out is not None:
         if scores is None:
             scores = run_array(corpus, plan, weight, progress, show_bar)
-        path = write_run_file(out / f"{slug(plan.encoder)}.{plan.run}.run", pairs_to_dict(pairs, corpus, scores),
+        path = write_run_file(out.file(f"{slug(plan.encoder)}.{plan.run}.run"), pairs_to_dict(pairs, corpus, scores),
                               run_tag(slug(plan.encoder), plan.run, proto.name))
     return data["values"], path
 
@@ -165,10 +167,9 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     there. ``qrels`` (``{axis: {qid: {docid: rel}}}``, e.g. a judgement set of
     ``core.annotation``) replaces the benchmark's judgements; its digest is part of the
     cache key. Raises ValueError for a corpus without a benchmark, an unknown run, measure
-    or protocol.
+    or protocol. ``out_dir`` must be new, empty or an earlier ``evaluate``'s output folder
+    (``core.outdir``); an earlier run's files that this run does not write again are removed.
     """
-    import pandas as pd
-
     encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol, qrels is None)
     weight = float(fusion_weight)
     if not np.isfinite(weight):
@@ -179,7 +180,15 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     if unreadable and qrels is not None:
         qrels = {a: {q: {d: r for d, r in docs.items() if d not in unreadable}
                      for q, docs in qr.items() if q not in unreadable} for a, qr in qrels.items()}
-    out = Path(out_dir) if out_dir is not None else None
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open_output(out_dir, "evaluate")) if out_dir is not None else None
+        return _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress,
+                             show_bar)
+
+
+def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar):
+    import pandas as pd
+
     qdigest = qrels_digest(corpus, qrels)
     skipped: list[tuple[str, str]] = []
     if unreadable:
@@ -229,17 +238,17 @@ def _result(frames, run_files, skipped, weight, measures, protocol) -> EvalResul
                       fusion_weight=weight, metrics=measures, protocol=protocol)
 
 
-def _write_outputs(out: Path, corpus: Corpus, result: EvalResult, qrels=None) -> None:
-    """qrels per axis, results.csv and per_query.csv (the protocol as first column)."""
-    out.mkdir(parents=True, exist_ok=True)
+def _write_outputs(out, corpus: Corpus, result: EvalResult, qrels=None) -> None:
+    """qrels per axis, results.csv and per_query.csv (the protocol as first column) into the
+    claimed output folder ``out`` (``core.outdir.OutputFolder``)."""
     for axis, q in (benchmark_of(corpus).qrels if qrels is None else qrels).items():
-        write_qrels(out / f"qrels_{axis}.txt", q)
+        write_qrels(out.file(f"qrels_{axis}.txt"), q)
     from ..textio import frame_csv  # formula cells neutralised
 
-    frame_csv(result.table.assign(protocol=result.protocol)[["protocol", *result.table.columns]],
-              out / "results.csv", index=False)
-    frame_csv(result.per_query.assign(protocol=result.protocol)[["protocol", *result.per_query.columns]],
-              out / "per_query.csv", index=False)
+    out.write_text("results.csv", frame_csv(result.table.assign(protocol=result.protocol)[
+        ["protocol", *result.table.columns]], index=False))
+    out.write_text("per_query.csv", frame_csv(result.per_query.assign(protocol=result.protocol)[
+        ["protocol", *result.per_query.columns]], index=False))
 
 
 def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],

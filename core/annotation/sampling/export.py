@@ -8,6 +8,7 @@ Layout under ``out``::
     pool/metadata.json                       UPAIR layout: query hash → {query, candidates}
     pool/test/images/<id>.<ext>              the query and candidate drawings
     pool/test/qrels_<axis>.txt               empty, to be filled by judging
+    .upair-output.json                       what this writer wrote, with content hashes (core.outdir)
 
 JSON is written with sorted keys and scores rounded to 6 decimals, so the same draw gives
 the same bytes.
@@ -15,18 +16,13 @@ the same bytes.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
 from ...corpora.base import AXES
 from ...figures import Figure
-from ...store import atomic_write_bytes
+from ...outdir import open_output
 from .sampler import Candidate, Dropped, QueryDraw, SampleRun
-
-#: Folder names this writer owns inside ``out`` (replaced on every write).
-OWNED = ("candidates", "trace", "pool")
-
 
 def _dump(obj: Any) -> bytes:
     return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
@@ -106,46 +102,38 @@ def summary(run: SampleRun) -> dict:
     return out
 
 
-def _check_out(out: Path) -> None:
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder; choose another --out")
-    if any(out.iterdir()) and not (out / "run.json").is_file():
-        raise ValueError(f"{out} is not empty and holds no earlier draw (run.json); choose an empty or new folder")
+def _check_judged(out: Path) -> None:
     for axis in AXES:
         q = out / "pool" / "test" / f"qrels_{axis}.txt"
         if q.is_file() and q.read_text(encoding="utf-8", errors="replace").strip():
             raise ValueError(f"{q} already holds judgements; draw into another folder so they are not lost")
 
 
-def write_run(run: SampleRun, out: Path | str) -> Path:
+def write_run(run: SampleRun, out: Path | str, what: str = "--out") -> Path:
     """Write the draw under ``out`` (see the module docstring); returns ``out``.
 
-    Refuses a non-empty folder that holds no earlier draw, and a pool already judged.
+    ``out`` must be new, empty or an earlier draw's folder as its manifest proves
+    (``core.outdir``); only the earlier draw's own files are replaced. A pool already
+    judged is refused.
     """
     out = Path(out).expanduser()
-    _check_out(out)
-    for name in OWNED:
-        if (out / name).is_dir():
-            shutil.rmtree(out / name)
-    for d in run.draws:
-        atomic_write_bytes(out / "candidates" / d.section / f"{d.key}.json", _dump(reference_layout(d)))
-        atomic_write_bytes(out / "trace" / d.section / f"{d.key}.json", _dump(trace(d)))
-    pool = out / "pool"
-    images = pool / "test" / "images"
-    images.mkdir(parents=True, exist_ok=True)
-    meta = pool_metadata(run)
-    for fid in sorted({i for qid, e in meta.items() for i in (qid, *(c["hashcode"] for c in e["candidates"]))}):
-        f = run.figures[fid]
-        atomic_write_bytes(images / f"{fid}{f.path.suffix.lower()}", f.path.read_bytes())
-    atomic_write_bytes(pool / "metadata.json", _dump(meta))
-    for axis in AXES:
-        atomic_write_bytes(pool / "test" / f"qrels_{axis}.txt", b"")
-    info: Mapping[str, Any] = {
-        "config": run.config.as_json(), "config_source": run.config.source, "seed": run.seed,
-        "method": run.method, "collection": run.collection, "collection_fingerprint": run.collection_fingerprint,
-        "queries": [d.query.id for d in run.draws], "notes": list(run.notes), "summary": summary(run),
-    }
-    atomic_write_bytes(out / "run.json", _dump(info))
+    if out.is_dir() and not out.is_symlink():
+        _check_judged(out)
+    with open_output(out, "sample", what) as folder:
+        for d in run.draws:
+            folder.write_bytes(f"candidates/{d.section}/{d.key}.json", _dump(reference_layout(d)))
+            folder.write_bytes(f"trace/{d.section}/{d.key}.json", _dump(trace(d)))
+        meta = pool_metadata(run)
+        for fid in sorted({i for qid, e in meta.items() for i in (qid, *(c["hashcode"] for c in e["candidates"]))}):
+            f = run.figures[fid]
+            folder.write_bytes(f"pool/test/images/{fid}{f.path.suffix.lower()}", f.path.read_bytes())
+        folder.write_bytes("pool/metadata.json", _dump(meta))
+        for axis in AXES:
+            folder.write_bytes(f"pool/test/qrels_{axis}.txt", b"")
+        info: Mapping[str, Any] = {
+            "config": run.config.as_json(), "config_source": run.config.source, "seed": run.seed,
+            "method": run.method, "collection": run.collection, "collection_fingerprint": run.collection_fingerprint,
+            "queries": [d.query.id for d in run.draws], "notes": list(run.notes), "summary": summary(run),
+        }
+        folder.write_bytes("run.json", _dump(info))
     return out
