@@ -240,7 +240,10 @@ def _result(frames, run_files, skipped, weight, measures, protocol) -> EvalResul
 
 def _write_outputs(out, corpus: Corpus, result: EvalResult, qrels=None) -> None:
     """qrels per axis, results.csv and per_query.csv (the protocol as first column) into the
-    claimed output folder ``out`` (``core.outdir.OutputFolder``)."""
+    claimed output folder ``out`` (``core.outdir.OutputFolder``; a path is claimed here)."""
+    if isinstance(out, (str, Path)):
+        with open_output(out, "evaluate") as folder:
+            return _write_outputs(folder, corpus, result, qrels)
     for axis, q in (benchmark_of(corpus).qrels if qrels is None else qrels).items():
         write_qrels(out.file(f"qrels_{axis}.txt"), q)
     from ..textio import frame_csv  # formula cells neutralised
