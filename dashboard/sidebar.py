@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import known_corpora
+from core.corpora import kinds_markdown
 
 from . import services, session, urlstate
 
@@ -47,8 +48,8 @@ def _corpus_picker() -> str:
         return pick
     return st.text_input("Folder or spec", key="corpus_custom",
                          placeholder="/data/upair  ·  query-patents:/data/qp",
-                         help="A UPAIR folder, a query-patents folder, or any folder of figures; "
-                              "prefix with upair:, query-patents: or folder: to force a kind.").strip()
+                         help="A folder (its layout is detected) or a spec of one of these kinds:\n\n"
+                              + kinds_markdown()).strip()
 
 
 def _encoder_picker() -> tuple[str, ...]:

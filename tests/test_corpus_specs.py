@@ -110,3 +110,50 @@ def test_the_sidebar_box_refuses_with_one_line_and_runs_nothing(tmp_path, cache)
     shown = [e for e in _errors(at) if "local files only" in e]
     assert len(shown) == 1, _errors(at)
     assert not marker.exists()
+
+
+# --------------------------------------------------------------------------- the kind table
+
+
+def test_help_errors_sidebar_and_readme_are_made_from_the_kind_table():
+    import inspect
+
+    from core.cli.common import CORPUS_HELP
+    from core.corpora import KINDS, kinds_markdown, parse_spec
+
+    syntaxes = [k.syntax for k in KINDS]
+    assert CORPUS_HELP.split(" | ")[:len(KINDS)] == syntaxes
+    for bad in ("nonsense", "xyz:abc"):
+        with pytest.raises(DatasetError) as err:
+            parse_spec(bad)
+        assert all(s in str(err.value) for s in syntaxes), str(err.value)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = [ln for ln in readme.splitlines() if ln.startswith("- `") and " — " in ln
+              and ln[3:].split("`")[0].split(":")[0] in {k.name for k in KINDS}]
+    assert listed == kinds_markdown().splitlines(), "README's list of corpus specs differs from core.corpora.KINDS"
+    import dashboard.sidebar as sidebar
+
+    assert "kinds_markdown()" in inspect.getsource(sidebar._corpus_picker)
+
+
+def test_every_kind_loads_through_its_row_and_rejects_a_missing_argument(tmp_path, cache):
+    from PIL import Image
+
+    from core.corpora import CORPUS_KINDS, KINDS, detect_kind, parse_spec
+
+    assert set(CORPUS_KINDS) == {"demo", "upair", "query-patents", "folder", "webdataset"}
+    for kind in KINDS:
+        if kind.argument:
+            with pytest.raises(DatasetError, match=f"names no {kind.noun}"):
+                parse_spec(f"{kind.name}:")
+        else:
+            with pytest.raises(DatasetError, match="takes no path"):
+                parse_spec(f"{kind.name}:x")
+    Image.new("RGB", (10, 10), "white").save(tmp_path / "a.png")
+    assert detect_kind(tmp_path) == "folder"
+    (tmp_path / "sections").mkdir()
+    assert detect_kind(tmp_path) == "query-patents"  # table order: query-patents before upair and folder
+    with pytest.raises(DatasetError, match="unknown corpus kind 'nope'"):
+        parse_spec("nope:/x")
+    with pytest.raises(DatasetError, match="corpus folder not found"):
+        parse_spec(str(tmp_path / "missing"))

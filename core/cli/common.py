@@ -1,10 +1,11 @@
 """Helpers every command module shares: corpus and encoder arguments, plain-text tables."""
 from __future__ import annotations
 
+from ..corpora import spec_help
 from ..encoders import default_encoders, expand_specs, get_encoder
 
-CORPUS_HELP = ("demo | upair:DIR | query-patents:DIR | folder:DIR | webdataset:SHARDS[#titles=JSON] | DIR "
-               "(default: demo)")
+#: ``--corpus`` help, made from the corpus kind table (``core.corpora.KINDS``).
+CORPUS_HELP = f"{spec_help()} (default: demo)"
 
 
 def add_corpus_arg(sp) -> None:
