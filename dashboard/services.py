@@ -89,6 +89,11 @@ def index(corpus_spec: str, spec: str):
 
     idx = get_index(corpus(corpus_spec), spec, show_bar=False)
     _loaded().add((corpus_spec, spec))
+    if spec.startswith("clip:") and "cache/weights/" in spec:  # an adapted model: are its vectors collapsed?
+        from core.adapt.health import check_embeddings
+
+        if check_embeddings(spec, corpus(corpus_spec), idx.embeddings):
+            model_health.clear()
     return idx
 
 
@@ -308,6 +313,32 @@ def figure_with_bytes(corpus_spec: str, data: bytes) -> str | None:
 def bundled_examples() -> list[Path]:
     """The example drawings shipped in ``assets/examples``."""
     return sorted(EXAMPLES_DIR.glob("*.png"))
+
+
+def default_encoders(available: list[str]) -> list[str]:
+    """The encoders a new session starts with: every available one except models adapted
+    here (a user picks those; ``core.adapt.health``)."""
+    from core.adapt.health import default_specs
+    from core.encoders import sidecar_checkpoint_specs
+
+    return default_specs(available, sidecar_checkpoint_specs())
+
+
+def model_health() -> dict:
+    """``{encoder spec: core.adapt.health.Health}`` of every adapted model."""
+    from core import config
+
+    return _model_health(str(config.cache_dir()))
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _model_health(cache_root: str) -> dict:
+    from core.adapt.health import health_by_spec
+
+    return health_by_spec()
+
+
+model_health.clear = _model_health.clear
 
 
 def refresh_encoders() -> None:

@@ -55,10 +55,16 @@ def _corpus_picker() -> str:
 def _encoder_picker() -> tuple[str, ...]:
     status = services.encoder_status()
     available = [r["spec"] for r in status if r["available"]]
-    session.persist("encoders", available)
+    session.persist("encoders", services.default_encoders(available))  # adapted models: only when picked
     st.session_state["encoders"] = [e for e in st.session_state["encoders"] if e in available]
-    chosen = st.multiselect("Encoders", available, key="encoders", format_func=services.encoder_label,
-                            label_visibility="collapsed")
+    health = services.model_health()
+    chosen = st.multiselect("Encoders", available, key="encoders", label_visibility="collapsed",
+                            format_func=lambda s: services.encoder_label(s) + (" ⚠ degenerate" if s in health
+                                                                                and health[s].degenerate else ""))
+    for s in chosen:
+        if s in health and health[s].degenerate:
+            st.warning(f"**{services.encoder_label(s)}** is a degenerate model: {health[s].problems[0]}. "
+                       "The Models page has the details.", icon=":material/warning:")
     off = [r for r in status if not r["available"]]
     if off:
         with st.expander(f"{len(off)} unavailable", expanded=False):

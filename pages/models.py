@@ -25,10 +25,14 @@ if not models:
     st.stop()
 
 names = [m.name for m in models]
+health = services.model_health()
 name = st.selectbox("Adapted model", names, key="models_name",
                     format_func=lambda n: f"{n} — {models[names.index(n)].provenance.get('text_field', '?')}, "
-                                          f"{models[names.index(n)].arch}")
+                                          f"{models[names.index(n)].arch}"
+                                          + (" — ⚠ degenerate" if health.get(models[names.index(n)].spec)
+                                             and health[models[names.index(n)].spec].degenerate else ""))
 model = models[names.index(name)]
+widgets.health(model, ctx.corpus_spec)
 widgets.provenance(model)
 
 st.subheader("Training")

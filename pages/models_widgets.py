@@ -62,6 +62,28 @@ def provenance(m: AdaptedModel) -> None:
             st.write(", ".join(p["excluded_patents"]))
 
 
+def health(m: AdaptedModel, corpus_spec: str) -> None:
+    """The model's health: degenerate (why) or not, and a check of its embeddings on the corpus."""
+    from core.adapt.health import COLLAPSE_COSINE, COLLAPSE_PAIRS, COLLAPSE_SHARE
+    from dashboard import services
+
+    h = services.model_health().get(m.spec)
+    if h is not None and h.degenerate:
+        st.error("**Degenerate model** — " + " · ".join(h.problems) + ". It is never selected by default; "
+                 "retrain it (another learning rate, a pretrained start, more pairs) or delete it.",
+                 icon=":material/report:")
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.caption(f"Checks: validation loss against chance (ln of the pairs per validation batch, within 2 %); "
+              f"embeddings collapsed when ≥ {COLLAPSE_SHARE:.0%} of {COLLAPSE_PAIRS:,} random figure pairs have "
+              f"cosine > {COLLAPSE_COSINE} (checked on {h.checked_corpora if h else 0} corpus/corpora so far).")
+    if corpus_spec and b.button("Check its embeddings here", key=f"models_health_{m.name}",
+                                icon=":material/troubleshoot:", help="Encodes the sidebar's corpus with it (once)"):
+        with st.spinner(f"Encoding the corpus with {m.name}…"):
+            services.index(corpus_spec, m.spec)
+        services.model_health.clear()
+        st.rerun()
+
+
 def _epoch_means(steps: list, per_epoch: int) -> tuple[list, list]:
     xs, ys = [], []
     for i in range(0, len(steps) - per_epoch + 1, per_epoch):
@@ -205,6 +227,7 @@ def train_form(corpus_spec: str, expanded: bool) -> None:
         services.refresh_encoders()
         st.session_state["adapt_done"] = (f"**{res.model.name}** saved as `{res.model.spec}`"
                                           + (" (it was already trained with these settings)" if res.already_done
-                                             else ""))
+                                             else "") + ". It is not switched on in any session: pick it "
+                                          "under *Encoders* in the sidebar to search with it.")
         st.session_state["models_name"] = res.model.name
         st.rerun()  # list the new model (and offer it in the sidebar)

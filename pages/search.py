@@ -125,6 +125,7 @@ with container:
         m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
                    if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
         ex_w.search_facts(facts)
+        ex_w.tie_warnings(results, facts)
         mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                     default="Compact", label_visibility="collapsed")
         w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),

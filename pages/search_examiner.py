@@ -185,6 +185,17 @@ def search_facts(facts: dict) -> None:
         st.caption(" · ".join(bits))
 
 
+def tie_warnings(results: dict[str, dict], facts: dict) -> None:
+    """Say so when an encoder's hits all have one score (it does not tell them apart)."""
+    from core.adapt.health import all_tie, tie_message
+
+    if facts.get("combination") == "rrf":  # fused ranks tie by construction less often; scores are not cosines
+        return
+    for spec, r in results.items():
+        if not r.get("error") and all_tie(r.get("scores") or []):
+            st.warning(tie_message(services.encoder_label(spec), r["scores"]), icon=":material/drag_handle:")
+
+
 # --------------------------------------------------------------------------- per hit
 def hit_actions(fig, key: str) -> None:
     """Star into the shortlist, add to the query, and the hit's priority date (inline buttons)."""

@@ -87,6 +87,7 @@ def cmd_adapt(args) -> int:
 def cmd_adapted(args) -> int:
     """``python -m core adapted``: every adapted model with its provenance in one line."""
     from ..adapt import list_adapted
+    from ..adapt.health import health
 
     models = list_adapted()
     if not models:
@@ -95,7 +96,14 @@ def cmd_adapted(args) -> int:
     rows = [[m.name, m.provenance.get("text_field", ""), m.provenance.get("corpus", {}).get("name", ""),
              str(m.provenance.get("train_pairs", "")), str(m.provenance.get("epochs_trained", "")),
              f"{m.provenance.get('kept_val', {}).get('val_loss', float('nan')):.4f}", m.spec] for m in models]
-    print(table(rows, ["name", "text", "corpus", "pairs", "epochs", "val loss", "encoder spec"]))
+    checks = [health(m) for m in models]
+    for row, h in zip(rows, checks):
+        row.insert(6, "DEGENERATE" if h.degenerate else h.summary)
+    print(table(rows, ["name", "text", "corpus", "pairs", "epochs", "val loss", "health", "encoder spec"]))
+    for h in checks:
+        if h.degenerate:
+            print(f"degenerate  {h.name}: {'; '.join(h.problems)} — never selected by default; retrain "
+                  "(another learning rate, a pretrained start, more pairs) or delete it")
     return 0
 
 

@@ -24,13 +24,20 @@ def cmd_info(args) -> int:
         print(f"warning  ... and {len(corpus.warnings) - 10} more skipped records")
     _print_unreadable(corpus)
     rows = []
+    from ..adapt.health import health_by_spec
+
+    adapted = health_by_spec()
     for spec in known_encoders():
         try:
             av = get_encoder(spec).availability()
         except ValueError as exc:  # a bad spec in $UPAIR_ENCODERS: say so, list the rest
             rows.append([spec, "invalid", f"{exc} (listed in UPAIR_ENCODERS; everything else works)"])
             continue
-        rows.append([spec, "available" if av.ok else "unavailable", av.reason + (f" — fix: {av.fix}" if av.fix else "")])
+        h = adapted.get(spec)
+        flag = f"DEGENERATE adapted model, never selected by default: {'; '.join(h.problems)}. " \
+            if h and h.degenerate else ""
+        rows.append([spec, "available" if av.ok else "unavailable",
+                     flag + av.reason + (f" — fix: {av.fix}" if av.fix else "")])
     print()
     print(table(rows, ["encoder", "status", "note"]))
     print(f"\ndevice   {compute_device()} (torch encoders; UPAIR_DEVICE=cpu|cuda overrides)")

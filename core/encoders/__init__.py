@@ -278,9 +278,14 @@ def sidecar_checkpoint_specs() -> list[str]:
 
 
 def default_encoders() -> list[str]:
-    """Every known encoder that is available on this machine (invalid extra specs skipped)."""
+    """Every known encoder that is available on this machine (invalid extra specs skipped),
+    except models adapted here: those are used only when named (a new or a degenerate one is
+    never switched on unasked; ``core.adapt.health``)."""
     out = []
+    adapted = set(sidecar_checkpoint_specs())
     for s in known_encoders():
+        if s in adapted:
+            continue
         try:
             if get_encoder(s).availability().ok:
                 out.append(s)
