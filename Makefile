@@ -7,7 +7,7 @@ CORPUS ?= demo
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run build test test-fast bench clean-cache screenshots
+.PHONY: help install run serve build test test-fast bench clean-cache screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,8 +23,12 @@ install: $(STAMP) ## create .venv (if missing) and install the pinned requiremen
 build: $(STAMP) ## build the default corpus and its indices (cached; only missing work is done)
 	$(PY) -m core build --corpus $(CORPUS)
 
-run: build ## set up everything, then launch the dashboard on http://localhost:$(PORT)
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) --server.fileWatcherType none --server.headless true
+run: build ## set up everything, then launch the single-user workbench on http://127.0.0.1:$(PORT) (this machine only)
+	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) --server.fileWatcherType none --server.headless true
+
+serve: build ## serve a room: served mode on the address/port of .streamlit/secrets.toml or UPAIR_SERVE_ADDRESS/PORT
+	@UPAIR_SERVE=1 $(PY) -m dashboard.serve args >/dev/null
+	UPAIR_SERVE=1 $(PY) -m streamlit run dashboard/app.py $$(UPAIR_SERVE=1 $(PY) -m dashboard.serve args)
 
 test: $(STAMP) ## run the whole test suite (slow and browser tests included)
 	@command -v chromium >/dev/null || echo "note: chromium not on PATH; browser tests will skip (apt-get install -y chromium)"

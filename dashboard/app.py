@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import navigation, session, sidebar  # noqa: E402
+from dashboard import navigation, serve, session, sidebar  # noqa: E402
 
 ICON = ROOT / "assets" / "icon.png"
 st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
@@ -20,15 +20,24 @@ try:
     from core.config import check_environment
 
     check_environment()  # an unusable UPAIR_* variable: one line naming it, no traceback
+    serve.check()
 except ValueError as exc:
     st.error(f"{exc}. Restart the app after fixing it.", icon=":material/settings_alert:")
     st.stop()
+SERVED = serve.served()
+if SERVED:  # served mode (make serve): no traceback reaches a browser, also from callbacks
+    st.set_option("client.showErrorDetails", "none")
 nav = st.navigation(list(navigation.pages().values()))
 with st.sidebar:
     st.markdown("## :material/architecture: UPAIR Explorer")
     st.caption("Patent figure retrieval, encoder by encoder.")
-st.session_state[sidebar.CTX_KEY] = sidebar.sidebar()
 try:
+    st.session_state[sidebar.CTX_KEY] = sidebar.sidebar()
     nav.run()
+except Exception as exc:  # the error boundary: st.stop / st.rerun are not Exceptions and pass through
+    if not SERVED:
+        raise  # the workbench shows the traceback
+    st.error(f"Something went wrong on this page. It was logged as incident **{serve.incident(exc)}**; "
+             "please tell the person running this server.", icon=":material/error:")
 finally:
     session.remember()

@@ -9,7 +9,7 @@ import streamlit as st
 from core import known_corpora
 from core.corpora import kinds_markdown
 
-from . import services, session, urlstate
+from . import serve, services, session, urlstate
 
 CTX_KEY = "_upair_ctx"
 CUSTOM = "custom"
@@ -27,8 +27,25 @@ class Context:
     note: str | None = None
 
 
+def _served_corpus_picker(pol) -> str:
+    """Served mode: the allow-listed corpora only; no typed paths, no "Other folder…"."""
+    options = list(pol.corpus_specs)
+    session.persist("corpus_pick", options[0])
+    picked = st.session_state.get("corpus_pick")
+    if picked not in options:  # a ?corpus= link or a stale value naming a corpus this server does not serve
+        st.session_state["corpus_pick"] = options[0]
+        st.session_state["_corpus_refused"] = True
+    if st.session_state.pop("_corpus_refused", False):
+        st.warning("The link names a corpus this server does not serve; showing "
+                   f"{pol.corpus_label(options[0])} instead.", icon=":material/block:")
+    return st.selectbox("Corpus", options, format_func=pol.corpus_label, key="corpus_pick",
+                        label_visibility="collapsed")
+
+
 def _corpus_picker() -> str:
     """The corpus selectbox (a typed path is accepted) and, for "Other folder…", a path box."""
+    if (pol := serve.policy()).served:
+        return _served_corpus_picker(pol)
     choices = known_corpora()
     labels = {c.spec: c.label for c in choices}
     options = [c.spec for c in choices] + [CUSTOM]
@@ -66,7 +83,7 @@ def _encoder_picker() -> tuple[str, ...]:
             st.warning(f"**{services.encoder_label(s)}** is a degenerate model: {health[s].problems[0]}. "
                        "The Models page has the details.", icon=":material/warning:")
     off = [r for r in status if not r["available"]]
-    if off:
+    if off and not serve.served():  # served: the reasons name server paths; the operator reads them
         with st.expander(f"{len(off)} unavailable", expanded=False):
             for r in off:
                 st.markdown(f"<span style='color:#666'><b>{html.escape(r['label'])}</b> — "
@@ -81,9 +98,11 @@ def sidebar() -> Context:
     with st.sidebar:
         st.markdown("### Corpus")
         spec = _corpus_picker()
-        st.button("Reload from disk", key="reload_corpus", on_click=services.reload_corpus,
-                  icon=":material/refresh:",
-                  help="Re-read the corpus folder (new or changed figures are encoded; the rest comes from the cache).")
+        if not serve.served():  # re-encoding is the server operator's business in served mode
+            st.button("Reload from disk", key="reload_corpus", on_click=services.reload_corpus,
+                      icon=":material/refresh:",
+                      help="Re-read the corpus folder (new or changed figures are encoded; the rest comes from "
+                           "the cache).")
         st.markdown("### Encoders")
         chosen = _encoder_picker()
         session.persist("k", DEFAULT_K)

@@ -6,7 +6,7 @@ from core.annotation.judgements import ADJUDICATOR, JudgementStore, check_annota
 from core.annotation.judgements_queue import blind_order, progress, resume_at
 from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
-from dashboard import services, session, sidebar
+from dashboard import identity, services, sidebar
 from dashboard.components.status import load_or_stop
 from pages import judge_widgets as jw
 
@@ -19,14 +19,9 @@ if corpus.synthetic:
 
 with st.sidebar:
     st.markdown("### Annotator")
-    session.persist("annotator", "")
-    name = st.text_input("Your name", key="annotator", placeholder="e.g. alice",
-                         help="No account: a name keeps your judgements apart from other people's. "
-                              "Use the same name to resume.")
+    name = identity.annotator_name()  # workbench: a typed name; served (make serve): who signed in
 if not name.strip():
-    st.info("Type your name under **Annotator** in the sidebar to start judging. There are no accounts: "
-            "the name only keeps each person's judgements apart.", icon=":material/badge:")
-    st.stop()
+    identity.stop_signed_out()
 try:
     annotator = check_annotator(name)
     if annotator == ADJUDICATOR:
@@ -136,6 +131,7 @@ elif mode == "Agreement":
     jw.agreement_section(store)
 
 elif mode == "Adjudicate":
+    identity.require_write(ADJUDICATOR)
     jw.adjudication_section(corpus, store, services.thumbnail)
 
 else:

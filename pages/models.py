@@ -6,7 +6,7 @@ from core.adapt.compare import comparison_runs, leaked_patents
 from core.encoders import get_encoder
 from core.metrics import DEFAULT_MEASURES, canonical
 from core.protocols import PROTOCOLS, default_protocol_for
-from dashboard import services, sidebar
+from dashboard import serve, services, sidebar
 from dashboard.components.status import load_or_stop
 from pages import models_widgets as widgets
 
@@ -16,7 +16,11 @@ st.caption("CLIP models adapted to patent figures here (`python -m core adapt`):
            "description or component labels and fine-tuned contrastively with open_clip's training code, as "
            "UPAIR did for CLIP-desc and CLIP-labels. Each appears as an encoder in the sidebar.")
 models = list_adapted()
-widgets.train_form(ctx.corpus_spec, expanded=not models)
+if not serve.served():  # served mode: models are read-only (training would block everyone's CPU)
+    widgets.train_form(ctx.corpus_spec, expanded=not models)
+if not models and serve.served():
+    st.info("No adapted models on this server (models are read-only here).", icon=":material/model_training:")
+    st.stop()
 if not models:
     st.info("No adapted models yet. Make one above, or with\n\n"
             "`python -m core adapt --corpus <figures with descriptions> --text desc --out my-clip-desc`\n\n"

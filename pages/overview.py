@@ -1,7 +1,7 @@
 """Corpus page: what is loaded, where to start, a thumbnail grid, and the encoders' status."""
 import streamlit as st
 
-from dashboard import services, sidebar
+from dashboard import serve, services, sidebar
 from dashboard.components.status import load_or_stop
 from pages import overview_widgets as widgets
 
@@ -17,18 +17,26 @@ if corpus.synthetic:
                icon=":material/science:")
 widgets.start_here(corpus)
 widgets.corpus_summary(corpus)
+SERVED = serve.served()  # served mode: counts only (the details name server paths), no downloads
 if corpus.warnings:
     with st.expander(f"{len(corpus.warnings)} record(s) skipped or repaired while loading"):
-        st.code("\n".join(corpus.warnings[:200]), language=None)
+        if SERVED:
+            st.caption("The server's operator sees which ones (`python -m core info`).")
+        else:
+            st.code("\n".join(corpus.warnings[:200]), language=None)
 unreadable = services.unreadable_figures(corpus)
 if unreadable:
     with st.expander(f"{len(unreadable)} unreadable figure(s) — left out of indices, maps and evaluation",
-                     expanded=True, icon=":material/broken_image:"):
-        st.code("\n".join(list(unreadable.values())[:200]), language=None, wrap_lines=True)
+                     expanded=not SERVED, icon=":material/broken_image:"):
+        if SERVED:
+            st.caption("The server's operator sees which ones (`python -m core info`).")
+        else:
+            st.code("\n".join(list(unreadable.values())[:200]), language=None, wrap_lines=True)
 
 st.subheader("Figures")
 widgets.figure_browser(corpus, key="overview")
 
 st.subheader("Encoders")
 widgets.encoder_table(services.encoder_status(), ctx.encoders)
-widgets.weights_panel(services.encoder_status())
+if not SERVED:
+    widgets.weights_panel(services.encoder_status())

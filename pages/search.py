@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.config import MAX_UPLOAD_MB
 from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
-from dashboard import services, session, sidebar, urlstate
+from dashboard import serve, services, session, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
 from pages import search_examiner as ex_w
@@ -31,6 +31,8 @@ def _on_upload() -> None:
         return
     try:
         data = up.getvalue()
+        if why := serve.session_upload_refused(data):  # served mode's limits per session
+            raise ImageError(why)
         path = str(store_upload(data, up.name))
     except ImageError as exc:
         st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"

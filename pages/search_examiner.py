@@ -11,7 +11,7 @@ import streamlit as st
 from core import Corpus
 from core.examiner import COMBINATION_LABELS, NO_DATES, Region, has_dates, query_priority
 from dashboard import examiner as ex
-from dashboard import services, session
+from dashboard import serve, services, session
 from dashboard.components.cards import fig_label
 
 CROP_SIZE = 400
@@ -145,6 +145,8 @@ def _on_more(query: str) -> None:
 
     for up in st.session_state.get("ex_more") or []:
         try:
+            if why := serve.session_upload_refused(up.getvalue()):  # served mode's limits per session
+                raise ImageError(why)
             path = str(store_upload(up.getvalue(), up.name))
         except ImageError as exc:
             st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"
