@@ -10,6 +10,7 @@ run so short runs train, patience is 3 validations and a tenth of the patents va
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, replace
 
@@ -62,7 +63,10 @@ class AdaptConfig:
         """Self, or AdaptError naming the first bad value and what to use instead."""
         if self.text not in TEXT_FIELDS:
             raise AdaptError(f"unknown text field {self.text!r}; use one of: {', '.join(TEXT_FIELDS)}")
+        finite = all(math.isfinite(v) for v in (self.lr, self.wd, self.val_fraction))
         checks = [
+            (finite, f"learning rate, weight decay and val_fraction must be finite numbers "
+                     f"(got lr {self.lr}, wd {self.wd}, val_fraction {self.val_fraction})"),
             (self.lr > 0, f"learning rate must be positive (got {self.lr})"),
             (self.batch_size >= 2, f"batch size must be at least 2 for a contrastive loss (got {self.batch_size})"),
             (self.max_steps >= 1, f"max_steps must be at least 1 (got {self.max_steps})"),

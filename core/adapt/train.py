@@ -407,6 +407,35 @@ def plan(corpus: Corpus, cfg: AdaptConfig, benchmark: Corpus | None = None) -> P
     return split
 
 
+def preflight(corpus: Corpus, name: str, cfg: AdaptConfig, benchmark: Corpus | None = None,
+              overwrite: bool = False) -> PairSplit:
+    """Every check :func:`adapt` makes before it trains, changing nothing (``--dry-run``):
+    the name, the settings, the pair sizes, the starting weights, the device, a name clash."""
+    prov.check_name(name)
+    split = plan(corpus, cfg, benchmark)
+    _, init_spec = resolve_init(cfg.arch, cfg.pretrained)
+    _device_and_precision(cfg)
+    key = _run_key(split, cfg, init_spec)
+    old_side, state = prov.read_sidecar(name), load_json(prov.run_dir(name) / "state.json")
+    clash = (old_side is not None and old_side.get("run_key") != key) or (
+        isinstance(state, dict) and state.get("key") != key)
+    if clash and not overwrite:
+        raise AdaptError(f"a model or run called {name!r} already exists with different data or settings; "
+                         "choose another --out name, or pass --overwrite to replace it")
+    return split
+
+
+def _check_finite(path: Path, name: str) -> None:
+    """AdaptError when a checkpoint holds a NaN or infinite weight (training diverged): never published."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise AdaptError(f"training {name} diverged: {len(bad)} weight tensor(s) hold NaN or infinity (e.g. {bad[0]}); "
+                         "nothing was published. Lower --lr (UPAIR: 3.54e-6) and run again with --overwrite")
+
+
 def adapt(corpus: Corpus, name: str, cfg: AdaptConfig = AdaptConfig(), *, benchmark: Corpus | None = None,
           progress: Progress | None = None, overwrite: bool = False) -> AdaptResult:
     """Fine-tune ``cfg.arch`` on ``corpus``'s figure–text pairs into ``cache/weights/NAME.pt``.
@@ -440,5 +469,6 @@ def adapt(corpus: Corpus, name: str, cfg: AdaptConfig = AdaptConfig(), *, benchm
         trained = _train(run, state, args, init_path, tag_cfg, cfg, progress)
     if not (run / "kept.pt").is_file():
         raise AdaptError(f"run {name} produced no checkpoint (no epoch completed)")
+    _check_finite(run / "kept.pt", name)
     model = _finish(name, corpus, split, cfg, state, init_spec, _saved_arch(cfg.arch, tag_cfg), device, precision)
     return AdaptResult(model, resumed_from_epoch=resumed, epochs_run=trained, already_done=False)

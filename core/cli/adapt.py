@@ -5,6 +5,7 @@ import sys
 
 from ..corpora import load_corpus
 from .common import add_corpus_arg, table
+from .values import fraction, int_value, nonempty, nonneg_float, nonneg_int, positive_float, positive_int
 
 _D = None  # AdaptConfig defaults, read lazily (keeps ``-h`` cheap)
 
@@ -46,12 +47,13 @@ def _bar():
 
 def cmd_adapt(args) -> int:
     """``python -m core adapt``: fine-tune, then print where the model is and how to use it."""
-    from ..adapt import adapt, plan
+    from ..adapt import adapt
+    from ..adapt.train import preflight
 
     cfg = _config(args)
     corpus = load_corpus(args.corpus)
     bench = load_corpus(args.benchmark) if args.benchmark else None
-    split = plan(corpus, cfg, bench)
+    split = preflight(corpus, args.out, cfg, bench, overwrite=args.overwrite)  # --dry-run checks the same
     print(f"corpus {corpus.name}: {len(split.train)} training pairs ({split.train_patents} patents), "
           f"{len(split.val)} validation pairs ({split.val_patents} patents); text {cfg.text} cleaned by "
           f"{split.cleaning}")
@@ -111,29 +113,29 @@ def register(sub) -> None:
     """Add ``adapt`` and ``adapted`` to ``sub``."""
     sp = sub.add_parser("adapt", help="fine-tune CLIP on figure-text pairs (UPAIR's CLIP-desc / CLIP-labels)")
     add_corpus_arg(sp)
-    sp.add_argument("--out", required=True, help="model name: writes cache/weights/NAME.pt + NAME.json")
+    sp.add_argument("--out", type=nonempty, required=True, help="model name: writes cache/weights/NAME.pt + NAME.json")
     sp.add_argument("--text", choices=["desc", "labels"], help="pair figures with descriptions or labels (desc)")
-    sp.add_argument("--benchmark", help="another corpus whose query/candidate patents are left out too")
-    sp.add_argument("--arch", help="open_clip architecture (ViT-B-16)")
-    sp.add_argument("--pretrained", help="open_clip tag with local weights, a checkpoint path, or none (laion400m_e32)")
+    sp.add_argument("--benchmark", type=nonempty, help="another corpus whose query/candidate patents are left out too")
+    sp.add_argument("--arch", type=nonempty, help="open_clip architecture (ViT-B-16)")
+    sp.add_argument("--pretrained", type=nonempty, help="open_clip tag with local weights, a checkpoint path, or none (laion400m_e32)")
     sp.add_argument("--protocol", choices=["upair", "clean"], help="text cleaning (upair: the paper's)")
-    sp.add_argument("--lr", type=float, help="learning rate (3.54e-6, UPAIR)")
-    sp.add_argument("--batch-size", type=int, help="batch size (256, UPAIR)")
-    sp.add_argument("--max-steps", type=int, help="iteration cap, in whole epochs (33000, UPAIR)")
-    sp.add_argument("--epochs", type=int, help="number of epochs (overrides --max-steps)")
-    sp.add_argument("--wd", type=float, help="AdamW weight decay (0.1; UPAIR tuned 0.1/0.2, chosen value unpublished)")
-    sp.add_argument("--warmup", type=int, help="warm-up steps (min(10000, steps/10); unpublished)")
+    sp.add_argument("--lr", type=positive_float, help="learning rate (3.54e-6, UPAIR)")
+    sp.add_argument("--batch-size", type=positive_int, help="batch size (256, UPAIR)")
+    sp.add_argument("--max-steps", type=positive_int, help="iteration cap, in whole epochs (33000, UPAIR)")
+    sp.add_argument("--epochs", type=positive_int, help="number of epochs (overrides --max-steps)")
+    sp.add_argument("--wd", type=nonneg_float, help="AdamW weight decay (0.1; UPAIR tuned 0.1/0.2, chosen value unpublished)")
+    sp.add_argument("--warmup", type=nonneg_int, help="warm-up steps (min(10000, steps/10); unpublished)")
     sp.add_argument("--schedule", choices=["cosine", "const"], help="learning-rate schedule (cosine)")
-    sp.add_argument("--patience", type=int, help="early stopping: validations without improvement (3)")
+    sp.add_argument("--patience", type=positive_int, help="early stopping: validations without improvement (3)")
     sp.add_argument("--keep", choices=["best", "last"], help="publish the epoch with the lowest validation loss "
                     "(best) or the last one")
-    sp.add_argument("--val-fraction", type=float, help="fraction of patents held out for validation (0.1)")
-    sp.add_argument("--seed", type=int, help="split and initialisation seed (0)")
-    sp.add_argument("--device", help="auto | cpu | cuda[:N] (auto)")
+    sp.add_argument("--val-fraction", type=fraction, help="fraction of patents held out for validation (0.1)")
+    sp.add_argument("--seed", type=int_value, help="split and initialisation seed (0)")
+    sp.add_argument("--device", type=nonempty, help="auto | cpu | cuda[:N] (auto)")
     sp.add_argument("--precision", choices=["auto", "fp32", "amp", "amp_bf16"], help="auto: amp on CUDA, fp32 on CPU")
-    sp.add_argument("--workers", type=int, help="data-loading workers (0 on CPU, 4 on CUDA)")
+    sp.add_argument("--workers", type=nonneg_int, help="data-loading workers (0 on CPU, 4 on CUDA)")
     sp.add_argument("--overwrite", action="store_true", help="replace a model or run of the same name")
-    sp.add_argument("--dry-run", action="store_true", help="show the pairs and exclusions, train nothing")
+    sp.add_argument("--dry-run", action="store_true", help="every check the real run makes (name, settings, weights, device, sizes), then show the pairs and exclusions; train nothing")
     sp.set_defaults(fn=cmd_adapt)
     sp2 = sub.add_parser("adapted", help="list adapted models and their provenance")
     sp2.set_defaults(fn=cmd_adapted)

@@ -7,7 +7,8 @@ from pathlib import Path
 from ..corpora import load_corpus
 from ..encoders import DOWNLOADABLE, compute_device, expand_specs, get_encoder, known_encoders
 from ..figures import ImageError
-from .common import add_corpus_arg, parse_encoders, positive_int, table
+from .common import add_corpus_arg, parse_encoders, table
+from .values import nonempty, positive_int
 
 
 def cmd_info(args) -> int:
@@ -180,9 +181,9 @@ def register(sub) -> None:
     sp.set_defaults(fn=cmd_search)
 
     sp = sub.add_parser("download-upair", help="download and unpack the UPAIR archive (needs internet)")
-    sp.add_argument("--dest", help="folder (default: cache/upair)")
+    sp.add_argument("--dest", type=nonempty, help="folder (default: cache/upair)")
     sp.set_defaults(fn=cmd_download)
 
     sp = sub.add_parser("fetch-weights", help="download an encoder's weights (or a preset's) into the cache")
-    sp.add_argument("encoder", help="a spec or preset, e.g. clip:ViT-B-16:laion400m_e32, timm:<model>, upair-sampling")
+    sp.add_argument("encoder", type=nonempty, help="a spec or preset, e.g. clip:ViT-B-16:laion400m_e32, timm:<model>, upair-sampling")
     sp.set_defaults(fn=cmd_fetch_weights)

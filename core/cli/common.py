@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..corpora import spec_help
 from ..encoders import default_encoders, expand_specs, get_encoder
+from .values import finite_float, nonempty, positive_int  # noqa: F401  (the value parsers live in .values)
 
 #: ``--corpus`` help, made from the corpus kind table (``core.corpora.KINDS``).
 CORPUS_HELP = f"{spec_help()} (default: demo)"
@@ -10,7 +11,7 @@ CORPUS_HELP = f"{spec_help()} (default: demo)"
 
 def add_corpus_arg(sp) -> None:
     """``--corpus SPEC`` (default ``demo``) on sub-parser ``sp``."""
-    sp.add_argument("--corpus", default="demo", help=CORPUS_HELP)
+    sp.add_argument("--corpus", type=nonempty, default="demo", help=CORPUS_HELP)
 
 
 def parse_encoders(arg: str | None) -> list[str]:
@@ -32,33 +33,6 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number ≥ 1 (``-k``, ``--workers``)."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed: give a whole number of at least 1")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """argparse type: a finite number (no nan / inf)."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: give a finite number (e.g. 0.5)")
-    return value
 
 
 def csv_names(text: str, what: str) -> list[str]:

@@ -8,7 +8,18 @@ from ..corpora import load_corpus
 from ..evaluation import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, axis_order
 from ..metrics import canonical
 from ..protocols import protocol_names
-from .common import add_corpus_arg, csv_names, finite_float, parse_encoders, table
+from .common import add_corpus_arg, csv_names, parse_encoders, table
+from .values import finite_float, measure_names, nonempty
+
+
+def measure_names_checked(text: str) -> list[str]:
+    """``--metrics`` parsed (its default string too) by the one measure parser, naming the flag."""
+    import argparse
+
+    try:
+        return measure_names(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--metrics {exc}") from None
 
 
 def format_tables(result: EvalResult) -> str:
@@ -32,7 +43,7 @@ def cmd_evaluate(args) -> int:
         check_output(args.out, "evaluate")
     encoders = parse_encoders(args.encoders)
     runs = csv_names(args.runs, "--runs")
-    metrics = csv_names(args.metrics, "--metrics")
+    metrics = measure_names_checked(args.metrics)
     corpus = load_corpus(args.corpus)
     protocol = get_protocol(args.protocol or default_protocol_for(corpus))
     result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
@@ -70,7 +81,7 @@ def register(sub) -> None:
                     help="comma-separated ir_measures names (default: %(default)s)")
     sp.add_argument("--weight", type=finite_float, default=1.0,
                     help="text weight w in image + w*text fusion, a finite number (default 1)")
-    sp.add_argument("--out", help="folder for TREC run files, qrels and results CSVs")
+    sp.add_argument("--out", type=nonempty, help="folder for TREC run files, qrels and results CSVs")
     sp.add_argument("--protocol", choices=protocol_names(), default=None,
                     help="preprocessing and text cleaning: upair = the official evaluation/run.py exactly "
                          "(default for UPAIR-layout corpora), clean = this project's (default otherwise)")

@@ -7,22 +7,14 @@ from pathlib import Path
 
 from ..corpora import load_corpus
 from ..figures import ImageError
-from .common import add_corpus_arg, parse_encoders, positive_int, table
+from .common import add_corpus_arg, parse_encoders, table
+from .values import citations_file, iso_date, nonempty, positive_int, region_box
 
 
-def _region(text: str | None):
+def _region(box):
     from ..examiner import Region
 
-    if not text:
-        return None
-    try:
-        vals = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--region {text!r}: give x0,y0,x1,y1 as fractions of the figure, e.g. 0.1,0.2,0.6,0.8") \
-            from None
-    if len(vals) != 4:
-        raise ValueError(f"--region {text!r}: give four numbers x0,y0,x1,y1 (fractions 0..1)")
-    return Region(*vals)
+    return Region(*box) if box else None
 
 
 def _part(corpus, source: str, region=None):
@@ -54,6 +46,8 @@ def cmd_examine(args) -> int:
             before = args.priority or query_priority(corpus, own_figs)
             if not before:
                 raise ValueError("--earlier needs the query's priority date: give --priority YYYY-MM-DD")
+    elif args.priority:
+        print("note: --priority is used only with --earlier", file=sys.stderr)
     res = search_query(corpus, query, encoders, k=args.k, before=before)
     print(f"query: {' + '.join(p.label for p in parts)} · {res.description}"
           + (f" · priority before {before} ({res.excluded} figures left out)" if before else ""))
@@ -62,6 +56,9 @@ def cmd_examine(args) -> int:
     rows = [[g.patent or g.key, g.section, g.priority_date or "—", f"{g.n_hits}/{g.total_figures}",
              *[g.best_rank.get(s, "—") for s in encoders], g.title[:44]] for g in groups]
     print(table(rows, ["patent", "CPC", "priority", "figures", *encoders, "title"]))
+    for spec, r in res.results.items():
+        if r.error:
+            print(f"no hits   {spec}: {r.error}")
     cits, where = corpus_citations(corpus)
     if args.citations:
         cits, where = parse_citations(Path(args.citations).read_bytes(), args.citations), args.citations
@@ -87,19 +84,19 @@ def cmd_examine(args) -> int:
 
 def register(sub) -> None:
     sp = sub.add_parser("examine", help="prior-art search: region, several figures, patents, earlier art, citations")
-    sp.add_argument("query", help="an image path, or a figure id of the corpus")
+    sp.add_argument("query", type=nonempty, help="an image path, or a figure id of the corpus")
     add_corpus_arg(sp)
     sp.add_argument("--encoders")
     sp.add_argument("-k", type=positive_int, default=10, help="results per encoder (default 10)")
-    sp.add_argument("--region", help="search a box of the query figure: x0,y0,x1,y1 as fractions (0..1)")
-    sp.add_argument("--also", action="append", help="another figure (id or image) searched with the query; repeatable")
+    sp.add_argument("--region", type=region_box, help="search a box of the query figure: x0,y0,x1,y1 as fractions (0..1)")
+    sp.add_argument("--also", type=nonempty, action="append", help="another figure (id or image) searched with the query; repeatable")
     sp.add_argument("--combine", choices=["mean", "rrf"], default="mean",
                     help="several figures: mean of normalised vectors (default) or reciprocal-rank fusion")
     sp.add_argument("--earlier", action="store_true", help="only figures with a priority date before the query's")
-    sp.add_argument("--priority", help="the query's priority date (YYYY-MM-DD), for an uploaded image")
-    sp.add_argument("--patent", action="append", help="the query's own patent number (excluded; its citations used)")
-    sp.add_argument("--citations", help="citations file: JSON {citing: [cited, ...]} or CSV citing,cited")
+    sp.add_argument("--priority", type=iso_date, help="the query's priority date (YYYY-MM-DD or YYYYMMDD), for an uploaded image")
+    sp.add_argument("--patent", type=nonempty, action="append", help="the query's own patent number (excluded; its citations used)")
+    sp.add_argument("--citations", type=citations_file, help="citations file: JSON {citing: [cited, ...]} or CSV citing,cited")
     sp.add_argument("--shortlist", type=positive_int, default=5, help="best patents put into the CSV / report")
-    sp.add_argument("--csv", help="write the shortlist as CSV here")
-    sp.add_argument("--report", help="write a self-contained HTML report here")
+    sp.add_argument("--csv", type=nonempty, help="write the shortlist as CSV here")
+    sp.add_argument("--report", type=nonempty, help="write a self-contained HTML report here")
     sp.set_defaults(fn=cmd_examine)

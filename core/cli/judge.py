@@ -6,6 +6,7 @@ import math
 from ..corpora import load_corpus
 from ..corpora.base import AXES
 from .common import add_corpus_arg, table
+from .values import existing_dir, nonempty
 
 
 def cmd_import(args) -> int:
@@ -69,14 +70,14 @@ def register(sub) -> None:
     """Add this module's sub-commands to ``sub``."""
     sp = sub.add_parser("judge-import", help="import TREC qrels as the judgements of an annotator")
     add_corpus_arg(sp)
-    sp.add_argument("--annotator", required=True, help="name to journal them under, e.g. upair")
-    sp.add_argument("--qrels", help="folder with qrels_<axis>.txt (default: the corpus's own qrels)")
+    sp.add_argument("--annotator", type=nonempty, required=True, help="name to journal them under, e.g. upair")
+    sp.add_argument("--qrels", type=existing_dir, help="folder with qrels_<axis>.txt (default: the corpus's own qrels)")
     sp.set_defaults(fn=cmd_import)
 
     sp = sub.add_parser("judge-export", help="export a judgement set as TREC qrels or a UPAIR-layout folder")
     add_corpus_arg(sp)
-    sp.add_argument("--set", default="majority", help="official | annotator:NAME | majority | adjudicated")
-    sp.add_argument("--out", required=True, help="folder to write")
+    sp.add_argument("--set", type=nonempty, default="majority", help="official | annotator:NAME | majority | adjudicated")
+    sp.add_argument("--out", type=nonempty, required=True, help="folder to write (new, empty, or an earlier export)")
     sp.add_argument("--upair", action="store_true", help="write metadata.json, test/images and test/qrels_*")
     sp.set_defaults(fn=cmd_export)
 

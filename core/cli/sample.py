@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..corpora import load_corpus
 from .common import CORPUS_HELP, table
+from .values import citations_file, existing_file, int_value, nonempty, nonneg_int
 
 
 def cmd_sample(args) -> int:
@@ -61,15 +62,15 @@ def register(sub) -> None:
     from ..annotation.sampling.config import METHODS
 
     sp = sub.add_parser("sample", help="draw UPAIR-style candidate pools (percentile bands, merge, dedup, cited)")
-    sp.add_argument("--corpus", default="demo", help=f"the collection to draw from: {CORPUS_HELP}")
-    sp.add_argument("--queries", default="demo", help="query figures: a corpus spec or folder (its benchmark "
+    sp.add_argument("--corpus", type=nonempty, default="demo", help=f"the collection to draw from: {CORPUS_HELP}")
+    sp.add_argument("--queries", type=nonempty, default="demo", help="query figures: a corpus spec or folder (its benchmark "
                     "queries, else every figure; default: demo)")
-    sp.add_argument("--config", help="sampling config YAML (the reference's config.yaml loads as it is; "
+    sp.add_argument("--config", type=existing_file, help="sampling config YAML (the reference's config.yaml loads as it is; "
                     "default: TF-IDF title/desc/labels + HOG + AHDH)")
-    sp.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pools; default 0)")
+    sp.add_argument("--seed", type=int_value, default=0, help="random seed (same seed, same pools; default 0)")
     sp.add_argument("--method", default="upair", choices=list(METHODS),
                     help="upair: deduplicate as the reference; strict: also across groups (default upair)")
-    sp.add_argument("--citations", help="citations_data.json (default: the config's, else one at a corpus root)")
-    sp.add_argument("--limit", type=int, default=0, help="only the first N queries")
-    sp.add_argument("--out", required=True, help="output folder (candidates/, trace/, pool/, run.json)")
+    sp.add_argument("--citations", type=citations_file, help="citations_data.json (default: the config's, else one at a corpus root)")
+    sp.add_argument("--limit", type=nonneg_int, default=0, help="only the first N queries (0, the default: all)")
+    sp.add_argument("--out", type=nonempty, required=True, help="output folder (candidates/, trace/, pool/, run.json)")
     sp.set_defaults(fn=cmd_sample)

@@ -22,10 +22,11 @@ from typing import Mapping
 import numpy as np
 
 from ..corpora.base import Corpus
-from ..embed import EncoderUnavailable
+from ..embed import EncoderUnavailable, require
+from ..encoders import IMAGE
 from ..figures import ImageError, open_image
 from ..index import VectorIndex
-from ..search import EncoderResult, Neighbour, encoder_index, query_vector, search
+from ..search import EncoderResult, Neighbour, check_drawn, encoder_index, query_vector, search
 
 COMBINATIONS = ("mean", "rrf")
 COMBINATION_LABELS = {
@@ -210,6 +211,33 @@ def _combined(corpus: Corpus, index: VectorIndex, sources: list, k: int, combine
     return fuse_rrf(rankings, k)
 
 
+#: Why a text-only encoder (TF-IDF) does not answer a query of several figures.
+TEXT_ONLY_SEVERAL = ("{spec} reads text, not drawings: a region or an uploaded figure of this query has no "
+                     "text of its own (search whole corpus figures, or use an image encoder)")
+
+
+def _check_parts(query: ExaminerQuery, sources: list) -> None:
+    """Every part of a query of several figures holds a drawing, checked the same way whatever
+    the combination (``mean`` or ``rrf``); ImageError naming the part otherwise."""
+    for i, (part, src) in enumerate(zip(query.parts, sources), 1):
+        if not isinstance(src, str):
+            check_drawn(src, name=f"query figure {i} ({part.label})")
+
+
+def _check_vectors(query: ExaminerQuery, index: VectorIndex, sources: list, corpus: Corpus) -> None:
+    """A corpus figure whose image is unreadable, or a part whose vector is zero, cannot be part of
+    a query (it would add an arbitrary ranking under ``rrf`` and nothing under ``mean``)."""
+    emb = index.embeddings
+    for i, (part, src) in enumerate(zip(query.parts, sources), 1):
+        if isinstance(src, str) and src in emb.excluded:
+            raise ImageError(f"query figure {i} ({part.label}) cannot be part of the query: its image is unreadable "
+                             f"({corpus.by_id[src].path}); remove it from the query")
+        vec = query_vector(corpus, index, src)
+        if not np.isfinite(vec).all() or float(np.linalg.norm(vec)) < 1e-6:
+            raise ImageError(f"query figure {i} ({part.label}) has no drawn content for {emb.spec} (its vector is "
+                             "zero); remove it from the query")
+
+
 def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: int = 10,
                  indices: Mapping[str, VectorIndex] | None = None, before: str = "",
                  text: str | None = None) -> ExaminerResult:
@@ -232,10 +260,15 @@ def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: i
                                               "of its own") if r.error and "searches by text" in r.error else r)
                    for s, r in res.items()}
         return ExaminerResult(res, "single", len(late - own), before)
+    _check_parts(query, sources)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
         try:
+            if IMAGE not in require(spec).capabilities and not all(isinstance(x, str) for x in sources):
+                results[spec] = EncoderResult(spec, error=TEXT_ONLY_SEVERAL.format(spec=spec))
+                continue
             index = encoder_index(corpus, spec, indices=indices)
+            _check_vectors(query, index, sources, corpus)
             results[spec] = EncoderResult(spec, _combined(corpus, index, sources, k, query.combine, exclude))
         except ImageError:
             raise

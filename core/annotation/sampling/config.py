@@ -199,6 +199,9 @@ def _groups(raw: Any) -> tuple[GroupSpec, ...]:
                              _band(spec["image_percentile_range"], f"{key}.image_percentile_range"), size))
     if not out:
         raise SamplingConfigError("groups: no group defined")
+    if not any(g.size for g in out):
+        raise SamplingConfigError("groups: every group's size is 0, so every pool would be empty; "
+                                  "give at least one group a size ≥ 1")
     return tuple(out)
 
 
@@ -279,6 +282,10 @@ def parse_config(raw: Any, source: str = "inline") -> SamplingConfig:
     )
 
 
+#: Largest sampling config read (the reference's is under 2 KiB).
+CONFIG_MAX_BYTES = 1 << 20
+
+
 def load_config(path: str | Path | None = None) -> SamplingConfig:
     """The config at ``path`` (YAML or JSON), or the offline default when ``path`` is None."""
     import yaml
@@ -288,8 +295,19 @@ def load_config(path: str | Path | None = None) -> SamplingConfig:
     p = Path(path).expanduser()
     if not p.is_file():
         raise SamplingConfigError(f"config file not found: {p.absolute()}")
+    if p.stat().st_size > CONFIG_MAX_BYTES:
+        raise SamplingConfigError(f"{p}: larger than {CONFIG_MAX_BYTES >> 10} KiB; is it really a sampling config?")
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SamplingConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_config(raw, source=str(p))
+    except UnicodeDecodeError as exc:
+        raise SamplingConfigError(f"{p}: not UTF-8 text (byte {exc.start}); a config is YAML or JSON") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise SamplingConfigError(f"{p}: not valid YAML: {str(exc)[:300]}") from None
+    try:
+        return parse_config(raw, source=str(p))
+    except SamplingConfigError as exc:
+        if str(exc).startswith(str(p)):
+            raise
+        raise SamplingConfigError(f"{p}: {exc}") from None
+    except (TypeError, RecursionError) as exc:  # e.g. an unhashable key YAML allows
+        raise SamplingConfigError(f"{p}: not a sampling config ({exc})") from None
