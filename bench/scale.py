@@ -174,7 +174,7 @@ def index_rows(work: Path, quick: bool, sec: Section) -> dict:
         "queries are new views of drawings in the corpus; 'same drawing@10' is the share of the query "
         "drawing's 8 corpus views found in the top 10 (what a user looks for), next to recall@10 against "
         "exact flat (which also counts the interchangeable near-ties after them). The first automatic choice is the default budget "
-        f"(UPAIR_INDEX_MEMORY_MB={int(os.environ.get('UPAIR_INDEX_MEMORY_MB', 8192))}); the second is what "
+        f"(UPAIR_INDEX_MEMORY_MB={config.env('UPAIR_INDEX_MEMORY_MB')}); the second is what "
         f"the automatic choice gives when the uncompressed index would exceed a {budget} MB budget — the "
         "choice a 10M collection gets under the default budget. Memory is the index's estimated resident "
         "size as recorded in its manifest (IVF-PQ hits are re-scored from the stored vectors, not counted).")

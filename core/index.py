@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,12 +45,12 @@ log = logging.getLogger(__name__)
 
 #: Corpora up to this many 512-d vectors use exact search; larger ones an approximate
 #: index (for other dimensions the limit is ``EXACT_MAX * 512 / dim``).
-EXACT_MAX = int(os.environ.get("UPAIR_EXACT_MAX", 50_000))
+EXACT_MAX: int = config.env_at_import("UPAIR_EXACT_MAX")  # type: ignore[assignment]
 #: Files up to this size are checksummed on every load; larger ones are checked by size.
 CHECKSUM_MAX_BYTES = 256 << 20
-INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
+INDEX_KINDS: tuple[str, ...] = config.ENV["UPAIR_INDEX"].choices
 #: Above this estimated index size (MB) the automatic choice compresses (``ivfpq``).
-MEMORY_BUDGET_MB = int(os.environ.get("UPAIR_INDEX_MEMORY_MB", 8192))
+MEMORY_BUDGET_MB: int = config.ENV["UPAIR_INDEX_MEMORY_MB"].default  # type: ignore[assignment]
 #: Environment variable that overrides the automatic choice (when ``kind="auto"``).
 INDEX_ENV = "UPAIR_INDEX"
 #: Bump when the way an index is built changes; older cached indices are rebuilt.
@@ -132,7 +131,7 @@ def pq_params(n: int, dim: int) -> tuple[tuple[str, int], ...]:
 
 def budget_bytes() -> int:
     """The index memory budget in bytes (``UPAIR_INDEX_MEMORY_MB``, read at call time)."""
-    return int(os.environ.get("UPAIR_INDEX_MEMORY_MB", MEMORY_BUDGET_MB)) << 20
+    return int(config.env("UPAIR_INDEX_MEMORY_MB")) << 20  # type: ignore[call-overload]
 
 
 def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpec:
@@ -143,9 +142,7 @@ def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpe
     index would exceed the memory budget; "flat", "hnsw", "ivf" and "ivfpq" force a kind.
     """
     if kind == "auto":
-        kind = os.environ.get(INDEX_ENV, "").strip().lower() or "auto"
-        if kind not in INDEX_KINDS:
-            raise ValueError(f"${INDEX_ENV}={kind!r} is not an index kind; use one of {', '.join(INDEX_KINDS)}")
+        kind = str(config.env(INDEX_ENV))
     if kind not in INDEX_KINDS:
         raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
     if kind == "auto":

@@ -106,7 +106,7 @@ def _umap_version() -> str:
 
 
 #: Above this many points UMAP is fitted on a sample of this size and the rest are placed.
-FIT_MAX = int(os.environ.get("UPAIR_MAP_FIT_MAX", 20_000))
+FIT_MAX: int = config.env_at_import("UPAIR_MAP_FIT_MAX")  # type: ignore[assignment]
 #: Nearest sample points a placed point is averaged from, and the softmax temperature.
 PLACE_K = 10
 PLACE_TEMPERATURE = 0.05

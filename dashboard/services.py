@@ -33,7 +33,7 @@ def encoder_status() -> list[dict]:
     """One row per known encoder: spec, label, kind, available, reason, fix."""
     from core import config
 
-    return _encoder_status(str(config.cache_dir()), os.environ.get("UPAIR_ENCODERS", ""))
+    return _encoder_status(str(config.cache_dir()), ",".join(config.env_at_import("UPAIR_ENCODERS") or ()))
 
 
 @st.cache_data(show_spinner=False, ttl=300)

@@ -97,9 +97,15 @@ def test_device_choice_and_override(monkeypatch):
 
     monkeypatch.setenv("UPAIR_DEVICE", "cpu")
     assert compute_device() == "cpu"
-    monkeypatch.setenv("UPAIR_DEVICE", "cuda")  # asked for, but torch sees no GPU here → CPU
+    monkeypatch.setenv("UPAIR_DEVICE", "cuda")  # asked for: a GPU, or an error naming the variable
     import torch
 
+    if torch.cuda.is_available():
+        assert compute_device() == "cuda"
+    else:
+        with pytest.raises(ValueError, match="UPAIR_DEVICE=cuda"):
+            compute_device()
+    monkeypatch.delenv("UPAIR_DEVICE")
     assert compute_device() == ("cuda" if torch.cuda.is_available() else "cpu")
     assert batch_size_for("cuda") > batch_size_for("cpu")
     enc = get_encoder("clip:ViT-B-16:laion400m_e32")

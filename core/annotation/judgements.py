@@ -45,10 +45,7 @@ Pair = tuple[str, str]
 def judgements_root() -> Path:
     """Where journals live: ``$UPAIR_JUDGEMENTS``, else ``judgements/`` beside the cache folder
     (outside it, so emptying the cache never deletes a judgement)."""
-    env = os.environ.get("UPAIR_JUDGEMENTS")
-    path = Path(env).expanduser().resolve() if env else config.cache_dir().parent / "judgements"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return config.judgements_dir()
 
 
 def corpus_dir(corpus_name: str, root: Path | None = None) -> Path:

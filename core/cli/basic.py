@@ -41,7 +41,15 @@ def cmd_info(args) -> int:
                      flag + av.reason + (f" — fix: {av.fix}" if av.fix else "")])
     print()
     print(table(rows, ["encoder", "status", "note"]))
-    print(f"\ndevice   {compute_device()} (torch encoders; UPAIR_DEVICE=cpu|cuda overrides)")
+    try:
+        device = f"{compute_device()} (torch encoders; UPAIR_DEVICE overrides)"
+    except ValueError as exc:  # UPAIR_DEVICE asks for a GPU that is not there
+        device = f"unusable — {exc}"
+    print(f"\ndevice   {device}")
+    from ..config import env_report
+
+    print()
+    print(table(env_report(), ["variable", "value", "source", "meaning"]))
     return 0
 
 

@@ -256,7 +256,7 @@ def expand_specs(names: list[str] | tuple[str, ...]) -> list[str]:
 def known_encoders() -> list[str]:
     """Built-in specs, every preset's members, adapted models, then any listed in ``$UPAIR_ENCODERS``
     (comma-separated; presets allowed)."""
-    extra = [s.strip() for s in os.environ.get("UPAIR_ENCODERS", "").split(",") if s.strip()]
+    extra = list(config.env_at_import("UPAIR_ENCODERS") or ())  # type: ignore[call-overload]
     return expand_specs([*BUILTIN_SPECS, *PRESETS, *sidecar_checkpoint_specs(), *extra])
 
 

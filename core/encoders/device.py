@@ -1,13 +1,13 @@
 """Where torch encoders run: CUDA when torch sees it (mixed precision, larger batches), else CPU.
 
-``$UPAIR_DEVICE`` (``cpu`` / ``cuda`` / ``cuda:1``) overrides the choice. ``compute_device()``
+``$UPAIR_DEVICE`` (``auto`` / ``cpu`` / ``cuda`` / ``cuda:1``) overrides the choice; asking for
+a GPU torch cannot use is an error naming the variable, never a silent CPU run. ``compute_device()``
 answers without importing torch when no NVIDIA driver is present, so listing encoders
 and drawing the sidebar stay cheap.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -23,21 +23,35 @@ def _driver_present() -> bool:
     return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()
 
 
-def compute_device() -> str:
-    """``"cuda"`` (or ``$UPAIR_DEVICE``) when torch can use a GPU, else ``"cpu"``."""
-    want = os.environ.get("UPAIR_DEVICE", "").strip().lower()
-    if want == "cpu":
-        return "cpu"
+def _gpus() -> int:
+    """GPUs torch can use here (0 without a driver, without CUDA, or with a broken install)."""
     if "torch" not in sys.modules and not _driver_present():
-        return "cpu"
+        return 0
     try:
         import torch
 
-        if torch.cuda.is_available():
-            return want if want.startswith("cuda") else "cuda"
-    except Exception:  # noqa: BLE001 - a broken CUDA install means CPU
-        pass
-    return "cpu"
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # noqa: BLE001 - a broken CUDA install means no GPU
+        return 0
+
+
+def compute_device() -> str:
+    """``"cuda"`` when torch can use a GPU, else ``"cpu"`` (``$UPAIR_DEVICE`` overrides);
+    ``ConfigError`` naming the variable when it asks for a GPU torch cannot use."""
+    from .. import config
+
+    want = str(config.env("UPAIR_DEVICE"))
+    if want == "cpu":
+        return "cpu"
+    gpus = _gpus()
+    if want == "auto":
+        return "cuda" if gpus else "cpu"
+    index = int(want.partition(":")[2] or 0)
+    if index >= gpus:
+        seen = f"torch sees {gpus} GPU(s) (cuda:0…cuda:{gpus - 1})" if gpus else "torch sees no usable GPU here"
+        raise config.ConfigError(f"UPAIR_DEVICE={want} but {seen}; unset UPAIR_DEVICE (a GPU when there is one) "
+                                 "or set UPAIR_DEVICE=cpu")
+    return want
 
 
 def batch_size_for(device: str, cpu: int = CPU_BATCH, cuda: int = CUDA_BATCH) -> int:
