@@ -109,7 +109,7 @@ def annotator_name() -> str:
         st.caption("No annotators are set up on this server (see *Serving it to a room* in the README).")
         return ""
     with st.form("signin", border=False):
-        user = st.text_input("Annotator", key="signin_name", placeholder="e.g. alice")
+        user = st.text_input("Your name", key="signin_name", placeholder="e.g. alice")
         phrase = st.text_input("Passphrase", key="signin_phrase", type="password")
         go = st.form_submit_button("Sign in", icon=":material/login:")
     if go:
