@@ -1,5 +1,5 @@
-"""Examiner search in the app: session state (regions, added figures, shortlist) and cached
-searches over ``core.examiner``, keyed by short strings.
+"""Examiner search in the app: session state (regions, added figures, shortlist) and the
+searches over ``core.examiner`` (cached in ``dashboard.services.examiner``, keyed by short strings).
 
 A query in the app is a string (a corpus figure id or a stored upload's path). Per query the
 session keeps an optional region (normalised box) and the figures added to it; the shortlist is
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.examiner import ExaminerQuery, QueryPart, Region, Shortlist, ShortlistItem
+from core.examiner import QueryPart, Region, Shortlist, ShortlistItem
 
 from . import services, session, sidebar
 
@@ -82,36 +82,15 @@ def is_plain(query: str, before: str) -> bool:
     return region(query) is None and not added(query) and not before
 
 
-# --------------------------------------------------------------------------- cached searches
+# --------------------------------------------------------------------------- searches
 def search(corpus_spec: str, query: str, encoders: tuple[str, ...], k: int, combine: str, before: str,
            text: str | None) -> tuple[dict[str, dict], dict]:
     """(results as the grid takes them, facts: combination, description, excluded, before)."""
+    from .services import examiner
+
     spec = json.dumps({"q": query, "region": st.session_state.get(REGIONS, {}).get(query),
                        "added": added(query)}, sort_keys=True)
-    return _search(corpus_spec, spec, encoders, k, combine, before, text)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _search(corpus_spec: str, spec: str, encoders: tuple[str, ...], k: int, combine: str, before: str,
-            text: str | None) -> tuple[dict[str, dict], dict]:
-    from core.examiner import search_query
-
-    corpus = services.corpus(corpus_spec)
-    d = json.loads(spec)
-    parts = []
-    for src in [d["q"], *d["added"]]:
-        reg = Region(*d["region"]) if d["region"] and src == d["q"] else None
-        if src in corpus.by_id:
-            parts.append(QueryPart(figure=src, region=reg, name=src))
-        else:
-            parts.append(QueryPart(image=Path(src).read_bytes(), name=Path(src).name, region=reg))
-    q = ExaminerQuery(tuple(parts), combine)
-    res = search_query(corpus, q, list(encoders), k=k, indices=services.loaded_indices(corpus_spec, encoders),
-                       before=before, text=text if q.combination == "single" and parts[0].region is None else None)
-    out = {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error}
-           for s, r in res.results.items()}
-    return out, {"combination": res.combination, "description": res.description, "excluded": res.excluded,
-                 "before": res.before}
+    return examiner.search(corpus_spec, spec, encoders, k, combine, before, text)
 
 
 def as_encoder_results(results: dict[str, dict]):

@@ -47,15 +47,15 @@ query_text = session.upload_text(query) if query and query not in corpus.by_id e
 specs = [left_spec] + ([right_spec] if right_spec != "(none)" else [])
 frames = {}
 for spec in specs:
-    if not services.map_is_cached(ctx.corpus_spec, spec, nn, md):
+    if not services.maps.map_is_cached(ctx.corpus_spec, spec, nn, md):
         from core.maps import estimate_seconds
 
         eta = estimate_seconds(len(corpus))
         with st.spinner(f"Computing the {services.encoder_label(spec)} map of {len(corpus)} figures "
                         f"(about {eta:.0f} s, once; cached after)…"):
-            frames[spec] = services.map_frame(ctx.corpus_spec, spec, nn, md)
+            frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
     else:
-        frames[spec] = services.map_frame(ctx.corpus_spec, spec, nn, md)
+        frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
 
 _, no_data = widgets.colour_groups(corpus, frames[left_spec], colour, axis, query)
 if no_data:
@@ -67,7 +67,7 @@ cols = st.columns(len(specs))
 for col, spec in zip(cols, specs):
     with col:
         st.markdown(f"#### {services.encoder_label(spec)}")
-        qxy = services.query_xy(ctx.corpus_spec, spec, query, nn, md, query_text or None) if query else None
+        qxy = services.maps.query_xy(ctx.corpus_spec, spec, query, nn, md, query_text or None) if query else None
         if query and qxy is None:
             st.caption("The query cannot be placed on this map: a text encoder needs a description "
                        "(add one to the upload on the Search page).")
@@ -102,5 +102,5 @@ if clip_specs:
     field = st.radio("Text", ["desc", "labels"], horizontal=True, key="joint_field",
                      format_func=lambda f: "Figure descriptions" if f == "desc" else "Component labels")
     with st.spinner("Computing the joint map…"):
-        joint = services.joint_frame(ctx.corpus_spec, spec, field)
+        joint = services.maps.joint_frame(ctx.corpus_spec, spec, field)
     st.plotly_chart(widgets.joint_figure(joint), key="joint", width="stretch")

@@ -8,7 +8,6 @@ mouse; a click on a point puts its id into a hidden text input, whose callback m
 """
 from __future__ import annotations
 
-import base64
 import json
 
 import streamlit as st
@@ -92,24 +91,13 @@ _SCRIPT = """
 """
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _thumb_uris(corpus_spec: str, ids: tuple[str, ...]) -> dict[str, str]:
-    corpus = services.corpus(corpus_spec)
-    out = {}
-    for i in ids:
-        if i in corpus.by_id:
-            png = services.thumbnail(str(corpus.by_id[i].path), THUMB)
-            out[i] = "data:image/png;base64," + base64.b64encode(png).decode()
-    return out
-
-
 def hover_thumbnails(corpus_spec: str, ids: list[str]) -> None:
     """Show each map point's thumbnail while the mouse is over it (first ``MAX_THUMBS`` figures)."""
     import streamlit.components.v1 as components
 
     if len(ids) > MAX_THUMBS:
         st.caption(f"Thumbnails on hover for the first {MAX_THUMBS:,} of {len(ids):,} figures.")
-    uris = _thumb_uris(corpus_spec, tuple(ids[:MAX_THUMBS]))
+    uris = services.maps.thumb_uris(corpus_spec, tuple(ids[:MAX_THUMBS]), THUMB)
     components.html(_SCRIPT % (json.dumps(uris), THUMB, THUMB, THUMB, THUMB // 2), height=0)
 
 

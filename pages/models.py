@@ -71,7 +71,7 @@ else:
         st.session_state[flag] = True
     if st.session_state.get(flag):
         with st.spinner(f"Encoding {len(corpus):,} figures with both models and scoring…"):
-            res = widgets.scored(ctx.corpus_spec, model.name, model.provenance.get("finished_at", ""), test, protocol)
+            res = services.models.scored(ctx.corpus_spec, model.name, model.provenance.get("finished_at", ""), test, protocol)
         for spec, reason in res.skipped:
             st.caption(f":material/block: {spec}: {reason}")
         if res.table.empty:
@@ -98,7 +98,7 @@ else:
         left, right = st.columns(2)
         for col, spec, title in ((left, model.init_spec, "Before adaptation"), (right, model.spec, "After adaptation")):
             with col, st.spinner(f"Projecting {services.encoder_label(spec)}…"):
-                frame = services.joint_frame(ctx.corpus_spec, spec, field)
+                frame = services.maps.joint_frame(ctx.corpus_spec, spec, field)
                 st.markdown(f"**{title}**")
                 st.caption(f"`{spec}`")
                 widgets.joint_map(frame, title, key=f"models_map_{title[:5]}")

@@ -170,20 +170,9 @@ def joint_map(frame: pd.DataFrame, title: str, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def scored(corpus_spec: str, name: str, finished_at: str, test: str, protocol: str):
-    """``core.adapt.compare.before_after`` for the model ``name`` (``finished_at`` keys a retrained one)."""
-    from core.adapt import list_adapted
-    from core.adapt.compare import before_after
-    from dashboard import services
-
-    model = next(m for m in list_adapted() if m.name == name)
-    return before_after(services.corpus(corpus_spec), model, test=test, protocol=protocol)
-
-
 def train_form(corpus_spec: str, expanded: bool) -> None:
     """Adapt a model on the sidebar's corpus from the page (UPAIR's settings preset), with progress."""
-    from core.adapt import AdaptError, adapt, plan
+    from core.adapt import AdaptError
     from dashboard import services
 
     d = AdaptConfig()
@@ -214,17 +203,16 @@ def train_form(corpus_spec: str, expanded: bool) -> None:
         try:
             cfg = d.with_(text=text, arch=arch.strip(), pretrained=pretrained.strip(), batch_size=int(batch),
                           lr=float(lr), epochs=int(epochs) or None, wd=float(wd)).validate()
-            corpus = services.corpus(corpus_spec)
-            split = plan(corpus, cfg)
+            split = services.models.split(corpus_spec, cfg)
             st.caption(f"{len(split.train):,} training pairs, {len(split.val):,} validation pairs; "
                        f"{len(split.excluded_patents)} benchmark patent(s) left out.")
             bar = st.progress(0.0, text="Preparing the training files…")
-            res = adapt(corpus, name.strip(), cfg,
-                        progress=lambda done, total, msg: bar.progress(min(done / max(total, 1), 1.0), text=msg))
+            res = services.models.train(
+                corpus_spec, name.strip(), cfg,
+                progress=lambda done, total, msg: bar.progress(min(done / max(total, 1), 1.0), text=msg))
         except AdaptError as exc:
             st.error(str(exc), icon=":material/block:")
             return
-        services.refresh_encoders()
         st.session_state["adapt_done"] = (f"**{res.model.name}** saved as `{res.model.spec}`"
                                           + (" (it was already trained with these settings)" if res.already_done
                                              else "") + ". It is not switched on in any session: pick it "

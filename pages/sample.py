@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.annotation.sampling import METHODS
-from dashboard import session, sidebar
+from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
 from pages import sample_widgets as sw
@@ -16,8 +16,8 @@ st.caption("Draw a UPAIR-style candidate pool for a query from this corpus: per 
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — the pools test the tool, not encoders on real patents.")
 
-choices = sw.config_choices()
-session.persist("sample_config", sw.DEFAULT)
+choices = services.sampling.config_choices()
+session.persist("sample_config", services.sampling.DEFAULT)
 session.persist("sample_seed", 1)
 session.persist("sample_method", "upair")
 top = st.columns([3.6, 2.4, 1.3, 1.2], vertical_alignment="bottom")
@@ -37,13 +37,13 @@ def _redraw() -> None:
 top[3].button("Redraw", icon=":material/casino:", on_click=_redraw, width="stretch",
               help="Draw again with the next seed.")
 
-missing = sw.missing_encoders(cfg_key)
+missing = services.sampling.missing_encoders(cfg_key)
 if missing:
     st.error("This config needs encoders that cannot run here:\n\n" + "\n".join(f"- {m}" for m in missing),
              icon=":material/block:")
     st.stop()
 
-qids = sw.query_ids(ctx.corpus_spec)
+qids = services.sampling.query_ids(ctx.corpus_spec)
 session.persist("sample_query", qids[0])
 if st.session_state.get("sample_query") not in qids:
     st.session_state["sample_query"] = qids[0]
@@ -51,7 +51,7 @@ qid = st.selectbox("Query", qids, key="sample_query", format_func=lambda q: fig_
                    help="The corpus's benchmark queries, else any of its figures.")
 
 with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
-    run = sw.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method)
+    run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method)
 qd = run.draws[0]
 order = [r.name for r in run.config.indices]
 
@@ -68,7 +68,7 @@ with right:
                     "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
                     "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
     st.dataframe(rows, hide_index=True, width="stretch")
-    _, where = sw.citations(ctx.corpus_spec, cfg_key)
+    _, where = services.sampling.citations(ctx.corpus_spec, cfg_key)
     st.caption(f"Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
                f"**{run.config.dedup_index}** · citations: {where}. Bands are percentiles of this query's "
                "similarities to every other figure (upper, lower]. Merge cases: " + sw.CASE_HELP)
@@ -115,7 +115,7 @@ st.caption(f"Draws every query of this corpus ({len(qids)}) with this config, se
            "qrels) that the app and `python -m core evaluate` read as a corpus.")
 if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
     bar = st.progress(0.0, text="Drawing…")
-    data, out = sw.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
+    data, out = services.sampling.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
                               lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"))
     bar.empty()
     st.session_state["sample_export_data"] = (data, str(out))

@@ -1,23 +1,16 @@
-"""Widgets and cached draws of the Sample page: config choice, band charts, candidate cards."""
+"""Widgets of the Sample page: band charts, legend, candidate cards (the draws: ``dashboard.services.sampling``)."""
 from __future__ import annotations
 
 import html
-import io
-import zipfile
-from pathlib import Path
 
 import streamlit as st
 
-from core import Corpus, config
-from core.annotation.sampling import (
-    QueryDraw, SampleRun, SamplingConfig, find_citations, load_config, resolve_queries, sample_pools, write_run,
-)
-from core.annotation.sampling.sampler import Candidate, GroupDraw, check_encoders
+from core import Corpus
+from core.annotation.sampling import QueryDraw, SampleRun
+from core.annotation.sampling.sampler import Candidate, GroupDraw
 from dashboard import services
 from dashboard.components.palette import OKABE_ITO
 
-REFERENCE_CONFIG = config.ROOT.parent / "shared" / "reference" / "upair" / "src" / "config.yaml"
-DEFAULT = "default"
 #: Colour of each group's band, and of the cited candidates.
 GROUP_COLOURS = {"easy_positive": OKABE_ITO["blue"], "hard_positive": OKABE_ITO["sky"],
                  "easy_negative": OKABE_ITO["vermillion"], "hard_negative": OKABE_ITO["orange"],
@@ -30,69 +23,6 @@ CASE_HELP = ("**all ∩**: at least 5 figures in every index's band, scores summ
              "score only); **union**: none, so up to 1000 sampled per index, scores summed where they meet.")
 GROUP_TITLES = {"cited": "Cited", "easy_positive": "Easy positive", "hard_positive": "Hard positive",
                 "easy_negative": "Easy negative", "hard_negative": "Hard negative"}
-
-
-def config_choices() -> dict[str, str]:
-    """Config key → label: the offline default, and the reference's config.yaml when present."""
-    out = {DEFAULT: "Offline default: TF-IDF title / description / labels, HOG, AHDH"}
-    if REFERENCE_CONFIG.is_file():
-        out[str(REFERENCE_CONFIG)] = "UPAIR reference config.yaml (PaECTER, CLIP-H, PatentNet, ResNeXt)"
-    return out
-
-
-@st.cache_data(show_spinner=False, ttl=600)
-def config_for(key: str) -> SamplingConfig:
-    """The sampling config for a choice key (``default`` or a file path)."""
-    return load_config(None if key == DEFAULT else key)
-
-
-@st.cache_data(show_spinner=False, ttl=300)
-def missing_encoders(key: str) -> list[str]:
-    """Why each encoder of a config cannot run here (empty when all can)."""
-    return check_encoders(config_for(key))
-
-
-@st.cache_data(show_spinner=False)
-def query_ids(corpus_spec: str) -> list[str]:
-    """The query figures of a corpus: its benchmark queries, else every figure."""
-    return [f.id for f in resolve_queries(services.corpus(corpus_spec))]
-
-
-@st.cache_data(show_spinner=False)
-def citations(corpus_spec: str, config_key: str) -> tuple[dict, str]:
-    """(citations, where from) for a corpus and config."""
-    cites, where = find_citations(config_for(config_key), services.corpus(corpus_spec))
-    return dict(cites), where
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def draw(corpus_spec: str, qid: str, config_key: str, seed: int, method: str) -> SampleRun:
-    """One query's draw (the corpus's embeddings come from the cache after the first time)."""
-    corpus = services.corpus(corpus_spec)
-    cites, _ = citations(corpus_spec, config_key)
-    return sample_pools(corpus, [corpus.by_id[qid]], config_for(config_key), seed=seed, method=method,
-                        citations=cites, show_bar=False)
-
-
-def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progress) -> tuple[bytes, Path]:
-    """Draw every query, write the run under the cache and return it zipped (and its folder)."""
-    from core.store import key_of
-
-    corpus = services.corpus(corpus_spec)
-    cites, _ = citations(corpus_spec, config_key)
-    queries = resolve_queries(corpus)
-    run = sample_pools(corpus, queries, config_for(config_key), seed=seed, method=method, citations=cites,
-                       progress=progress, show_bar=False)
-    # "outdir": folders since core.outdir carry a manifest; an older one (without) is never reused
-    out = config.cache_dir() / "sampling" / key_of(corpus.fingerprint, config_key, seed, method, "outdir")
-    write_run(run, out)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(out.rglob("*")):
-            if p.is_file():
-                info = zipfile.ZipInfo(str(p.relative_to(out)), date_time=(2025, 1, 1, 0, 0, 0))
-                zf.writestr(info, p.read_bytes())
-    return buf.getvalue(), out
 
 
 def band_chart(qd: QueryDraw, run: SampleRun, index: str):

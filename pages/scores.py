@@ -51,9 +51,9 @@ judging.require_judgements(corpus)
 jset, jqrels = judging.judgement_picker(corpus, st.columns([2, 5])[0])
 jdigest = judging.digest(jqrels) if jset != "official" else ""
 with st.spinner("Scoring runs…"):
-    table, per_query, skipped = services.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
+    table, per_query, skipped = services.scores.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
                                                     jset, jdigest, protocol)
-    sig = services.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test,
+    sig = services.scores.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test,
                                         jset, jdigest, protocol)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
@@ -93,7 +93,7 @@ d1.download_button("Download results (CSV)",
                                        weight=round(weight, 2), test=test, n_by_axis=n_by_axis),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
-                   services.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), protocol,
+                   services.scores.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), protocol,
                                           jset, jdigest),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 

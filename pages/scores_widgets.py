@@ -154,7 +154,7 @@ def drilldown(corpus: Corpus, corpus_spec: str, per_query: pd.DataFrame, weight:
     if st.session_state.get("drill_q") not in qids:
         st.session_state.pop("drill_q", None)
     q = st.selectbox("Query", qids, key="drill_q", format_func=lambda x: fig_label(corpus, x))
-    scores = {s: services.query_run_scores(corpus_spec, s[0], s[1], weight, q, protocol) for s in systems}
+    scores = {s: services.scores.query_run_scores(corpus_spec, s[0], s[1], weight, q, protocol) for s in systems}
     left, right = st.columns([1, 4])
     with left:
         figure_details_compact(corpus.by_id[q])

@@ -68,7 +68,7 @@ with st.expander("New query: upload a figure, pick one, or describe it", expande
 text_query = st.session_state.get("text_query", "").strip()
 if text_query and text_encoders:
     st.subheader(f"Figures matching “{text_query}”")
-    results = services.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
+    results = services.search.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
     w.result_columns(corpus, None, results, ctx.k, key="txt", score_kind="text")
     st.divider()
 

@@ -230,7 +230,7 @@ def results(corpus_spec: str, corpus: Corpus, query: str, encoders: tuple[str, .
     (region, added figures, earlier art only). Kept in the session for the star buttons."""
     combine, before = settings(corpus, query)
     if ex.is_plain(query, before):
-        res = services.search_results(corpus_spec, query, encoders, k, text)
+        res = services.search.search_results(corpus_spec, query, encoders, k, text)
         facts = {"combination": "single", "description": "", "excluded": 0, "before": ""}
     else:
         res, facts = ex.search(corpus_spec, query, encoders, k, combine, before, text)

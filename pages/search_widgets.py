@@ -69,7 +69,7 @@ def example_picker(corpus: Corpus) -> None:
                  format_func=lambda fid: ("★ " if fid in qset else "") + fig_label(corpus, fid),
                  placeholder="Choose a figure…")
     st.caption("Or press **Search with this** under any figure on the Corpus page.")
-    examples = services.bundled_examples()
+    examples = services.corpora.bundled_examples()
     if examples:
         st.markdown("**Bundled examples** (synthetic drawings that are not in any corpus)")
         cols = st.columns(max(len(examples), 4))

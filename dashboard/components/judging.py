@@ -96,31 +96,12 @@ def judge_these(corpus: Corpus, rankings: Mapping[str, Mapping[str, Sequence[str
         navigation.go("judge")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def run_rankings(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-                 k: int, protocol: str = "") -> dict[str, dict[str, list[str]]]:
-    """``{system label: {qid: top-k docids}}`` of every (encoder, run) on the benchmark queries."""
-    from core.embed import EncoderUnavailable
-    from core.evaluation import run_scores
-    from core.metrics import system_label
-    from dashboard import services
-
-    corpus = services.corpus(corpus_spec)
-    out = {}
-    for spec in encoders:
-        for run in runs:
-            try:
-                scores = run_scores(corpus, spec, run, weight, protocol=protocol or None)
-            except (EncoderUnavailable, ValueError, RuntimeError, OSError):
-                continue  # a run the encoder does not have: the scores table says why
-            out[system_label(services.encoder_label(spec), run)] = top_k(scores, k)
-    return out
-
-
 def scores_section(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...],
                    weight: float, qrels: Qrels, k: int, protocol: str = "") -> None:
     """judged@k per system on the benchmark queries, and "Judge these" for the unjudged hits."""
-    rankings = run_rankings(corpus_spec, encoders, runs, weight, k, protocol)
+    from dashboard.services import judging
+
+    rankings = judging.run_rankings(corpus_spec, encoders, runs, weight, k, protocol)
     if not rankings:
         return
     frame = judged_frame(rankings, qrels, k)

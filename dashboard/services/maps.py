@@ -1,0 +1,98 @@
+"""Map coordinates: an encoder's UMAP, the joint image+text map, where a query sits (cached)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from .corpora import corpus
+from .encoders import index
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def map_frame(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> "pd.DataFrame":
+    """One row per figure: id, x, y, patent, section, title (UMAP of the encoder's space)."""
+    import pandas as pd
+
+    from core.maps import MapParams, map_coords
+
+    c = corpus(corpus_spec)
+    emb = index(corpus_spec, spec).embeddings
+    xy = map_coords(emb, MapParams(n_neighbors=n_neighbors, min_dist=min_dist))
+    return pd.DataFrame({
+        "id": list(emb.ids), "x": xy[:, 0], "y": xy[:, 1],
+        "patent": [c.by_id[i].patent or "—" for i in emb.ids],
+        "section": [c.by_id[i].section or "?" for i in emb.ids],
+        "title": [c.by_id[i].title[:80] for i in emb.ids],
+    })
+
+
+def map_is_cached(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> bool:
+    """Whether the map is on disk already (so no 'computing' notice is needed)."""
+    from core.maps import MapParams, cached_map_exists
+
+    return cached_map_exists(index(corpus_spec, spec).embeddings, MapParams(n_neighbors=n_neighbors, min_dist=min_dist))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def joint_frame(corpus_spec: str, spec: str, field: str = "desc") -> "pd.DataFrame":
+    """Figures and their description texts in one CLIP space: id, kind, x, y, title, text."""
+    import pandas as pd
+
+    from core.embed import build_embeddings
+    from core.maps import joint_coords
+
+    c = corpus(corpus_spec)
+    img = index(corpus_spec, spec).embeddings
+    txt = build_embeddings(c, spec, field, show_bar=False)
+    ixy, txy = joint_coords(img, txt)
+    ids = list(img.ids)
+    text_of = (lambda f: f.description) if field == "desc" else (lambda f: f.labels_text)
+    return pd.DataFrame({
+        "id": ids + ids,
+        "kind": ["figure"] * len(ids) + ["description" if field == "desc" else "labels"] * len(ids),
+        "x": list(ixy[:, 0]) + list(txy[:, 0]), "y": list(ixy[:, 1]) + list(txy[:, 1]),
+        "title": [c.by_id[i].title[:80] for i in ids] * 2,
+        "text": [text_of(c.by_id[i])[:120] for i in ids] * 2,
+    })
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def query_xy(corpus_spec: str, spec: str, query: str, n_neighbors: int = 15,
+             min_dist: float = 0.1, text: str | None = None) -> tuple[float, float] | None:
+    """Where the query sits on an encoder's map (its own point, or placed by neighbours);
+    None when this encoder cannot embed the query (an upload without text, for a text encoder)."""
+    from core.maps import place_query
+    from core.search import query_vector
+
+    c = corpus(corpus_spec)
+    idx = index(corpus_spec, spec)
+    frame = map_frame(corpus_spec, spec, n_neighbors, min_dist)
+    if query in c.position:
+        row = frame.iloc[c.position[query]]
+        return float(row.x), float(row.y)
+    try:
+        vec = query_vector(c, idx, query, text=text or None)
+    except ValueError:
+        return None
+    x, y = place_query(vec, idx.embeddings, frame[["x", "y"]].to_numpy())
+    return float(x), float(y)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def thumb_uris(corpus_spec: str, ids: tuple[str, ...], size: int) -> dict[str, str]:
+    """``{figure id: PNG data URI}`` of the figures' thumbnails (the map's hover pictures)."""
+    import base64
+
+    from .corpora import thumbnail
+
+    c = corpus(corpus_spec)
+    out = {}
+    for i in ids:
+        if i in c.by_id:
+            png = thumbnail(str(c.by_id[i].path), size)
+            out[i] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return out
