@@ -4,6 +4,7 @@ import streamlit as st
 from core.comparison import separability
 from core.corpora import AXES, AXIS_LABELS
 from core.evaluation import DEFAULT_RUNS
+from core.evaluation.selection import Selection
 from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import services, sidebar, urlstate
 from dashboard.components import judging
@@ -49,12 +50,11 @@ encoders = ready_encoders(corpus, ctx.corpus_spec, tuple(ctx.encoders))
 
 judging.require_judgements(corpus)
 jset, jqrels = judging.judgement_picker(corpus, st.columns([2, 5])[0])
-jdigest = judging.digest(jqrels) if jset != "official" else ""
+selection = Selection(ctx.corpus_spec, encoders, tuple(runs), weight, jset,
+                      judging.digest(jqrels) if jset != "official" else "", protocol)
 with st.spinner("Scoring runs…"):
-    table, per_query, skipped = services.scores.evaluation(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2),
-                                                    jset, jdigest, protocol)
-    sig = services.scores.significance_vs_best(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), "AP", test,
-                                        jset, jdigest, protocol)
+    table, per_query, skipped = services.scores.evaluation(selection)
+    sig = services.scores.significance_vs_best(selection, "AP", test)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:
@@ -79,7 +79,7 @@ for tab, axis in zip(tabs, axes_shown):
                        f"(n = {sep.n_queries} queries, {per_q_cands:.1f} candidates per query).",
                        icon=":material/balance:")
         widgets.score_table(table, sig, axis, sep.n_queries)
-judging.scores_section(corpus, ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), jqrels, ctx.k, protocol)
+judging.scores_section(corpus, selection, jqrels, ctx.k)
 
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
@@ -90,11 +90,10 @@ st.caption(protocol_note)
 d1, d2 = st.columns(2)
 d1.download_button("Download results (CSV)",
                    widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
-                                       weight=round(weight, 2), test=test, n_by_axis=n_by_axis),
+                                       weight=selection.weight, test=test, n_by_axis=n_by_axis),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
-                   services.scores.run_files_zip(ctx.corpus_spec, encoders, tuple(runs), round(weight, 2), protocol,
-                                          jset, jdigest),
+                   services.scores.run_files_zip(selection),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
 st.divider()
@@ -103,5 +102,5 @@ st.caption(protocol_note)
 pair = widgets.compare_two(corpus, per_query)
 st.subheader("Per query", anchor="per-query")
 st.caption(protocol_note)
-widgets.drilldown(corpus, ctx.corpus_spec, per_query, round(weight, 2), pair, protocol)
+widgets.drilldown(corpus, selection, per_query, pair)
 urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")

@@ -10,6 +10,7 @@ import streamlit as st
 from core import Corpus
 from core.comparison import disagreements, paired_values, query_candidates, top_k, unique_best
 from core.corpora import AXES, AXIS_LABELS
+from core.evaluation.selection import Selection
 from core.metrics import MEASURE_LABELS, system_label
 from core.textio import frame_csv
 from dashboard import services
@@ -144,8 +145,8 @@ def _candidate_table(corpus: Corpus, qid: str, systems: list, names: dict, score
                  key=f"drill-table-{qid}")
 
 
-def drilldown(corpus: Corpus, corpus_spec: str, per_query: pd.DataFrame, weight: float,
-              pair: list[tuple[str, str]] | None = None, protocol: str = "") -> None:
+def drilldown(corpus: Corpus, selection: Selection, per_query: pd.DataFrame,
+              pair: list[tuple[str, str]] | None = None) -> None:
     """One query: its candidates' judgements and ranks per system; two systems' top-k side by side."""
     b = corpus.benchmark
     systems = list(dict.fromkeys(zip(per_query["encoder"], per_query["run"])))
@@ -154,7 +155,7 @@ def drilldown(corpus: Corpus, corpus_spec: str, per_query: pd.DataFrame, weight:
     if st.session_state.get("drill_q") not in qids:
         st.session_state.pop("drill_q", None)
     q = st.selectbox("Query", qids, key="drill_q", format_func=lambda x: fig_label(corpus, x))
-    scores = {s: services.scores.query_run_scores(corpus_spec, s[0], s[1], weight, q, protocol) for s in systems}
+    scores = {s: services.scores.query_run_scores(selection, s[0], s[1], q) for s in systems}
     left, right = st.columns([1, 4])
     with left:
         figure_details_compact(corpus.by_id[q])

@@ -26,7 +26,8 @@ Protocol
 Layout (as ranx splits it): ``fusion`` (min-max, fuse, segment-wise min-max), ``pairs``
 (the query×candidate table and its judgements), ``runs`` (run plans and pair scores),
 ``runfiles`` (TREC run files), ``cache`` (the explicit per-corpus and result caches),
-``significance`` (cached paired tests) and ``evaluator`` (the orchestrating ``evaluate``).
+``significance`` (cached paired tests), ``selection`` (``Selection``: what an evaluation is of,
+one frozen value with one content key) and ``evaluator`` (the orchestrating ``evaluate``).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ from .runs import (
     run_scores,
     slug,
 )
+from .selection import Selection
 from .significance import significance
 
 __all__ = [
@@ -61,5 +63,5 @@ __all__ = [
     "segment_minmax", "significance", "system_label", "RunPlan", "plan_run", "protocol_spec", "pairs_of",
     "axis_data", "embeddings", "raw_scores", "run_array", "slug", "Pairs", "AxisData", "build_pairs",
     "build_axis_data", "benchmark_of", "qrels_digest", "axis_order", "run_tag", "write_run_file",
-    "CorpusMemo", "CorpusCache", "ResultCache", "CORPUS_CACHE", "RESULT_CACHE",
+    "CorpusMemo", "CorpusCache", "ResultCache", "CORPUS_CACHE", "RESULT_CACHE", "Selection",
 ]

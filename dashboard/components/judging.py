@@ -10,7 +10,8 @@ import streamlit as st
 from core import Corpus
 from core.annotation.agreement import judgement_set, judgement_sets
 from core.annotation.judgements import JudgementStore
-from core.annotation.pooling import judged_at_k, judged_docs, save_pool, top_k, unjudged_top_k
+from core.annotation.pooling import judged_at_k, judged_docs, save_pool, unjudged_top_k
+from core.evaluation.selection import Selection
 from core.store import key_of
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
@@ -96,12 +97,11 @@ def judge_these(corpus: Corpus, rankings: Mapping[str, Mapping[str, Sequence[str
         navigation.go("judge")
 
 
-def scores_section(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...],
-                   weight: float, qrels: Qrels, k: int, protocol: str = "") -> None:
-    """judged@k per system on the benchmark queries, and "Judge these" for the unjudged hits."""
+def scores_section(corpus: Corpus, selection: Selection, qrels: Qrels, k: int) -> None:
+    """judged@k per system of the selection on the benchmark queries, and "Judge these" for the unjudged hits."""
     from dashboard.services import judging
 
-    rankings = judging.run_rankings(corpus_spec, encoders, runs, weight, k, protocol)
+    rankings = judging.run_rankings(selection, k)
     if not rankings:
         return
     frame = judged_frame(rankings, qrels, k)

@@ -1,10 +1,16 @@
-"""The Scores page's evaluation: tables, significance, run files, per-query scores (cached)."""
+"""The Scores page's evaluation of a ``Selection``: tables, significance, run files, per-query scores.
+
+Each cached function takes the selection (``core.evaluation.selection.Selection``) and is
+keyed by its content key: the selection itself is passed as ``_selection`` (not hashed).
+"""
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
 import streamlit as st
+
+from core.evaluation.selection import Selection
 
 from .corpora import corpus
 
@@ -19,45 +25,52 @@ def judgement_qrels(corpus_spec: str, judgements: str):
     return judgement_set(judgements, JudgementStore(corpus(corpus_spec).name), corpus(corpus_spec))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def evaluation(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-               judgements: str = "official", judged_digest: str = "", protocol: str = ""):
+def evaluation(selection: Selection):
     """(table, per_query, skipped) of ``core.evaluation.evaluate`` for the selection (cached on disk too),
-    scored by the judgement set ``judgements`` (``core.annotation``; ``judged_digest``, its
-    content key, makes a new judgement a new cache entry), under the evaluation ``protocol``
-    (``core.protocols``; "" = the corpus's default)."""
+    scored by its judgement set under its evaluation protocol."""
+    return _evaluation(selection.key, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluation(key: str, _selection: Selection):
     from core.evaluation import evaluate
 
-    qrels = judgement_qrels(corpus_spec, judgements)
-    res = evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, qrels=qrels,
-                   protocol=protocol or None)
+    s = _selection
+    res = evaluate(corpus(s.corpus), list(s.encoders), runs=s.runs, fusion_weight=s.weight,
+                   qrels=judgement_qrels(s.corpus, s.judgements), protocol=s.protocol or None)
     return res.table, res.per_query, list(res.skipped)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def significance_vs_best(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-                         metric: str, test: str, judgements: str = "official", judged_digest: str = "",
-                         protocol: str = ""):
+def significance_vs_best(selection: Selection, metric: str, test: str):
     """Every system against the best one per axis (Holm-corrected), as a frame."""
+    return _significance_vs_best(selection.key, metric, test, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _significance_vs_best(key: str, metric: str, test: str, _selection: Selection):
     from core.evaluation import significance
 
-    _, per_query, _ = evaluation(corpus_spec, encoders, runs, weight, judgements, judged_digest, protocol)
+    _, per_query, _ = evaluation(_selection)
     return significance(per_query, against="best", metric=metric, test=test)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, ...], weight: float,
-                  protocol: str = "", judgements: str = "official", judged_digest: str = "") -> bytes:
+def run_files_zip(selection: Selection) -> bytes:
     """A zip of the TREC run files, the qrels (of the judgement set) and the result CSVs of the selection."""
+    return _run_files_zip(selection.key, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _run_files_zip(key: str, _selection: Selection) -> bytes:
     import tempfile
     import zipfile
 
     from core.evaluation import evaluate
 
+    s = _selection
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        evaluate(corpus(corpus_spec), list(encoders), runs=runs, fusion_weight=weight, out_dir=tmp,
-                 protocol=protocol or None, qrels=judgement_qrels(corpus_spec, judgements))
+        evaluate(corpus(s.corpus), list(s.encoders), runs=s.runs, fusion_weight=s.weight, out_dir=tmp,
+                 protocol=s.protocol or None, qrels=judgement_qrels(s.corpus, s.judgements))
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(Path(tmp).rglob("*")):
                 if p.is_file():
@@ -65,10 +78,14 @@ def run_files_zip(corpus_spec: str, encoders: tuple[str, ...], runs: tuple[str, 
     return buf.getvalue()
 
 
+def query_run_scores(selection: Selection, spec: str, run: str, qid: str) -> dict[str, float]:
+    """Scores of one query's candidates under one run of the selection (for the drill-down)."""
+    return _query_run_scores(selection.corpus, spec, run, selection.weight, qid, selection.protocol)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str,
-                     protocol: str = "") -> dict[str, float]:
-    """Scores of one query's candidates under one run (for the drill-down)."""
+def _query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str,
+                      protocol: str) -> dict[str, float]:
     from core.evaluation import run_scores
 
     return run_scores(corpus(corpus_spec), spec, run, weight, protocol=protocol or None).get(qid, {})
