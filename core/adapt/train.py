@@ -20,7 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from .. import config
 from ..corpora.base import Corpus
+from ..errors import torch_load_reason
 from ..store import atomic_path, atomic_write_json, key_of, load_json
 from . import provenance as prov
 from .data import IMG_KEY, SEPARATOR, TEXT_KEY, write_csv
@@ -74,7 +76,14 @@ def resolve_init(arch: str, pretrained: str) -> tuple[str | None, str]:
     weights = enc.local_weights()
     if weights is None:
         raise AdaptError(f"weights for {arch}/{pretrained} are not on this machine. Fix: "
-                         f"python -m core fetch-weights clip:{arch}:{pretrained}")
+                         f"{config.cli()} fetch-weights clip:{arch}:{pretrained}")
+    if getattr(enc, "is_checkpoint", False):  # a file the user named: read it as the encoders do, tensors only
+        from ..encoders.torch_image import read_state_dict
+
+        try:
+            read_state_dict(Path(weights), "--pretrained checkpoint")
+        except RuntimeError as exc:
+            raise AdaptError(str(exc)) from exc
     return str(weights), enc.spec
 
 
@@ -257,11 +266,17 @@ def _cpu_state(model) -> dict:
 def _restore(run: Path, model, optimizer, scaler) -> None:
     import torch
 
-    ckpt = torch.load(run / "latest.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(ckpt["state_dict"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    if scaler is not None and "scaler" in ckpt:
-        scaler.load_state_dict(ckpt["scaler"])
+    path = run / "latest.pt"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler is not None and "scaler" in ckpt:
+            scaler.load_state_dict(ckpt["scaler"])
+    except Exception as exc:  # noqa: BLE001 - truncated, foreign or edited files alike
+        raise AdaptError(f"cannot resume run {run.name}: its saved state {path} is damaged or truncated "
+                         f"({torch_load_reason(exc)}; an interrupted save or a full disk?); free space if the "
+                         "disk is full, then run again with --overwrite to start the run over") from exc
 
 
 def _train(run: Path, state: dict, args, init_path: str | None, tag_cfg: dict, cfg: AdaptConfig,
@@ -429,7 +444,11 @@ def _check_finite(path: Path, name: str) -> None:
     """AdaptError when a checkpoint holds a NaN or infinite weight (training diverged): never published."""
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as exc:  # noqa: BLE001 - a truncated save (full disk) or an edited file
+        raise AdaptError(f"the checkpoint of run {name} at {path} is damaged or truncated ({torch_load_reason(exc)}); "
+                         "free space if the disk is full, then run again with --overwrite") from exc
     bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise AdaptError(f"training {name} diverged: {len(bad)} weight tensor(s) hold NaN or infinity (e.g. {bad[0]}); "

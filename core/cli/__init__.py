@@ -12,6 +12,7 @@ import sys
 
 from .. import config
 from ..corpora import DatasetError
+from ..errors import one_line
 from ..figures import ImageError
 
 #: Modules of this package that register sub-commands, in help order.
@@ -34,11 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config.check_environment()
         return args.fn(args)
-    except PermissionError as exc:
-        print(f"error: {exc}; if that is in the cache, set UPAIR_CACHE to a writable folder", file=sys.stderr)
-        return 2
     except (DatasetError, ImageError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)  # OS errors: the path and the fix
         return 2
     except KeyboardInterrupt:
         print("interrupted; what was already encoded is kept in the cache", file=sys.stderr)

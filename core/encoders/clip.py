@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from ..errors import torch_load_reason
 from ..protocols import DEFAULT_PROTOCOL, IMAGENET_MEAN, IMAGENET_STD, clean_preprocess, get_protocol, upair_preprocess
 from .base import DOWNLOADABLE, IMAGE, PROTOCOLS, TEXT, TEXT_TO_IMAGE, Availability, Encoder, l2_normalise
 from .device import OnDevice, autocast
@@ -350,7 +351,7 @@ class ClipEncoder(OnDevice, Encoder):
                 except Exception as exc:  # noqa: BLE001 - truncated, foreign or malicious files alike
                     raise RuntimeError(
                         f"damaged weights for {self.arch}/{self.pretrained} at {weights} "
-                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}): delete "
+                        f"({torch_load_reason(exc)}): delete "
                         f"{weights} and fetch again with `{config.cli()} fetch-weights {self.spec}`"
                     ) from exc
         finally:

@@ -7,7 +7,6 @@ Under the ``upair`` protocol images get the official preprocessing
 """
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Callable
@@ -39,11 +38,12 @@ def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
     except Exception as exc:  # noqa: BLE001 - unpickling/format errors
         import pickle
 
-        if isinstance(exc, pickle.UnpicklingError):
+        from ..errors import torch_load_reason
+
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
             raise RuntimeError(f"refused to load {what} {path}: it holds Python objects other than tensors, which are "
                                "never unpickled here. Re-save it with torch.save(model.state_dict(), path).") from exc
-        detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0][:300] if str(exc) else ""
-        raise RuntimeError(f"cannot read {what} {path}: {type(exc).__name__}: {detail}. Expected a torch "
+        raise RuntimeError(f"cannot read {what} {path}: {torch_load_reason(exc)}. Expected a torch "
                            "state_dict saved with torch.save (tensors only), or a .safetensors file.") from exc
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
