@@ -58,6 +58,9 @@ def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[st
             problems.append(msg)
             continue
         qid, docid, rel = parts[0], parts[2], int(parts[3])
+        if rel < 0:
+            problems.append(f"{path}:{lineno}: relevance {rel} is negative; counted as not relevant "
+                            "(as trec_eval counts it)")
         if (qid, docid) in seen and qrels[qid][docid] != rel:
             problems.append(f"{path}:{lineno}: {qid} {docid} judged again with relevance {rel} "
                             f"(line {seen[qid, docid]} said {qrels[qid][docid]}); the later line is used")

@@ -12,9 +12,14 @@ def decode_text(raw: bytes, path: Path, warnings: list[str]) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        warnings.append(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+        text = raw.decode("utf-8-sig", errors="replace")
+        lines = sorted({n for n, line in enumerate(text.splitlines(), 1) if "\ufffd" in line})
+        first = raw[:exc.start].count(b"\n") + 1
+        more = f"; also line(s) {', '.join(map(str, lines[1:6]))}{' …' if len(lines) > 6 else ''}" \
+            if len(lines) > 1 else ""
+        warnings.append(f"{path}:{first}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}{more}); "
                         "undecodable bytes replaced with U+FFFD")
-        return raw.decode("utf-8-sig", errors="replace")
+        return text
 
 
 # --------------------------------------------------------------------------- CSV cells a spreadsheet would run

@@ -55,6 +55,8 @@ selection = Selection(ctx.corpus_spec, encoders, tuple(runs), weight, jset,
 with st.spinner("Scoring runs…"):
     table, per_query, skipped = services.scores.evaluation(selection)
     sig = services.scores.significance_vs_best(selection, "AP", test)
+problems = services.scores.benchmark_problems(ctx.corpus_spec)
+widgets.problems_warning(problems)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:
@@ -90,7 +92,8 @@ st.caption(protocol_note)
 d1, d2 = st.columns(2)
 d1.download_button("Download results (CSV)",
                    widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
-                                       weight=selection.weight, test=test, n_by_axis=n_by_axis),
+                                       weight=selection.weight, test=test, n_by_axis=n_by_axis,
+                                       problems_by_axis=services.scores.problem_counts(ctx.corpus_spec, AXES)),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
                    services.scores.run_files_zip(selection),

@@ -74,15 +74,17 @@ def score_bars(table: pd.DataFrame, metric: str):
 
 
 def results_csv(table: pd.DataFrame, sig: pd.DataFrame | None, *, corpus: str, protocol: str, weight: float,
-                test: str, n_by_axis: dict[str, int]) -> bytes:
+                test: str, n_by_axis: dict[str, int], problems_by_axis: dict[str, int] | None = None) -> bytes:
     """The results as CSV: one row per system, axis and measure (named as on screen), with the
-    corpus, protocol, fusion weight, test, n and the significance against the best system."""
+    corpus, protocol, fusion weight, test, n, the significance against the best system and the
+    number of loader problems that touch the axis (``problems``)."""
     rows = []
     for _, r in table.iterrows():
         row = {"corpus": corpus, "protocol": protocol, "fusion_weight": weight, "encoder": r["encoder"],
                "system": system_name(r["encoder"], r["run"]), "run": r["run"], "axis": r["axis"],
                "measure": metric_label(r["metric"]), "value": r["value"], "n": n_by_axis.get(r["axis"], 0),
-               "test": test, "vs_best": "", "p_holm": None, "significantly_worse": False}
+               "test": test, "vs_best": "", "p_holm": None, "significantly_worse": False,
+               "problems": (problems_by_axis or {}).get(r["axis"], 0)}
         if sig is not None and not sig.empty:
             s = sig[(sig["axis"] == r["axis"]) & (((sig["encoder_a"] == r["encoder"]) & (sig["run_a"] == r["run"]))
                                                  | ((sig["encoder_b"] == r["encoder"]) & (sig["run_b"] == r["run"])))]
@@ -96,6 +98,27 @@ def results_csv(table: pd.DataFrame, sig: pd.DataFrame | None, *, corpus: str, p
                            significance_measure=metric_label(s0["metric"]))
         rows.append(row)
     return frame_csv(pd.DataFrame(rows), index=False).encode()
+
+
+#: Loader problems listed on the page (all of them are in the run-files zip's problems.csv).
+PROBLEMS_SHOWN = 50
+
+
+def problems_warning(problems) -> None:
+    """A warning that the loader found problems, with each one's file:line (render only)."""
+    if not problems:
+        return
+    st.warning(f"**The loader found {len(problems)} problem(s) in this benchmark**; each can change the scores "
+               "below (bad lines are left out, conflicting grades take the later line, unknown ids are dropped, "
+               "an unusable qrels file leaves its axis out). Fix the files to get the scores of the data as meant.",
+               icon=":material/report:")
+    with st.expander(f"Problems ({len(problems)}), with file and line"):
+        rows = [{"where": p.where, "axis": p.axis or "all",
+                 "problem": p.message[len(p.where):].lstrip(": ") if p.message.startswith(p.where) else p.message}
+                for p in problems[:PROBLEMS_SHOWN]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        if len(problems) > PROBLEMS_SHOWN:
+            st.caption(f"… and {len(problems) - PROBLEMS_SHOWN} more: all are in problems.csv of the run-files zip.")
 
 
 def _side_by_side(corpus: Corpus, qid: str, systems: list[tuple[str, str]], scores: dict, k: int) -> None:

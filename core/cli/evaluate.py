@@ -55,6 +55,7 @@ def cmd_evaluate(args) -> int:
         print(format_tables(result))
     for spec, reason in result.skipped:
         print(f"skipped  {spec}: {reason}")
+    _print_problems(result, protocol.name)
     if not len(result.table):
         print("error: nothing was evaluated (see the skipped lines above)", file=sys.stderr)
         return 2
@@ -66,8 +67,32 @@ def cmd_evaluate(args) -> int:
             print(f"\nsignificance ({args.significance}, {canonical(metrics[0])}, best vs others, Holm):")
             print(table(rows, ["axis", "best", "other", "diff", "p", "p (Holm)", "sig. 0.05"]))
     if args.out:
-        print(f"\nrun files, qrels, results.csv and per_query.csv written to {Path(args.out).resolve()}")
+        print(f"\nrun files, qrels, results.csv, per_query.csv and problems.csv written to {Path(args.out).resolve()}")
+    if result.problems and not args.allow_problems:
+        print(f"error: the loader found {len(result.problems)} problem(s) in {corpus.name} (listed above) that "
+              "change these numbers; fix the files, or pass --allow-problems to accept them (exit 0)", file=sys.stderr)
+        return PROBLEMS_EXIT
     return 0
+
+
+#: Exit status of ``evaluate`` when the tables were computed but the loader reported problems.
+PROBLEMS_EXIT = 3
+#: Problems printed in full; the rest are counted (all are in problems.csv with --out).
+PROBLEMS_SHOWN = 20
+
+
+def _print_problems(result, protocol: str) -> None:
+    from ..evaluation import UPAIR_OFFICIAL_NOTE
+
+    if not result.problems:
+        return
+    print(f"\nproblems found by the loader ({len(result.problems)}), each may change the numbers above:")
+    for p in result.problems[:PROBLEMS_SHOWN]:
+        print(f"problem  {p.message}")
+    if len(result.problems) > PROBLEMS_SHOWN:
+        print(f"problem  ... and {len(result.problems) - PROBLEMS_SHOWN} more (all in problems.csv with --out)")
+    if protocol == "upair":
+        print(f"note     under --protocol upair: {UPAIR_OFFICIAL_NOTE}")
 
 
 def register(sub) -> None:
@@ -85,6 +110,9 @@ def register(sub) -> None:
     sp.add_argument("--protocol", choices=protocol_names(), default=None,
                     help="preprocessing and text cleaning: upair = the official evaluation/run.py exactly "
                          "(default for UPAIR-layout corpora), clean = this project's (default otherwise)")
+    sp.add_argument("--allow-problems", action="store_true",
+                    help="exit 0 even when the loader reported problems (bad qrels lines, unknown ids, ...); "
+                         "they are still printed and written to problems.csv")
     sp.add_argument("--significance", default="none", choices=["none", "randomization", "t"],
                     help="test the best system of each axis against the others (first metric)")
     sp.set_defaults(fn=cmd_evaluate)

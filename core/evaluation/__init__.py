@@ -36,6 +36,7 @@ from .cache import CORPUS_CACHE, RESULT_CACHE, CorpusCache, CorpusMemo, ResultCa
 from .evaluator import RESULTS_VERSION, EvalResult, evaluate
 from .fusion import fuse, minmax, segment_minmax
 from .pairs import AxisData, Pairs, axis_order, benchmark_of, build_axis_data, build_pairs, qrels_digest
+from .problems import UPAIR_OFFICIAL_NOTE, Problem, loader_problems, problems_frame
 from .runfiles import run_tag, write_run_file
 from .runs import (
     DEFAULT_RUNS,
@@ -64,4 +65,5 @@ __all__ = [
     "axis_data", "embeddings", "raw_scores", "run_array", "slug", "Pairs", "AxisData", "build_pairs",
     "build_axis_data", "benchmark_of", "qrels_digest", "axis_order", "run_tag", "write_run_file",
     "CorpusMemo", "CorpusCache", "ResultCache", "CORPUS_CACHE", "RESULT_CACHE", "Selection",
+    "Problem", "loader_problems", "problems_frame", "UPAIR_OFFICIAL_NOTE",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..corpora.base import Corpus
+from ..corpora.base import AXES, Corpus
 from ..embed import EncoderUnavailable, Progress, require
 from ..outdir import open_output
 from ..metrics import DEFAULT_MEASURES, NATIVE, canonical, metrics_sorted, plan_measures, trec_order
@@ -18,6 +18,7 @@ from ..protocols import default_protocol_for, get_protocol
 from ..qrels import write_qrels
 from ..store import key_of
 from .cache import RESULT_CACHE
+from .problems import axis_problem_counts, loader_problems, problems_frame
 from .pairs import axis_order, benchmark_of, pairs_to_dict, qrels_digest
 from .runfiles import run_tag, write_run_file
 from .runs import RUNS, DEFAULT_RUNS, RunPlan, axis_data, embeddings, pairs_of, plan_run, run_array, slug
@@ -38,7 +39,9 @@ class EvalResult:
     ``table``: tidy means (encoder, run, axis, metric, value); ``per_query``: (encoder,
     run, axis, metric, qid, value); ``run_files``: (encoder, run) → TREC run file (when an
     output folder was given); ``skipped``: (encoder, reason) for encoders / runs that
-    could not be evaluated; ``protocol``: the ``core.protocols`` name every number follows.
+    could not be evaluated; ``protocol``: the ``core.protocols`` name every number follows;
+    ``problems``: what the corpus loader found wrong (``core.evaluation.problems``), each of
+    which may have changed a number.
     """
 
     table: "pd.DataFrame"  # noqa: F821
@@ -48,6 +51,7 @@ class EvalResult:
     fusion_weight: float = 1.0
     metrics: tuple[str, ...] = DEFAULT_MEASURES
     protocol: str = "clean"
+    problems: tuple = ()
 
     def pivot(self, axis: str):
         """Means on one axis: rows (encoder, run), columns metrics (in requested order)."""
@@ -176,6 +180,7 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
         raise ValueError(f"the fusion weight must be a finite number (got {fusion_weight!r})")
     from ..integrity import drop_unreadable
 
+    problems = loader_problems(corpus)
     corpus, unreadable = drop_unreadable(corpus)  # never scored as blank pictures; reported below
     if unreadable and qrels is not None:
         qrels = {a: {q: {d: r for d, r in docs.items() if d not in unreadable}
@@ -183,10 +188,11 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open_output(out_dir, "evaluate")) if out_dir is not None else None
         return _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress,
-                             show_bar)
+                             show_bar, problems)
 
 
-def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar):
+def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar,
+                  problems=()):
     import pandas as pd
 
     qdigest = qrels_digest(corpus, qrels)
@@ -217,7 +223,7 @@ def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unread
                 run_files[(spec, plan.run)] = path
             frames.append(_frame(spec, plan.run, values, measures))
             log.info("evaluated %s %s (%s) in %.2fs", spec, plan.run, proto.name, time.perf_counter() - t0)
-    result = _result(frames, run_files, skipped, weight, measures, proto.name)
+    result = replace(_result(frames, run_files, skipped, weight, measures, proto.name), problems=tuple(problems))
     if out is not None:
         _write_outputs(out, corpus, result, qrels)
     return result
@@ -248,8 +254,11 @@ def _write_outputs(out, corpus: Corpus, result: EvalResult, qrels=None) -> None:
         write_qrels(out.file(f"qrels_{axis}.txt"), q)
     from ..textio import frame_csv  # formula cells neutralised
 
-    out.write_text("results.csv", frame_csv(result.table.assign(protocol=result.protocol)[
-        ["protocol", *result.table.columns]], index=False))
+    counts = axis_problem_counts(result.problems, AXES)
+    table = result.table.assign(protocol=result.protocol,
+                                problems=[counts.get(a, 0) for a in result.table["axis"]])
+    out.write_text("results.csv", frame_csv(table[["protocol", *result.table.columns, "problems"]], index=False))
+    out.write_text("problems.csv", frame_csv(problems_frame(result.problems), index=False))
     out.write_text("per_query.csv", frame_csv(result.per_query.assign(protocol=result.protocol)[
         ["protocol", *result.per_query.columns]], index=False))
 

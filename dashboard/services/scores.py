@@ -41,6 +41,21 @@ def _evaluation(key: str, _selection: Selection):
     return res.table, res.per_query, list(res.skipped)
 
 
+def benchmark_problems(corpus_spec: str) -> tuple:
+    """What the corpus loader found wrong in the benchmark (``core.evaluation.loader_problems``):
+    ``Problem`` rows with ``where`` (file:line), ``axis`` and ``message``; each may change a score."""
+    from core.evaluation import loader_problems
+
+    return loader_problems(corpus(corpus_spec))
+
+
+def problem_counts(corpus_spec: str, axes) -> dict[str, int]:
+    """Per axis, the loader problems that touch its numbers (its qrels file's and the corpus-wide ones)."""
+    from core.evaluation.problems import axis_problem_counts
+
+    return axis_problem_counts(benchmark_problems(corpus_spec), axes)
+
+
 def significance_vs_best(selection: Selection, metric: str, test: str):
     """Every system against the best one per axis (Holm-corrected), as a frame."""
     return _significance_vs_best(selection.key, metric, test, selection)
