@@ -58,6 +58,11 @@ class UnsafeArchiveError(DownloadError):
 # --------------------------------------------------------------------------- download
 
 
+#: What to do without a connection (the flag exists: ``download-upair --zip FILE``).
+BY_HAND = (f"or download upair.zip from {UPAIR_RECORD_URL} on a machine with internet access and run "
+           f"`{config.cli()} download-upair --zip FILE`")
+
+
 def _part_path(dest: Path) -> Path:
     return dest.with_suffix(dest.suffix + ".part")
 
@@ -65,8 +70,7 @@ def _part_path(dest: Path) -> Path:
 def _unreachable(url: str, reason: object) -> DownloadError:
     host = urllib.parse.urlsplit(url).netloc or url
     return DownloadError(
-        f"could not reach {host}: {reason}; check your internet connection or download {url} "
-        "by hand and pass its path"
+        f"could not reach {host}: {reason} (fetching {url}); check your internet connection"
     )
 
 
@@ -122,7 +126,7 @@ def _transfer(url: str, dest: Path, part: Path, progress: bool, chunk: int, time
         exc.close()
         raise DownloadError(
             f"{url} returned HTTP {exc.code} {reason}".rstrip()
-            + "; check the address, or download the file by hand and pass its path"
+            + "; check the address"
         ) from None
     except urllib.error.URLError as exc:
         raise _unreachable(url, exc.reason) from None
@@ -466,7 +470,10 @@ def download_upair(
             if root is not None:
                 return root
             local = _local_file(url)
-            zip_path = local or download(url, dest / "upair.zip", progress=progress)
+            try:
+                zip_path = local or download(url, dest / "upair.zip", progress=progress)
+            except DownloadError as exc:
+                raise DownloadError(f"{exc}; {BY_HAND}") from None
             if not is_zip(zip_path):
                 with open(zip_path, "rb") as fh:
                     head = fh.read(64)
@@ -475,7 +482,7 @@ def download_upair(
                 zip_path.unlink()
                 raise DownloadError(
                     f"the server did not return a zip archive for {url} (first bytes: {head!r}); "
-                    f"try again later, or download upair.zip from {UPAIR_RECORD_URL} by hand and pass its path"
+                    f"try again later; {BY_HAND}"
                 )
             safe_extract(zip_path, dest)
             root = find_dataset_root(dest)

@@ -333,8 +333,25 @@ def test_connection_refused_is_explained(tmp_path):
         dl.download(url, tmp_path / "upair.zip", progress=False, timeout=5)
     msg = str(info.value)
     assert f"could not reach 127.0.0.1:{port}" in msg
-    assert "check your internet connection" in msg and url in msg and "by hand" in msg
+    assert "check your internet connection" in msg and url in msg
     assert not (tmp_path / "upair.zip").exists()
+
+
+def test_offline_download_upair_advises_only_a_flag_it_has(tmp_path, capsys):
+    """Offline, the advice names `download-upair --zip FILE`, and that flag unpacks a zip."""
+    from core.cli import main, parser
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DownloadError) as info:
+        dl.download_upair(tmp_path / "upair", url=f"http://127.0.0.1:{port}/upair.zip", progress=False)
+    msg = str(info.value)
+    assert "download-upair --zip FILE" in msg and dl.UPAIR_RECORD_URL in msg
+    flags = [a.option_strings for a in parser()._subparsers._group_actions[0].choices["download-upair"]._actions]
+    assert ["--zip"] in flags
+    assert main(["download-upair", "--zip", str(tmp_path / "nope.zip"), "--dest", str(tmp_path / "d")]) == 2
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_unsupported_scheme_is_refused(tmp_path):

@@ -139,7 +139,12 @@ def cmd_search(args) -> int:
 def cmd_download(args) -> int:
     from ..download import download_upair
 
-    root = download_upair(Path(args.dest) if args.dest else None)
+    if args.zip:
+        if not Path(args.zip).expanduser().is_file():
+            raise ValueError(f"--zip {args.zip}: no such file; name the upair.zip you downloaded")
+        root = download_upair(Path(args.dest) if args.dest else None, url=args.zip)
+    else:
+        root = download_upair(Path(args.dest) if args.dest else None)
     print(f"UPAIR ready at {root}\nuse it with:  python -m core info --corpus upair:{root}")
     return 0
 
@@ -190,6 +195,8 @@ def register(sub) -> None:
 
     sp = sub.add_parser("download-upair", help="download and unpack the UPAIR archive (needs internet)")
     sp.add_argument("--dest", type=nonempty, help="folder (default: cache/upair)")
+    sp.add_argument("--zip", type=nonempty, metavar="FILE",
+                    help="unpack this upair.zip (downloaded by hand) instead of downloading; it is left in place")
     sp.set_defaults(fn=cmd_download)
 
     sp = sub.add_parser("fetch-weights", help="download an encoder's weights (or a preset's) into the cache")

@@ -30,6 +30,50 @@ UPAIR_INPUT_SIZE: dict[str, int] = {"resnext101_32x8d": 384}
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
+#: How to find timm's model names (said with an unknown one).
+NAMES_HOW = "list them with `python -c \"import timm; print(timm.list_models('*resnet*'))\"`"
+
+
+def timm_names() -> frozenset[str] | None:
+    """timm's architecture names, remembered in the cache per timm version so that checking a
+    name usually imports nothing (None when timm is not installed)."""
+    from ..store import atomic_write_json, load_json
+
+    try:
+        version = metadata.version("timm")
+    except metadata.PackageNotFoundError:
+        return None
+    path = config.cache_dir() / "timm" / f"models-{version}.json"
+    data = load_json(path)
+    if isinstance(data, list) and data and all(isinstance(n, str) for n in data):
+        return frozenset(data)
+    import timm
+
+    names = sorted(timm.list_models())
+    try:
+        atomic_write_json(path, names)
+    except OSError:  # a read-only cache: checked again next time
+        pass
+    return frozenset(names)
+
+
+def unknown_model(arch: str, names: frozenset[str]) -> Availability:
+    """Availability for a name timm does not have, with close matches and how to list them."""
+    import difflib
+
+    close = difflib.get_close_matches(arch, sorted(names), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return Availability(False, f"unknown timm model {arch!r}", f"{hint}{NAMES_HOW}")
+
+
+def _shipped_archs() -> set[str]:
+    """Architectures of the timm specs this project ships (built-ins and presets): known to exist."""
+    from . import BUILTIN_SPECS, PRESETS
+
+    specs = [*BUILTIN_SPECS, *(s for group in PRESETS.values() for s in group)]
+    return {s.split(":")[1].split("@")[0].split(".")[0] for s in specs if s.startswith("timm:")}
+
+
 class TimmEncoder(TorchImageEncoder):
     """A timm model without its classifier as image encoder (lazy, thread-safe loading)."""
 
@@ -69,6 +113,13 @@ class TimmEncoder(TorchImageEncoder):
             return Availability(False, f"checkpoint file not found: {self.checkpoint}",
                                 f"put the {self.arch} checkpoint at {self.checkpoint}")
         root = hf_cache_dir()
+        if self.arch not in _shipped_archs():  # a name the user typed: is it one timm has?
+            try:
+                names = timm_names()
+            except Exception:  # noqa: BLE001 - a broken install is reported below
+                names = None
+            if names is not None and self.arch not in names:
+                return unknown_model(self.arch, names)
         if (self.checkpoint is None and "timm" not in sys.modules
                 and not any(root.glob(f"models--*--{self.arch}*"))):  # answered without importing torch
             return Availability(False, f"weights for {self.model_name} are not downloaded", self._fetch_fix())
@@ -79,8 +130,7 @@ class TimmEncoder(TorchImageEncoder):
                                 "pip install -r requirements.txt (timm and torch)")
         try:
             if not timm.is_model(self.arch):
-                return Availability(False, f"unknown timm model {self.arch!r}",
-                                    "use a name from `python -c \"import timm; print(timm.list_models())\"`")
+                return unknown_model(self.arch, frozenset(timm.list_models()))
             if self.checkpoint is not None:
                 return Availability(True)
             hub_id = self._hub_id()
@@ -101,7 +151,7 @@ class TimmEncoder(TorchImageEncoder):
         import timm
 
         if not timm.is_model(self.arch):
-            raise ValueError(f"unknown timm model {self.arch!r}")
+            raise ValueError(f"unknown timm model {self.arch!r}; {unknown_model(self.arch, frozenset(timm.list_models())).fix}")
         hub_id = self._hub_id()
         if not hub_id:
             raise ValueError(f"timm has no hub weights for {self.model_name!r}; name a pretrained tag "
