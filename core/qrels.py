@@ -88,15 +88,33 @@ def write_run(path: Path | str, run: Mapping[str, Mapping[str, float]], tag: str
 
 
 def read_run(path: Path | str) -> dict[str, dict[str, float]]:
-    """Read a TREC run file into ``{qid: {docid: score}}``."""
+    """Read a TREC run file into ``{qid: {docid: score}}``; DatasetError naming the file and line
+    for a line without 6 fields or with a score that is not a finite number, and for a path that
+    cannot be read. Undecodable bytes are replaced (the ids then do not match any figure)."""
+    import math
+
+    path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"run file path {path} is a folder; expected a TREC run file ('qid Q0 docid rank score tag')")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read run file {path}: {exc.strerror or exc}") from exc
+    text = decode_text(raw, path, [])
     run: dict[str, dict[str, float]] = {}
-    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue
         if len(parts) != 6:
             raise DatasetError(f"{path}:{lineno}: expected 6 fields in a run line, found {len(parts)}")
-        run.setdefault(parts[0], {})[parts[2]] = float(parts[4])
+        try:
+            score = float(parts[4])
+        except ValueError:
+            score = math.nan
+        if not math.isfinite(score):
+            raise DatasetError(f"{path}:{lineno}: score {parts[4][:30]!r} is not a finite number")
+        run.setdefault(parts[0], {})[parts[2]] = score
     return run
 
 
