@@ -8,12 +8,12 @@ from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
 from dashboard import identity, services, sidebar
 from dashboard.components.status import load_or_stop
-from pages import judge_widgets as jw
+from pages import judge_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
 st.title("Judge")
-st.markdown(jw.CHIP_CSS, unsafe_allow_html=True)
+st.markdown(judge_widgets.CHIP_CSS, unsafe_allow_html=True)
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings; judging it tests the tool.")
 
@@ -92,13 +92,13 @@ if mode == "Judge":
                 text=f"{pr.done} of {pr.total} pairs judged · "
                      f"{pr.queries_done} of {len(pr.per_query)} queries complete")
     nav = st.columns([1, 1, 1, 1, 2, 2])
-    nav[0].button("Back", key="judge-back", shortcut=jw.NAV_KEYS["back"], on_click=move, args=(-1,),
+    nav[0].button("Back", key="judge-back", shortcut=judge_widgets.NAV_KEYS["back"], on_click=move, args=(-1,),
                   disabled=pos == 0, icon=":material/arrow_back:", width="stretch")
-    nav[1].button("Next", key="judge-next", shortcut=jw.NAV_KEYS["next"], on_click=move, args=(1,),
+    nav[1].button("Next", key="judge-next", shortcut=judge_widgets.NAV_KEYS["next"], on_click=move, args=(1,),
                   disabled=pos >= len(order), icon=":material/arrow_forward:", width="stretch")
-    nav[2].button("Skip", key="judge-skip", shortcut=jw.NAV_KEYS["skip"], on_click=skip,
+    nav[2].button("Skip", key="judge-skip", shortcut=judge_widgets.NAV_KEYS["skip"], on_click=skip,
                   disabled=pos >= len(order), icon=":material/skip_next:", width="stretch")
-    nav[3].button("Undo", key="judge-undo", shortcut=jw.NAV_KEYS["undo"], on_click=undo,
+    nav[3].button("Undo", key="judge-undo", shortcut=judge_widgets.NAV_KEYS["undo"], on_click=undo,
                   icon=":material/undo:", width="stretch",
                   help="Withdraw your latest answer (it stays in the journal).")
     zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
@@ -114,25 +114,25 @@ if mode == "Judge":
     qi = list(pr.per_query).index(q) + 1
     cur = judged.get((q, c))
     st.caption(f"Pair {pos + 1} of {len(order)} · query {qi} of {len(pr.per_query)}, {done_q} of its {n_q} "
-               f"candidate(s) judged · {jw.current_summary(cur)}")
+               f"candidate(s) judged · {judge_widgets.current_summary(cur)}")
     left, right, panel = st.columns([5, 5, 5], gap="medium")
     with left:
-        jw.figure_panel(corpus.by_id[q], "Query", zoom, 440)
+        judge_widgets.figure_panel(corpus.by_id[q], "Query", zoom, 440)
     with right:
-        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
+        judge_widgets.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
     with panel:
         for axis in AXES:
-            jw.score_card(axis, cur, answer, "judge")
+            judge_widgets.score_card(axis, cur, answer, "judge")
     st.caption("Keys: 1 / 2 / 3 visual yes / no / unsure · 4 / 5 / 6 semantic · 7 / 8 / 9 part-whole · "
                "← back · → next · S skip · U undo. Each axis on its own; encoders, ranks and scores are hidden. "
                f"Journal: `{journal.path}`")
 
 elif mode == "Agreement":
-    jw.agreement_section(store)
+    judge_widgets.agreement_section(store)
 
 elif mode == "Adjudicate":
     identity.require_write(ADJUDICATOR)
-    jw.adjudication_section(corpus, store, services.thumbnail)
+    judge_widgets.adjudication_section(corpus, store, services.thumbnail)
 
 else:
-    jw.import_export_section(corpus, store, journal)
+    judge_widgets.import_export_section(corpus, store, journal)

@@ -7,8 +7,7 @@ from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label
 from dashboard.components.grids import figure_grid, pager
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import map_examiner as mx
-from pages import map_widgets as widgets
+from pages import map_interaction, map_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -21,7 +20,7 @@ if corpus.synthetic:
 if ctx.note:
     st.info(ctx.note, icon=":material/swap_horiz:")
 
-mx.new_query_note(corpus)
+map_interaction.new_query_note(corpus)
 image_encoders = list(ready_encoders(corpus, ctx.corpus_spec, ctx.encoders))
 if not image_encoders:
     st.stop()
@@ -32,7 +31,7 @@ left_spec = c1.selectbox("Encoder", image_encoders, format_func=services.encoder
 others = ["(none)"] + [e for e in image_encoders if e != left_spec]
 right_spec = c2.selectbox("Compare with", others, index=min(1, len(others) - 1), key="map_right",
                           format_func=lambda s: s if s == "(none)" else services.encoder_label(s))
-colour = c3.selectbox("Colour by", list(widgets.COLOURINGS), key="map_colour", persist_state="session")
+colour = c3.selectbox("Colour by", list(map_widgets.COLOURINGS), key="map_colour", persist_state="session")
 axis = None
 if colour == "Relevance to the query":
     axis = c4.selectbox("Axis", list(AXES), key="map_axis", format_func=AXIS_LABELS.get, persist_state="session")
@@ -57,7 +56,7 @@ for spec in specs:
     else:
         frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
 
-_, no_data = widgets.colour_groups(corpus, frames[left_spec], colour, axis, query)
+_, no_data = map_widgets.colour_groups(corpus, frames[left_spec], colour, axis, query)
 if no_data:
     st.info(f"**Colour by {colour.lower()}:** {no_data} All points are drawn in grey.", icon=":material/format_color_reset:")
 
@@ -71,15 +70,15 @@ for col, spec in zip(cols, specs):
         if query and qxy is None:
             st.caption("The query cannot be placed on this map: a text encoder needs a description "
                        "(add one to the upload on the Search page).")
-        fig = widgets.map_figure(corpus, frames[spec], colour, axis, query, qxy, selected, query_name)
+        fig = map_widgets.map_figure(corpus, frames[spec], colour, axis, query, qxy, selected, query_name)
         event = st.plotly_chart(fig, key=f"map-{spec}", on_select="rerun", selection_mode=("box", "lasso"),
                                 width="stretch")
-        picked = widgets.selected_ids(event)
+        picked = map_widgets.selected_ids(event)
         if picked and set(picked) != selected:
             st.session_state["map_selection"] = picked
             st.session_state.pop("map_sel_page", None)
             st.rerun()
-mx.hover_and_click(ctx.corpus_spec, list(frames[left_spec]["id"]))
+map_interaction.hover_and_click(ctx.corpus_spec, list(frames[left_spec]["id"]))
 st.caption(f"{len(frames[left_spec])} figures on each map." +
            (f" Above {MAX_DRAWN:,} figures a sample that keeps every region is drawn as points (hover, "
             "box and lasso act on those) over a grey density of all of them." if len(frames[left_spec]) > MAX_DRAWN
@@ -103,4 +102,4 @@ if clip_specs:
                      format_func=lambda f: "Figure descriptions" if f == "desc" else "Component labels")
     with st.spinner("Computing the joint map…"):
         joint = services.maps.joint_frame(ctx.corpus_spec, spec, field)
-    st.plotly_chart(widgets.joint_figure(joint), key="joint", width="stretch")
+    st.plotly_chart(map_widgets.joint_figure(joint), key="joint", width="stretch")

@@ -8,7 +8,7 @@ from core.metrics import DEFAULT_MEASURES, canonical
 from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import serve, services, sidebar
 from dashboard.components.status import load_or_stop
-from pages import models_widgets as widgets
+from pages import models_widgets
 
 ctx = sidebar.context()
 st.title("Models")
@@ -17,7 +17,7 @@ st.caption("CLIP models adapted to patent figures here (`python -m core adapt`):
            "UPAIR did for CLIP-desc and CLIP-labels. Each appears as an encoder in the sidebar.")
 models = list_adapted()
 if not serve.served():  # served mode: models are read-only (training would block everyone's CPU)
-    widgets.train_form(ctx.corpus_spec, expanded=not models)
+    models_widgets.train_form(ctx.corpus_spec, expanded=not models)
 if not models and serve.served():
     st.info("No adapted models on this server (models are read-only here).", icon=":material/model_training:")
     st.stop()
@@ -36,11 +36,11 @@ name = st.selectbox("Adapted model", names, key="models_name",
                                           + (" — ⚠ degenerate" if health.get(models[names.index(n)].spec)
                                              and health[models[names.index(n)].spec].degenerate else ""))
 model = models[names.index(name)]
-widgets.health(model, ctx.corpus_spec)
-widgets.provenance(model)
+models_widgets.health(model, ctx.corpus_spec)
+models_widgets.provenance(model)
 
 st.subheader("Training")
-widgets.curves(model)
+models_widgets.curves(model)
 
 st.subheader("Before and after on the benchmark")
 corpus = load_or_stop(ctx.corpus_spec)
@@ -82,7 +82,7 @@ else:
                        "▲/▼: significantly better/worse after adaptation (paired "
                        f"{'randomization' if test == 'randomization' else 't'} test on per-query values, "
                        "Holm-corrected over runs and axes, α = 0.05).")
-            widgets.before_after_table(res.table, [canonical(m) for m in DEFAULT_MEASURES])
+            models_widgets.before_after_table(res.table, [canonical(m) for m in DEFAULT_MEASURES])
 
 st.subheader("Images and texts in one space, before and after")
 st.caption("UMAP of the figures' image embeddings (green) and their texts' embeddings (blue) together, as in "
@@ -101,4 +101,4 @@ else:
                 frame = services.maps.joint_frame(ctx.corpus_spec, spec, field)
                 st.markdown(f"**{title}**")
                 st.caption(f"`{spec}`")
-                widgets.joint_map(frame, title, key=f"models_map_{title[:5]}")
+                models_widgets.joint_map(frame, title, key=f"models_map_{title[:5]}")

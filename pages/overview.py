@@ -3,7 +3,7 @@ import streamlit as st
 
 from dashboard import serve, services, sidebar
 from dashboard.components.status import load_or_stop
-from pages import overview_widgets as widgets
+from pages import overview_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -15,8 +15,8 @@ if corpus.synthetic:
     st.warning("**Synthetic demo corpus** — procedurally drawn patent-style figures with generated "
                "judgements. Numbers shown for it test the tool, not real encoders on real patents.",
                icon=":material/science:")
-widgets.start_here(corpus)
-widgets.corpus_summary(corpus)
+overview_widgets.start_here(corpus)
+overview_widgets.corpus_summary(corpus)
 SERVED = serve.served()  # served mode: counts only (the details name server paths), no downloads
 if corpus.warnings:
     with st.expander(f"{len(corpus.warnings)} record(s) skipped or repaired while loading"):
@@ -34,9 +34,9 @@ if unreadable:
             st.code("\n".join(list(unreadable.values())[:200]), language=None, wrap_lines=True)
 
 st.subheader("Figures")
-widgets.figure_browser(corpus, key="overview")
+overview_widgets.figure_browser(corpus, key="overview")
 
 st.subheader("Encoders")
-widgets.encoder_table(services.encoder_status(), ctx.encoders)
+overview_widgets.encoder_table(services.encoder_status(), ctx.encoders)
 if not SERVED:
-    widgets.weights_panel(services.encoder_status())
+    overview_widgets.weights_panel(services.encoder_status())

@@ -5,7 +5,7 @@ from core.annotation.sampling import METHODS
 from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
-from pages import sample_widgets as sw
+from pages import sample_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -59,9 +59,10 @@ left, right = st.columns([1, 3])
 with left:
     figure_details_compact(qd.query)
 with right:
-    rows = [{"group": sw.GROUP_TITLES[g.name], "text band": str(g.spec.text), "image band": str(g.spec.image),
+    rows = [{"group": sample_widgets.GROUP_TITLES[g.name], "text band": str(g.spec.text),
+             "image band": str(g.spec.image),
              "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
-             "merged": g.merged, "merge case": sw.CASE_SHORT.get(g.case, g.case),
+             "merged": g.merged, "merge case": sample_widgets.CASE_SHORT.get(g.case, g.case),
              **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]
     rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
                     "kept": len(qd.cited),
@@ -71,31 +72,31 @@ with right:
     _, where = services.sampling.citations(ctx.corpus_spec, cfg_key)
     st.caption(f"Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
                f"**{run.config.dedup_index}** · citations: {where}. Bands are percentiles of this query's "
-               "similarities to every other figure (upper, lower]. Merge cases: " + sw.CASE_HELP)
+               "similarities to every other figure (upper, lower]. Merge cases: " + sample_widgets.CASE_HELP)
 
 st.subheader("Similarities and bands")
-st.markdown(sw.legend_html(run), unsafe_allow_html=True)
+st.markdown(sample_widgets.legend_html(run), unsafe_allow_html=True)
 cols = st.columns(3)
 for i, name in enumerate(order):
     with cols[i % 3]:
-        st.plotly_chart(sw.band_chart(qd, run, name), key=f"band-{name}", width="stretch",
+        st.plotly_chart(sample_widgets.band_chart(qd, run, name), key=f"band-{name}", width="stretch",
                         config={"displayModeBar": False})
 
 st.subheader("Drawn candidates")
 st.caption("Σ = summed score the group was merged on; per index the figure's similarity, **bold** where it lies "
            "inside that index's band (the indices that drew it).")
-tabs = st.tabs([f"{sw.GROUP_TITLES[g.name]} ({len(g.kept)}/{g.spec.size})" for g in qd.groups]
-               + [f"{sw.GROUP_TITLES['cited']} ({len(qd.cited)})"])
+tabs = st.tabs([f"{sample_widgets.GROUP_TITLES[g.name]} ({len(g.kept)}/{g.spec.size})" for g in qd.groups]
+               + [f"{sample_widgets.GROUP_TITLES['cited']} ({len(qd.cited)})"])
 for tab, g in zip(tabs, qd.groups):
     with tab:
         if g.shortfall:
             already = f", {g.excluded} already kept as cited or in an earlier group" if g.excluded else ""
             st.warning(f"{g.shortfall} short of {g.spec.size}: {g.merged} candidates after merging "
                        f"({g.case}), {len(g.dropped)} dropped as near-duplicates{already}.", icon=":material/info:")
-        sw.grid(corpus, [(c, sw.why_kept(g, c)) for c in g.kept], order, g.name)
+        sample_widgets.grid(corpus, [(c, sample_widgets.why_kept(g, c)) for c in g.kept], order, g.name)
         if g.dropped:
             with st.expander(f"Dropped as near-duplicates ({len(g.dropped)})"):
-                sw.grid(corpus, [(d.candidate, f"duplicate of {corpus.by_id[d.of].patent or d.of[:12]} "
+                sample_widgets.grid(corpus, [(d.candidate, f"duplicate of {corpus.by_id[d.of].patent or d.of[:12]} "
                                                f"({d.of[:10]}…, cos {d.cosine:.3f})") for d in g.dropped],
                         order, f"{g.name}-drop")
 with tabs[-1]:
@@ -103,11 +104,12 @@ with tabs[-1]:
         st.info("No cited candidates: " + (f"{qd.cited_found} figures of cited patents, none kept."
                 if qd.cited_found else "no figure of a patent the query's patent cites is in this corpus "
                 "(or there is no citation data)."))
-    sw.grid(corpus, [(c, f"cited patent {c.patent}") for c in qd.cited], order, "cited")
+    sample_widgets.grid(corpus, [(c, f"cited patent {c.patent}") for c in qd.cited], order, "cited")
     if qd.cited_dropped:
         with st.expander(f"Dropped as near-duplicates ({len(qd.cited_dropped)})"):
-            sw.grid(corpus, [(d.candidate, f"duplicate of {d.of[:16]} (cos {d.cosine:.3f})") for d in qd.cited_dropped],
-                    order, "cited-drop")
+            sample_widgets.grid(corpus, [(d.candidate, f"duplicate of {d.of[:16]} (cos {d.cosine:.3f})")
+                                         for d in qd.cited_dropped],
+                                order, "cited-drop")
 
 st.subheader("Export")
 st.caption(f"Draws every query of this corpus ({len(qids)}) with this config, seed and method: per-query JSON in "

@@ -9,7 +9,7 @@ from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import services, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import scores_widgets as widgets
+from pages import scores_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -80,20 +80,21 @@ for tab, axis in zip(tabs, axes_shown):
             st.warning(f"**Cannot separate systems** on this axis: {sep.reason} "
                        f"(n = {sep.n_queries} queries, {per_q_cands:.1f} candidates per query).",
                        icon=":material/balance:")
-        widgets.score_table(table, sig, axis, sep.n_queries)
+        scores_widgets.score_table(table, sig, axis, sep.n_queries)
 judging.scores_section(corpus, selection, jqrels, ctx.k)
 
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
-                      format_func=widgets.metric_label)
-st.plotly_chart(widgets.score_bars(table, metric), key="bars", width="stretch")
+                      format_func=scores_widgets.metric_label)
+st.plotly_chart(scores_widgets.score_bars(table, metric), key="bars", width="stretch")
 st.caption(protocol_note)
 
 d1, d2 = st.columns(2)
 d1.download_button("Download results (CSV)",
-                   widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
-                                       weight=selection.weight, test=test, n_by_axis=n_by_axis,
-                                       problems_by_axis=services.scores.problem_counts(ctx.corpus_spec, AXES)),
+                   scores_widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
+                                              weight=selection.weight, test=test, n_by_axis=n_by_axis,
+                                              problems_by_axis=services.scores.problem_counts(ctx.corpus_spec,
+                                                                                              AXES)),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
                    services.scores.run_files_zip(selection),
@@ -102,8 +103,8 @@ d2.download_button("Download TREC run files (zip)",
 st.divider()
 st.subheader("Two systems, query by query")
 st.caption(protocol_note)
-pair = widgets.compare_two(corpus, per_query)
+pair = scores_widgets.compare_two(corpus, per_query)
 st.subheader("Per query", anchor="per-query")
 st.caption(protocol_note)
-widgets.drilldown(corpus, selection, per_query, pair)
+scores_widgets.drilldown(corpus, selection, per_query, pair)
 urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")

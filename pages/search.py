@@ -6,9 +6,7 @@ from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
 from dashboard import serve, services, session, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import search_examiner as ex_w
-from pages import search_examiner_panels as ex_p
-from pages import search_widgets as w
+from pages import search_examiner, search_examiner_panels, search_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -20,7 +18,7 @@ if ctx.note:
 encoders = ready_encoders(corpus, ctx.corpus_spec, ctx.encoders)
 session.keep_valid(set(corpus.by_id))
 urlstate.restore_query(corpus)
-st.html(w.COMPACT_CSS)
+st.html(search_widgets.COMPACT_CSS)
 
 
 def _on_upload() -> None:
@@ -48,7 +46,7 @@ text_encoders = tuple(e for e in encoders if services.can(e, "text"))
 query = session.current_query()
 with st.expander("New query: upload a figure, pick one, or describe it", expanded=query is None,
                  icon=":material/add_photo_alternate:"):
-    ex_p.examples_row(corpus)  # demo: one example per examiner feature
+    search_examiner_panels.examples_row(corpus)  # demo: one example per examiner feature
     src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (text)"])
     with src_upload:
         st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
@@ -56,7 +54,7 @@ with st.expander("New query: upload a figure, pick one, or describe it", expande
                          help=f"PNG, JPEG, TIFF, GIF, BMP or WebP; at most {MAX_UPLOAD_MB} MB. A .json "
                               "sidecar is not needed: type a description below instead.")
     with src_example:
-        w.example_picker(corpus)
+        search_widgets.example_picker(corpus)
     with src_text:
         if not text_encoders:
             st.info("Text search needs an encoder that reads text (TF-IDF or CLIP); select one in the sidebar.",
@@ -69,7 +67,7 @@ text_query = st.session_state.get("text_query", "").strip()
 if text_query and text_encoders:
     st.subheader(f"Figures matching “{text_query}”")
     results = services.search.text_results(ctx.corpus_spec, text_query, text_encoders, ctx.k)
-    w.result_columns(corpus, None, results, ctx.k, key="txt", score_kind="text")
+    search_widgets.result_columns(corpus, None, results, ctx.k, key="txt", score_kind="text")
     st.divider()
 
 error = st.session_state.get("upload_error")
@@ -78,7 +76,7 @@ if error:
 query = session.current_query()
 trail = st.session_state.get(session.TRAIL) or []
 if len(trail) > 1:
-    w.breadcrumb(corpus, trail)
+    search_widgets.breadcrumb(corpus, trail)
 if query is None:
     st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
     st.stop()
@@ -92,7 +90,7 @@ if query not in corpus.by_id:
     with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
         side = st.session_state.get(f"sidecar-{query}")
         if side is not None and st.session_state.get(f"_sidecar_used-{query}") != side.file_id:
-            st.session_state[f"desc-{query}"] = w.sidecar_text(side.getvalue())
+            st.session_state[f"desc-{query}"] = search_widgets.sidecar_text(side.getvalue())
             st.session_state[f"_sidecar_used-{query}"] = side.file_id
         st.session_state.setdefault(f"desc-{query}", session.upload_text(query))
         desc = st.text_area("Description", key=f"desc-{query}",
@@ -103,9 +101,9 @@ if query not in corpus.by_id:
 # an upload byte-identical to a corpus figure is searched as that figure: its own text, itself left out
 searched = same_as or query
 upload_text = session.upload_text(query) if searched not in corpus.by_id else ""
-ex_w.region_tool(corpus, searched)
+search_examiner.region_tool(corpus, searched)
 try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
-    results, facts = ex_w.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
+    results, facts = search_examiner.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
 except ImageError as exc:
     st.error(str(exc))
     st.stop()
@@ -118,20 +116,20 @@ container = st.expander("Results of your previous query (the file above was not 
 with container:
     left, right = st.columns([1, 4], gap="medium")
     with left:
-        w.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
-        combine, _ = ex_w.query_tools(ctx.corpus_spec, corpus, searched)
-        w.overlap_summary(results)
+        search_widgets.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
+        combine, _ = search_examiner.query_tools(ctx.corpus_spec, corpus, searched)
+        search_widgets.overlap_summary(results)
         _, jqrels = judging.judgement_picker(corpus)
     with right:
         m1, m2 = st.columns([3, 2])
         m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
                    if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
-        ex_w.search_facts(facts)
-        ex_w.tie_warnings(results, facts)
+        search_examiner.search_facts(facts)
+        search_examiner.tie_warnings(results, facts)
         mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                     default="Compact", label_visibility="collapsed")
-        w.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
-                         self_hit=same_as, qrels=jqrels)
+        search_widgets.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
+                                      self_hit=same_as, qrels=jqrels)
         judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
-    ex_p.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)
+    search_examiner_panels.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)
 urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import Corpus
 from core.examiner import COMBINATION_LABELS, NO_DATES, Region, has_dates, query_priority
-from dashboard import examiner as ex
+from dashboard import examiner
 from dashboard import serve, services, session
 from dashboard.components.cards import fig_label
 
@@ -27,12 +27,12 @@ def _query_image(corpus: Corpus, query: str):
 
 def query_thumbnail(corpus: Corpus, query: str) -> bytes | None:
     """PNG of the query with its region outlined (None when the whole figure is searched)."""
-    reg = ex.region(query)
+    reg = examiner.region(query)
     if reg is None:
         return None
     from core.examiner.report import part_picture
 
-    part = ex.query_parts(corpus, query)[0]
+    part = examiner.query_parts(corpus, query)[0]
     im = part_picture(corpus, part)
     im.thumbnail((384, 384))
     buf = io.BytesIO()
@@ -42,13 +42,13 @@ def query_thumbnail(corpus: Corpus, query: str) -> bytes | None:
 
 def region_label(query: str) -> str:
     """' ▣ x 10–60 %, y 20–80 %' for a query searched by a region ('' otherwise)."""
-    reg = ex.region(query)
+    reg = examiner.region(query)
     return f" ▣ {reg.label}" if reg else ""
 
 
 def region_tool(corpus: Corpus, query: str) -> None:
     """Draw (drag / resize) a box on the query figure to search by that region only."""
-    reg = ex.region(query)
+    reg = examiner.region(query)
     title = f"Search a region of the query figure{' · ' + reg.label if reg else ''}"
     # a toggle, not an expander: the cropper must mount visible, or it may measure its frame as 0 px high
     if not st.toggle(title, value=reg is not None, key=f"ex-region-open-{reg is not None}"):
@@ -62,7 +62,7 @@ def region_tool(corpus: Corpus, query: str) -> None:
         with left:
             _cropper(query, shown, reg, f"ex-crop-{abs(hash(query)) % 10**8}-{gen}")
         with right:
-            _region_controls(query, image, ex.region(query), gen)
+            _region_controls(query, image, examiner.region(query), gen)
 
 
 def _gen(query: str, name: str = "_ex_crop_gen") -> int:
@@ -82,7 +82,7 @@ def _cropper(query: str, shown, reg: Region | None, key: str) -> None:
     if st.session_state.get(key) and box and box.get("width", 0) > 2 and box.get("height", 0) > 2:
         new = Region.from_pixels(box["left"], box["top"], box["width"], box["height"], shown.size)
         if new != reg:
-            ex.set_region(query, new)
+            examiner.set_region(query, new)
             refresh_box(query, "_ex_slider_gen")  # the typed-box sliders show the new box
             st.rerun()
 
@@ -100,7 +100,7 @@ def _region_controls(query: str, image, reg: Region | None, gen: int) -> None:
     ys = st.slider("Box, top–bottom (%)", 0, 100, (round(cur[1] * 100), round(cur[3] * 100)), key=f"ex-ys-{sgen}")
     if st.button("Search this box", key="ex-region-apply", icon=":material/crop:"):
         try:
-            ex.set_region(query, Region(xs[0] / 100, ys[0] / 100, xs[1] / 100, ys[1] / 100))
+            examiner.set_region(query, Region(xs[0] / 100, ys[0] / 100, xs[1] / 100, ys[1] / 100))
         except ValueError as exc:
             st.error(str(exc))
             return
@@ -115,13 +115,13 @@ def refresh_box(query: str, name: str = "_ex_crop_gen") -> None:
 
 
 def _clear_region(query: str, gen: int) -> None:
-    ex.set_region(query, None)
+    examiner.set_region(query, None)
     refresh_box(query)
 
 
 def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]:
     """Added figures, how they are combined, and the prior-art date bound: (combine, before)."""
-    extra = ex.added(query)
+    extra = examiner.added(query)
     combine = "mean"
     if extra:
         st.markdown(f"**Also in the query** ({len(extra)})")
@@ -130,7 +130,7 @@ def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]
             a.image(services.thumbnail(corpus.by_id[fid].path if fid in corpus.by_id else fid, 96))
             b.caption(html.escape(fig_label(corpus, fid)))
             b.button("Remove", key=f"ex-rm-{fid}", type="tertiary", icon=":material/close:",
-                     on_click=ex.remove_added, args=(query, fid))
+                     on_click=examiner.remove_added, args=(query, fid))
         combine = st.radio("Combine the figures", ["mean", "rrf"], key="ex_combine", horizontal=False,
                            format_func=lambda c: {"mean": "Mean of vectors", "rrf": "Rank fusion (RRF)"}[c],
                            help=COMBINATION_LABELS["mean"] + "; or " + COMBINATION_LABELS["rrf"] + ".")
@@ -152,7 +152,7 @@ def _on_more(query: str) -> None:
             st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"
             continue
         session.note_upload(path, up.name)
-        parts = st.session_state.setdefault(ex.PARTS, {}).setdefault(query, [])
+        parts = st.session_state.setdefault(examiner.PARTS, {}).setdefault(query, [])
         if path not in parts and path != query:
             parts.append(path)
 
@@ -161,7 +161,7 @@ def _date_filter(corpus: Corpus, query: str) -> str:
     if not has_dates(corpus):
         st.caption(NO_DATES)
         return ""
-    figs = [q for q in [query, *ex.added(query)] if q in corpus.by_id]
+    figs = [q for q in [query, *examiner.added(query)] if q in corpus.by_id]
     prio = query_priority(corpus, figs)
     if not prio:
         import datetime as dt
@@ -202,12 +202,12 @@ def tie_warnings(results: dict[str, dict], facts: dict) -> None:
 def hit_actions(fig, key: str) -> None:
     """Star into the shortlist, add to the query, and the hit's priority date (inline buttons)."""
     corpus_spec = st.session_state.get("_ex_corpus", "")
-    starred = fig.id in ex.shortlist(corpus_spec)
+    starred = fig.id in examiner.shortlist(corpus_spec)
     st.button("★" if starred else "☆", key=f"ex-star-{key}-{fig.id}", type="tertiary",
               help="Remove from the shortlist" if starred else "Star into the shortlist",
-              on_click=ex.toggle_star, args=(corpus_spec, fig.id))
+              on_click=examiner.toggle_star, args=(corpus_spec, fig.id))
     st.button("+ query", key=f"ex-add-{key}-{fig.id}", type="tertiary", help="Add this figure to the query",
-              on_click=ex.add_to_query, args=(fig.id,))
+              on_click=examiner.add_to_query, args=(fig.id,))
     if fig.priority_date:
         st.markdown(f"<span style='font-size:0.7em;color:#555' title='priority date {fig.priority_date}'>"
                     f"{fig.priority_date[:4]}</span>", unsafe_allow_html=True)
@@ -218,7 +218,7 @@ def settings(corpus: Corpus, query: str) -> tuple[str, str]:
     combine = st.session_state.get("ex_combine") or "mean"
     if not st.session_state.get("ex_before") or not has_dates(corpus):
         return combine, ""
-    prio = query_priority(corpus, [q for q in [query, *ex.added(query)] if q in corpus.by_id])
+    prio = query_priority(corpus, [q for q in [query, *examiner.added(query)] if q in corpus.by_id])
     if not prio and st.session_state.get("ex_prio"):
         prio = st.session_state["ex_prio"].isoformat()
     return combine, prio
@@ -229,12 +229,12 @@ def results(corpus_spec: str, corpus: Corpus, query: str, encoders: tuple[str, .
     """The grid's results: the ordinary search for one whole figure, else the examiner search
     (region, added figures, earlier art only). Kept in the session for the star buttons."""
     combine, before = settings(corpus, query)
-    if ex.is_plain(query, before):
+    if examiner.is_plain(query, before):
         res = services.search.search_results(corpus_spec, query, encoders, k, text)
         facts = {"combination": "single", "description": "", "excluded": 0, "before": ""}
     else:
-        res, facts = ex.search(corpus_spec, query, encoders, k, combine, before, text)
-    facts = dict(facts, parts=1 + len(ex.added(query)))
-    st.session_state[ex.RESULTS] = res
+        res, facts = examiner.search(corpus_spec, query, encoders, k, combine, before, text)
+    facts = dict(facts, parts=1 + len(examiner.added(query)))
+    st.session_state[examiner.RESULTS] = res
     st.session_state["_ex_corpus"] = corpus_spec
     return res, facts

@@ -10,17 +10,17 @@ import streamlit as st
 from core import Corpus
 from core.examiner import (ExaminerQuery, citation_recall, corpus_citations, group_by_patent, parse_citations,
                            patent_figures, render_report)
-from dashboard import examiner as ex
+from dashboard import examiner
 from dashboard import services, session
 from dashboard.components.cards import fig_label
 
 
 def panels(corpus_spec: str, corpus: Corpus, query: str, results: dict[str, dict], k: int, combine: str) -> None:
     """Tabs: by patent · citations · shortlist & report."""
-    sl = ex.shortlist(corpus_spec)
+    sl = examiner.shortlist(corpus_spec)
     t1, t2, t3 = st.tabs(["Patents among the hits", "Citations", f"Shortlist & report ({len(sl.items)})"])
-    enc_results = ex.as_encoder_results(results)
-    own = sorted({corpus.by_id[q].patent for q in [query, *ex.added(query)] if q in corpus.by_id
+    enc_results = examiner.as_encoder_results(results)
+    own = sorted({corpus.by_id[q].patent for q in [query, *examiner.added(query)] if q in corpus.by_id
                   and corpus.by_id[q].patent})
     with t1:
         by_patent(corpus, query, enc_results, own)
@@ -133,7 +133,7 @@ def citations(corpus: Corpus, results, own: list[str], k: int) -> None:
 
 def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: list[str], combine: str) -> None:
     """The starred hits with notes; CSV and HTML report downloads."""
-    sl = ex.shortlist(corpus_spec)
+    sl = examiner.shortlist(corpus_spec)
     if not sl.items:
         st.caption("Star hits (☆ beside each result) to collect them here; the shortlist stays while you "
                    "change queries and pages.")
@@ -146,13 +146,14 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
                    f"<span style='font-size:0.8em'>{html.escape(ranks or 'starred from an earlier query')}</span>",
                    unsafe_allow_html=True)
         nk = f"ex-note-{item.figure}"
-        b.text_input("Note", value=item.note, key=nk, on_change=ex.set_item_note, args=(corpus_spec, item.figure, nk),
+        b.text_input("Note", value=item.note, key=nk, on_change=examiner.set_item_note,
+                     args=(corpus_spec, item.figure, nk),
                      label_visibility="collapsed", placeholder="Note on this hit")
-        c.button("Remove", key=f"ex-unstar-{i}", on_click=ex.toggle_star, args=(corpus_spec, item.figure),
+        c.button("Remove", key=f"ex-unstar-{i}", on_click=examiner.toggle_star, args=(corpus_spec, item.figure),
                  type="tertiary", icon=":material/close:")
-    st.text_area("Examiner's notes", value=sl.notes, key="ex_notes", on_change=ex.set_notes,
+    st.text_area("Examiner's notes", value=sl.notes, key="ex_notes", on_change=examiner.set_notes,
                  args=(corpus_spec, "ex_notes"))
-    parts = ex.query_parts(corpus, query)
+    parts = examiner.query_parts(corpus, query)
     if not parts:
         return
     q = ExaminerQuery(parts, combine)
@@ -210,12 +211,12 @@ def examples_row(corpus: Corpus) -> None:
 def _apply_example(state: dict) -> None:
     q = state["q"]
     session.push_query(q)
-    ex.set_region(q, None)
-    st.session_state.setdefault(ex.PARTS, {})[q] = list(state.get("added", []))
+    examiner.set_region(q, None)
+    st.session_state.setdefault(examiner.PARTS, {})[q] = list(state.get("added", []))
     if state.get("region"):
         from core.examiner import Region
 
-        ex.set_region(q, Region(*state["region"]))
+        examiner.set_region(q, Region(*state["region"]))
     st.session_state["ex_before"] = bool(state.get("before"))
     from pages.search_examiner import refresh_box
 

@@ -1,4 +1,4 @@
-"""AppTests of the first-hour flows (issue 12): state that belongs to a corpus, k, progress
+"""AppTests of the first-hour flows: state that belongs to a corpus, k, progress
 bars, ties, byte-identical uploads, text search, weights download, the map's colourings.
 
 Browser-only behaviour (scrolling, the URL, clicks on grid rows, what fits on a screen) is

@@ -1,4 +1,4 @@
-"""Issue 12 in a real browser: the steps a new user takes, asserted in headless Chromium.
+"""The first-hour flows in a real browser: the steps a new user takes, asserted in headless Chromium.
 
 One server on the demo corpus (built first, as ``make run`` does). Screenshots of Search,
 Scores and Map at 1280×800 are written to ``docs/`` with ``UPAIR_DOCS_SHOTS=1`` (``make screenshots``).

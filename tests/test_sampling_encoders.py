@@ -8,7 +8,7 @@ import yaml
 
 from core import load_corpus
 from core.annotation.sampling import parse_config, resolve_queries, sample_pools, write_run
-from tests.test_new_encoders import patentnet_file, resnet_checkpoint, tiny_bert, upair_samples_dir  # noqa: F401
+from tests.test_encoders_checkpoints import patentnet_file, resnet_checkpoint, tiny_bert, upair_samples_dir  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 

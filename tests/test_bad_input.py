@@ -1,4 +1,4 @@
-"""Faults from issue 11: each test reproduces one cause (it failed before the fix).
+"""The tool under bad input: each test reproduces one cause found by an attack (it failed before the fix).
 
 Data loss, wrong-without-a-word results, crashes and misleading messages under bad input;
 the property/fuzz layer over parsers and flags lives in ``tests/test_fuzz.py``.

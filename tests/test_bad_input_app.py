@@ -1,4 +1,4 @@
-"""Issue 11 in the app: a bad ``UPAIR_ENCODERS`` entry, HTML in labels, unreadable figures."""
+"""Bad input in the app: a bad ``UPAIR_ENCODERS`` entry, HTML in labels, unreadable figures."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_faults import upair_folder
+from tests.test_bad_input import upair_folder
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
