@@ -56,7 +56,7 @@ with st.spinner("Scoring runs…"):
     table, per_query, skipped = services.scores.evaluation(selection)
     sig = services.scores.significance_vs_best(selection, "AP", test)
 problems = services.scores.benchmark_problems(ctx.corpus_spec)
-widgets.problems_warning(problems)
+scores_widgets.problems_warning(problems)
 for enc, reason in skipped:
     st.caption(f":material/block: {services.encoder_label(enc) if enc in encoders else enc}: {reason}")
 if table.empty:

@@ -9,7 +9,7 @@ import pytest
 from core.cli import main
 from core.corpora import load_corpus
 from core.evaluation import evaluate, loader_problems
-from tests.test_faults import upair_folder
+from tests.test_bad_input import upair_folder
 
 CASES = {
     "three columns": ("visual", "q0 0 c1\n", r"qrels_visual.txt:17: expected 4 fields"),
