@@ -11,8 +11,9 @@ Sections (each runs in its own child process, one after the other, on its own em
     encoders   g. timm, PatentNet, sentence-transformers encoders: pipeline vs forward pass
     scale      h. shards on Ray vs local, indices at 1M (10M on paper), maps of 100k / 1M points
     adapt      i. CLIP adaptation: training throughput vs the raw forward+backward pass
+    load       j. the served app under N concurrent examiners (headless Chromium), a hostile upload
 
-``--only index,umap`` picks sections (letters a-i work too); ``--quick`` uses small sizes
+``--only index,umap`` picks sections (letters a-j work too); ``--quick`` uses small sizes
 (about a minute in all) for smoke tests; ``--out DIR`` writes the report elsewhere.
 """
 from __future__ import annotations
@@ -40,11 +41,13 @@ SECTIONS = {
     "encoders": "bench.encoders",
     "scale": "bench.scale",
     "adapt": "bench.adapt",
+    "load": "bench.load",
 }
 ALIASES = {"a": "encode", "b": "eval", "c": "index", "d": "umap", "e": "dashboard",
            "encoding": "encode", "evaluate": "eval", "evaluation": "eval", "search": "index", "maps": "umap",
            "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling",
-           "g": "encoders", "h": "scale", "ray": "scale", "i": "adapt", "adaptation": "adapt"}
+           "g": "encoders", "h": "scale", "ray": "scale", "i": "adapt", "adaptation": "adapt",
+           "j": "load", "serve": "load"}
 DEFAULT_OUT = ROOT / "bench"
 
 
@@ -58,7 +61,7 @@ def parse_only(value: str | None) -> list[str]:
             continue
         name = ALIASES.get(part, part)
         if name not in SECTIONS:
-            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-i)")
+            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-j)")
         if name not in names:
             names.append(name)
     return [n for n in SECTIONS if n in names]
@@ -149,6 +152,16 @@ def _summary(sections: dict[str, Section]) -> list[str]:
         t = sa.extra["target"]
         out.append(f"Sampling thresholds at 1M figures × 120 queries × 6 indices (extrapolated from "
                    f"{t['measured_n']:,}): {t['ours_s'] / 60:.1f} min, {fmt(t['ratio'], 'ratio')} the reference's way")
+    lo = sections.get("load")
+    if lo and lo.rows:
+        top = max(r["n"] for r in lo.rows if not r["action"].startswith("search,"))
+        srch = next((r for r in lo.rows if r["n"] == top and r["action"] == "upload + search"), None)
+        hostile = lo.extra.get("hostile", {}).get("p95_ratio")
+        if srch and srch["p95_ms"] is not None:
+            out.append(f"Served app, {top} concurrent examiners: upload + search p95 {srch['p95_ms'] / 1e3:.1f} s "
+                       f"({fmt(srch['ratio_p95_vs_1'], 'ratio')} the p95 of one), RSS growth "
+                       f"{srch['rss_growth_mb_per_session']:.0f} MB/session"
+                       + (f"; a hostile upload slows others' search p95 {fmt(hostile, 'ratio')}" if hostile else ""))
     return out
 
 
@@ -201,7 +214,7 @@ def _la(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-i)")
+    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-j)")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute) for smoke tests")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md and report.json")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, removed after)")
