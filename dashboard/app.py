@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import navigation, serve, session, sidebar  # noqa: E402
+from dashboard import navigation, serve, session, sidebar, workspace  # noqa: E402
 
 ICON = ROOT / "assets" / "icon.png"
 st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
@@ -33,6 +33,7 @@ with st.sidebar:
     st.caption("Patent figure retrieval, encoder by encoder.")
 try:
     st.session_state[sidebar.CTX_KEY] = sidebar.sidebar()
+    workspace.save(sidebar.context().corpus_spec)  # a callback's change (a star, a note) is on disk before it shows
     nav.run()
 except Exception as exc:  # the error boundary: st.stop / st.rerun are not Exceptions and pass through
     if not SERVED:
@@ -41,3 +42,5 @@ except Exception as exc:  # the error boundary: st.stop / st.rerun are not Excep
              "please tell the person running this server.", icon=":material/error:")
 finally:
     session.remember()
+    if sidebar.CTX_KEY in st.session_state:
+        workspace.save(sidebar.context().corpus_spec)

@@ -9,7 +9,7 @@ import streamlit as st
 from core import known_corpora
 from core.corpora import kinds_markdown
 
-from . import serve, services, session, urlstate
+from . import serve, services, session, urlstate, workspace
 
 CTX_KEY = "_upair_ctx"
 CUSTOM = "custom"
@@ -98,6 +98,7 @@ def sidebar() -> Context:
     with st.sidebar:
         st.markdown("### Corpus")
         spec = _corpus_picker()
+        workspace.restore(spec)  # the examiner's saved workspace of this corpus (first visit in a session)
         if not serve.served():  # re-encoding is the server operator's business in served mode
             st.button("Reload from disk", key="reload_corpus", on_click=services.reload_corpus,
                       icon=":material/refresh:",

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.config import MAX_UPLOAD_MB
 from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
-from dashboard import serve, services, session, sidebar, urlstate
+from dashboard import serve, services, session, sidebar, urlstate, workspace
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
 from pages import search_examiner, search_examiner_panels, search_widgets
@@ -81,6 +81,7 @@ if query is None:
     st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
     st.stop()
 urlstate.store_query(query, ctx.corpus_spec)
+workspace.store_region(query)
 
 same_as = None
 if query not in corpus.by_id:

@@ -131,6 +131,7 @@ def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]
             b.caption(html.escape(fig_label(corpus, fid)))
             b.button("Remove", key=f"ex-rm-{fid}", type="tertiary", icon=":material/close:",
                      on_click=examiner.remove_added, args=(query, fid))
+        session.persist("ex_combine", "mean")
         combine = st.radio("Combine the figures", ["mean", "rrf"], key="ex_combine", horizontal=False,
                            format_func=lambda c: {"mean": "Mean of vectors", "rrf": "Rank fusion (RRF)"}[c],
                            help=COMBINATION_LABELS["mean"] + "; or " + COMBINATION_LABELS["rrf"] + ".")
@@ -171,6 +172,7 @@ def _date_filter(corpus: Corpus, query: str) -> str:
         prio = picked.isoformat() if picked else ""
     else:
         st.caption(f"Query priority date **{prio}**")
+    session.persist("ex_before", False)
     on = st.toggle("Only earlier art", key="ex_before", disabled=not prio,
                    help="Keep hits whose patent's priority date is before the query's (undated hits are left out).")
     return prio if on and prio else ""

@@ -11,7 +11,7 @@ from core import Corpus
 from core.examiner import (ExaminerQuery, citation_recall, corpus_citations, group_by_patent, parse_citations,
                            patent_figures, render_report)
 from dashboard import examiner
-from dashboard import services, session
+from dashboard import services, session, workspace
 from dashboard.components.cards import fig_label
 
 
@@ -135,8 +135,8 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
     """The starred hits with notes; CSV and HTML report downloads."""
     sl = examiner.shortlist(corpus_spec)
     if not sl.items:
-        st.caption("Star hits (☆ beside each result) to collect them here; the shortlist stays while you "
-                   "change queries and pages.")
+        st.caption("Star hits (☆ beside each result) to collect them here; the shortlist is saved on the server "
+                   "with your workspace (the ws= in the address) and stays through reloads and restarts.")
     for i, item in enumerate(sl.items):
         a, b, c = st.columns([1, 5, 1], vertical_alignment="center")
         a.image(services.thumbnail(str(corpus.by_id[item.figure].path), 96) if item.figure in corpus.by_id else None)
@@ -153,6 +153,7 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
                  type="tertiary", icon=":material/close:")
     st.text_area("Examiner's notes", value=sl.notes, key="ex_notes", on_change=examiner.set_notes,
                  args=(corpus_spec, "ex_notes"))
+    clear_button(corpus_spec, sl)
     parts = examiner.query_parts(corpus, query)
     if not parts:
         return
@@ -169,6 +170,23 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
                        key="ex_csv", icon=":material/table:", width="stretch")
     d2.download_button("Report (HTML, offline)", html_report, file_name="prior-art-report.html", mime="text/html",
                        key="ex_html", icon=":material/description:", width="stretch")
+
+
+def clear_button(corpus_spec: str, sl) -> None:
+    """Clear the shortlist, after asking (it is saved with the workspace; clearing cannot be undone)."""
+    if not (sl.items or sl.notes):
+        return
+    if not st.session_state.get("_ex_confirm_clear"):
+        st.button("Clear the shortlist…", key="ex_clear", icon=":material/delete_sweep:", type="tertiary",
+                  on_click=lambda: st.session_state.update(_ex_confirm_clear=True))
+        return
+    st.warning(f"Remove all {len(sl.items)} starred figure(s) and the notes from this corpus's shortlist? "
+               "This cannot be undone.", icon=":material/delete_sweep:")
+    a, b = st.columns(2)
+    a.button("Yes, clear the shortlist", key="ex_clear_yes", type="primary", on_click=workspace.clear_shortlist,
+             args=(corpus_spec,), width="stretch")
+    b.button("Cancel", key="ex_clear_no", on_click=lambda: st.session_state.pop("_ex_confirm_clear", None),
+             width="stretch")
 
 
 # --------------------------------------------------------------------------- demo examples

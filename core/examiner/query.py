@@ -61,6 +61,22 @@ class Region:
         w, h = image_size
         return cls(max(0.0, left / w), max(0.0, top / h), min(1.0, (left + width) / w), min(1.0, (top + height) / h))
 
+    @classmethod
+    def parse(cls, text: str, source: str = "the region") -> "Region":
+        """``x0,y0,x1,y1`` (as in a URL) as a region; ValueError naming ``source``."""
+        try:
+            vals = [float(v) for v in str(text).split(",")]
+            if len(vals) != 4:
+                raise ValueError(f"needs 4 numbers, got {len(vals)}")
+            return cls(*vals)
+        except ValueError as exc:
+            raise ValueError(f"{source} {text!r} is not a box x0,y0,x1,y1 in 0..1: {exc}") from None
+
+    @property
+    def text(self) -> str:
+        """``x0,y0,x1,y1`` (what ``parse`` reads)."""
+        return ",".join(f"{v:g}" for v in self.as_tuple())
+
     def box(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
         """Pixel box (left, top, right, bottom) on an image of ``size`` (w, h); at least 1 pixel."""
         w, h = size
