@@ -45,9 +45,18 @@ def _refused(capsys, argv: list[str], flag: str, words: str) -> str:
     (["search", "x", "--corpus", ""], "--corpus", "empty"),
     (["evaluate", "--weight", "inf"], "--weight", "finite"),
     (["build", "--engine", "local", "--workers", "-2"], "--workers", "at least 1"),
+    (["build", "--engine", "ray", "--address", "pipe:touch x"], "--address", "not a Ray address"),
+    (["build", "--engine", "ray", "--address", "http://evil:80"], "--address", "not a Ray address"),
+    (["build", "--engine", "ray", "--address", "host:99999"], "--address", "not a Ray address"),
 ])
+
 def test_bad_values_are_refused_naming_the_flag(capsys, argv, flag, words):
     _refused(capsys, argv, flag, words)
+
+
+@pytest.mark.parametrize("value", ["auto", "10.0.0.5:6379", "ray://head.local:10001", "localhost:6390", "[::1]:6379"])
+def test_ray_addresses_in_the_documented_forms_are_taken(value):
+    assert parser().parse_args(["build", "--engine", "ray", "--address", value]).address == value
 
 
 def test_citations_must_be_a_real_citations_file(tmp_path, capsys):

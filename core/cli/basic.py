@@ -8,7 +8,7 @@ from ..corpora import load_corpus
 from ..encoders import DOWNLOADABLE, compute_device, expand_specs, get_encoder, known_encoders
 from ..figures import ImageError
 from .common import add_corpus_arg, parse_encoders, table
-from .values import nonempty, positive_int
+from .values import nonempty, positive_int, ray_address
 
 
 def cmd_info(args) -> int:
@@ -181,7 +181,7 @@ def register(sub) -> None:
     sp.add_argument("--index", default="auto", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])
     sp.add_argument("--engine", choices=["local", "ray"],
                     help="encode unit by unit (shards) in this process, or on a Ray cluster (default: plain local build)")
-    sp.add_argument("--address", help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
+    sp.add_argument("--address", type=ray_address, help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
     sp.add_argument("--workers", type=positive_int, help="Ray actors (default: one per GPU, else per CPU)")
     sp.set_defaults(fn=cmd_build)
 

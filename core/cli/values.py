@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 from pathlib import Path
 
 __all__ = ["positive_int", "nonneg_int", "int_value", "finite_float", "positive_float", "nonneg_float",
            "fraction", "iso_date", "nonempty", "existing_file", "existing_dir", "citations_file",
-           "region_box", "measure_names"]
+           "region_box", "measure_names", "ray_address"]
 
 _Bad = argparse.ArgumentTypeError
 
@@ -150,6 +151,21 @@ def region_box(text: str) -> tuple[float, float, float, float]:
     if not (vals[0] < vals[2] and vals[1] < vals[3]):
         raise _Bad(f"{text!r}: the box is empty (x0 < x1 and y0 < y1 are needed)")
     return vals  # type: ignore[return-value]
+
+
+_HOSTPORT = re.compile(r"^(?:ray://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:]+\]):(\d{1,5})$")
+
+
+def ray_address(text: str) -> str:
+    """``auto`` or ``[ray://]HOST:PORT`` (``--address``); anything else (a URL of another scheme,
+    a command, a path) is refused before Ray sees it."""
+    value = nonempty(text)
+    if value == "auto":
+        return value
+    m = _HOSTPORT.match(value)
+    if not m or not 0 < int(m[1]) < 65536:
+        raise _Bad(f"{text!r} is not a Ray address: give auto, HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
+    return value
 
 
 def measure_names(text: str) -> list[str]:
