@@ -15,7 +15,16 @@ from dashboard import navigation, serve, session, sidebar, workspace  # noqa: E4
 ICON = ROOT / "assets" / "icon.png"
 st.set_page_config(page_title="UPAIR Explorer", page_icon=str(ICON) if ICON.is_file() else None, layout="wide")
 
-st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
+#: A file the browser refuses (over the upload limit) never reaches the app, so the uploader's own
+#: message is the only one: show it in full beside the file name (Streamlit hides it behind a hover).
+UPLOAD_REFUSAL_CSS = """
+[data-testid='stFileChip'][aria-invalid='true'] { flex-wrap: wrap; max-width: 100%; }
+[data-testid='stFileChip'][aria-invalid='true'] span[role='alert'] {
+  position: static !important; clip: auto !important; clip-path: none !important; width: auto !important;
+  height: auto !important; overflow: visible !important; white-space: normal !important; margin: 0 0 0 0.5rem;
+  color: #b3261e; font-weight: 600; font-size: 0.9rem; }
+"""
+st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }" + UPLOAD_REFUSAL_CSS + "</style>")
 try:
     from core.config import check_environment
 
