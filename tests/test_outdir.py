@@ -162,3 +162,32 @@ def test_judge_export_never_overwrites_a_qrels_file_it_did_not_write(tmp_path, c
     rc = main(["judge-export", "--corpus", "demo", "--set", "official", "--out", str(tmp_path)])
     assert rc == 2 and "qrels_visual.txt" in capsys.readouterr().err
     assert (tmp_path / "qrels_visual.txt").read_text() == "q 0 d 1\n"
+
+
+@pytest.mark.slow
+def test_a_sigkilled_sample_is_replaced_cleanly_by_the_next_run(tmp_path):
+    """The real command: killed while writing its pools, then run again into the same folder."""
+    env = {**os.environ, "UPAIR_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "core", "sample", "--corpus", "demo", "--seed", "1"]
+    warm = subprocess.run([*cmd, "--limit", "1", "--out", str(tmp_path / "warm")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)  # builds the demo and its indices once
+    assert warm.returncode == 0, warm.stderr
+    out = tmp_path / "pools"
+    proc = subprocess.Popen([*cmd, "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    journal = out / JOURNAL
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.is_file() and journal.read_text().count("\n") >= 40:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "sample finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert not (out / "run.json").exists() and json.loads((out / MANIFEST).read_text())["state"] == "writing"
+    again = subprocess.run([*cmd, "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    m = json.loads((out / MANIFEST).read_text())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    assert m["state"] == "complete" and sorted(m["files"]) == files and "run.json" in files
+    assert not any(p.name.endswith(".tmp") for p in out.rglob("*"))
