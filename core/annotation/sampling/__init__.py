@@ -26,8 +26,9 @@ from .config import (
 )
 from .export import pool_metadata, reference_layout, summary, trace, write_run
 from .sampler import (
-    Candidate, Dropped, GroupDraw, QueryDraw, SampleRun, SamplingUnavailable, check_encoders, sample_pools,
+    Candidate, GroupDraw, QueryDraw, SampleRun, SamplingUnavailable, check_encoders, sample_pools,
 )
+from .select import Dropped
 
 __all__ = [
     "DEFAULT_YAML", "METHODS", "REFERENCE_INDICES", "Band", "GroupSpec", "IndexRole", "SamplingConfig",

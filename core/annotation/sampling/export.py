@@ -22,7 +22,8 @@ from typing import Any, Mapping
 from ...corpora.base import AXES
 from ...figures import Figure
 from ...outdir import open_output
-from .sampler import Candidate, Dropped, QueryDraw, SampleRun
+from .sampler import Candidate, QueryDraw, SampleRun
+from .select import Dropped
 
 def _dump(obj: Any) -> bytes:
     return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

@@ -19,7 +19,7 @@ from ...corpora.base import Corpus
 from ...figures import Figure
 from .bands import Thresholds, batches, in_band, rounded, score_block, thresholds
 from .config import METHODS, GroupSpec, IndexRole, SamplingConfig
-from .select import Drop, cited_pool, deduplicate, merge
+from .select import Dropped, cited_pool, deduplicate, merge
 
 Progress = Callable[[int, int, str], None]
 
@@ -41,15 +41,6 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Dropped:
-    """A candidate dropped as a near-duplicate of ``of`` (cosine on the dedup index)."""
-
-    candidate: Candidate
-    of: str
-    cosine: float
-
-
-@dataclass(frozen=True)
 class GroupDraw:
     """One group's draw for one query."""
 
@@ -59,7 +50,7 @@ class GroupDraw:
     merged: int
     deduplicated: bool
     kept: tuple[Candidate, ...]
-    dropped: tuple[Dropped, ...] = ()
+    dropped: tuple[Dropped[Candidate], ...] = ()
     excluded: int = 0  # merged figures already kept as cited (or, strict, by an earlier group)
 
     @property
@@ -78,7 +69,7 @@ class QueryDraw:
     query: Figure
     thresholds: Mapping[str, Thresholds]
     cited: tuple[Candidate, ...]
-    cited_dropped: tuple[Dropped, ...]
+    cited_dropped: tuple[Dropped[Candidate], ...]
     cited_found: int
     groups: tuple[GroupDraw, ...]
 
@@ -268,7 +259,8 @@ def _draw_cited(ctx: _Context, q: Figure, qs: _QueryScores, rng: random.Random):
     else:
         kept, drops = ids, ()
     mk = lambda fid: _candidate(ctx, qs, pos_of[fid], qs.score(visual, pos_of[fid]))  # noqa: E731
-    return tuple(mk(i) for i in kept), tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), len(ids)
+    dropped = tuple(dataclasses.replace(d, candidate=mk(d.candidate)) for d in drops)
+    return tuple(mk(i) for i in kept), dropped, len(ids)
 
 
 def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Random, prior: list[str]) -> GroupDraw:
@@ -285,7 +277,7 @@ def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Rando
     m = merge(per_index, cfg.description_index, cfg.visual_index, rng, cfg.min_intersection, cfg.union_cap)
     strict = ctx.method == "strict"
     dedup = strict or len(m.scores) > cfg.dedup_min
-    drops: tuple[Drop, ...] = ()
+    drops: tuple[Dropped[str], ...] = ()
     excluded = len(set(m.scores) & set(prior)) if dedup else 0
     if dedup:
         def vec(fid: str) -> np.ndarray:
@@ -298,7 +290,7 @@ def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Rando
     mk = lambda fid: _candidate(ctx, qs, pos_of[fid], m.scores[fid], m.contributors[fid])  # noqa: E731
     kept = sorted((mk(i) for i in kept_ids), key=lambda c: (-c.score, c.id))
     return GroupDraw(g, m.case, {n: len(v) for n, v in per_index.items()}, len(m.scores), dedup, tuple(kept),
-                     tuple(Dropped(mk(d.id), d.of, d.cosine) for d in drops), excluded)
+                     tuple(dataclasses.replace(d, candidate=mk(d.candidate)) for d in drops), excluded)
 
 
 def _draw_query(ctx: _Context, q: Figure, qs: _QueryScores, seed: int) -> QueryDraw:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Generic, Mapping, Sequence, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 #: Merge cases, in the reference's order of preference.
 ALL = "all-index intersection"
@@ -69,18 +71,24 @@ def merge(per_index: Mapping[str, Mapping[str, float]], description: str | None,
 
 
 @dataclass(frozen=True)
-class Drop:
-    """A candidate dropped as a near-duplicate of ``of`` (cosine on the dedup index)."""
+class Dropped(Generic[T]):
+    """A candidate dropped as a near-duplicate of ``of`` (cosine on the dedup index): ``candidate``
+    is its figure id where ``deduplicate`` drops it, the scored ``Candidate`` in a draw."""
 
-    id: str
+    candidate: T
     of: str
     cosine: float
+
+    @property
+    def id(self) -> str:
+        """The dropped figure's id."""
+        return self.candidate if isinstance(self.candidate, str) else self.candidate.id
 
 
 @dataclass(frozen=True)
 class Deduped:
     kept: tuple[str, ...]
-    dropped: tuple[Drop, ...]
+    dropped: tuple[Dropped[str], ...]
 
 
 def deduplicate(pool: Sequence[str], n: int, vector: Callable[[str], np.ndarray], rng: random.Random,
@@ -97,7 +105,7 @@ def deduplicate(pool: Sequence[str], n: int, vector: Callable[[str], np.ndarray]
     kept: list[str] = []
     owners: list[str] = list(seed_ids)
     mat = [np.asarray(vector(s), dtype=np.float32) for s in seed_ids]
-    dropped: list[Drop] = []
+    dropped: list[Dropped[str]] = []
     while len(kept) < n and left:
         draw = rng.sample(left, min(len(left), (n - len(kept)) * factor))
         gone: set[str] = set()
@@ -107,7 +115,7 @@ def deduplicate(pool: Sequence[str], n: int, vector: Callable[[str], np.ndarray]
                 sims = np.stack(mat) @ v
                 j = int(np.argmax(sims))
                 if sims[j] >= threshold:
-                    dropped.append(Drop(fid, owners[j], round(float(sims[j]), 6)))
+                    dropped.append(Dropped(fid, owners[j], round(float(sims[j]), 6)))
                     gone.add(fid)
                     continue
             kept.append(fid)
