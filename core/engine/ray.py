@@ -4,7 +4,7 @@ Each actor loads its encoder once (one GPU per actor when the cluster has GPUs) 
 whole units (shards) into vectors; the driver writes each finished unit into the vector
 cache as it arrives, so a killed driver or worker costs at most the units in flight and
 the next run skips every unit already cached. Workers read the shards themselves, so
-shards must be reachable from every node (shared file system or URLs).
+shards must be reachable from every node (a shared file system; URLs are refused).
 
 ``address``: None starts a private local Ray; ``auto`` joins the cluster this machine
 belongs to (``ray start --head`` / ``ray start --address``); ``ray://host:10001`` connects a
@@ -53,6 +53,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     if address:
         ray.init(address=address, **kwargs)
     else:
+        from .reaper import start
+
+        start()  # a private Ray's agents are stopped when this process stops, even by SIGKILL
         ray.init(num_cpus=num_cpus or config.default_threads(), **kwargs)
 
 
@@ -85,6 +88,15 @@ def pool_size(workers: int | None) -> tuple[int, float]:
 
 def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
     """Yield each unit's vectors as the actor pool finishes it (in completion order)."""
+    try:
+        yield from _distribute(jobs, spec, options)
+    except Exception as exc:  # noqa: BLE001 - Ray surfaces a dead cluster as many error types
+        if not type(exc).__module__.startswith("ray"):
+            raise
+        raise RuntimeError(cluster_failure(exc)) from None
+
+
+def _distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
     import ray
 
     connect(getattr(options, "address", None), getattr(options, "workers", None))
@@ -101,3 +113,11 @@ def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
                         num_cpus=1, num_gpus=gpus)
     for row in ds.iter_rows():
         yield UnitResult.from_row(row)
+
+
+def cluster_failure(exc: BaseException) -> str:
+    """One line for a Ray failure (an agent, worker or the cluster died): what, and what to do."""
+    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")[:200]
+    return (f"the Ray cluster failed while encoding ({type(exc).__name__}{': ' + first if first else ''}); every "
+            "shard finished before it is cached: run the build again to continue (finished shards are skipped), "
+            "and if it fails again check the cluster with `ray status`, or use --engine local")
