@@ -11,7 +11,14 @@ Each line is written with a single ``write`` on an ``O_APPEND`` descriptor under
 exclusive ``flock`` and fsynced before the call returns, so two tabs (threads or processes)
 of the same annotator interleave whole lines. Replaying the journal, the latest line of a
 (query, candidate) pair wins and an undone line is ignored. A last line without its newline
-(a crash mid-write) is reported as torn and ignored; everything before it is kept.
+(a crash mid-write) is reported as torn and ignored; everything before it is kept. A line
+of the wrong shape (see ``record_problem``) is refused and named ``journal:line``.
+
+A journal's file name is its annotator's name with every character outside
+``[A-Za-z0-9._-]`` percent-encoded (``alice smith`` → ``alice%20smith.jsonl``), so names map
+one-to-one to files. New lines carry the corpus they were made on (``corpus``); a journal
+whose first line is unreadable, names another annotator than its file, or another corpus, is
+not listed as an annotator but reported by ``JudgementStore.problems``.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ import secrets
 import shutil
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -40,6 +48,18 @@ RESERVED = ("official", "majority")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 Pair = tuple[str, str]
+_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+
+def journal_file_name(annotator: str) -> str:
+    """The file name of an annotator's journal: reversible (``annotator_of_file`` undoes it)."""
+    return urllib.parse.quote(annotator, safe=_SAFE) + ".jsonl"
+
+
+def annotator_of_file(path: Path | str) -> str:
+    """The annotator name a journal file name stands for."""
+    name = Path(path).name
+    return urllib.parse.unquote(name[:-len(".jsonl")] if name.endswith(".jsonl") else name)
 
 
 def judgements_root() -> Path:
@@ -77,6 +97,7 @@ class PairJudgement:
     skip: bool = False
     time: str = ""
     entry: str = ""  # id of the journal line it comes from
+    source: str = ""  # "" typed; the import batch id for an imported line
 
     @property
     def complete(self) -> bool:
@@ -93,6 +114,8 @@ class JournalState:
     pair_of: Mapping[str, Pair]  # line id -> pair
     torn: bool = False
     problems: tuple[str, ...] = ()
+    lines: tuple[PairJudgement, ...] = ()  # every judgement line, undone ones too, oldest first
+    undone: frozenset = frozenset()  # ids of withdrawn lines
 
 
 def _now() -> str:
@@ -113,15 +136,17 @@ def _clean_axes(axes: Mapping[str, int | None]) -> dict[str, int | None]:
 class Journal:
     """The append-only judgement journal of one annotator (for one corpus)."""
 
-    def __init__(self, folder: Path, annotator: str):
+    def __init__(self, folder: Path, annotator: str, corpus: str = ""):
         self.annotator = check_annotator(annotator)
-        self.path = Path(folder) / (self.annotator.replace(" ", "_") + ".jsonl")
+        self.corpus = corpus
+        self.path = Path(folder) / journal_file_name(self.annotator)
 
     # ------------------------------------------------------------------ writing
-    def _write(self, records: list[dict]) -> None:
-        """Append whole lines under an exclusive lock, then fsync (one write call)."""
+    def _write(self, records: list[dict]) -> tuple[int, int]:
+        """Append whole lines under an exclusive lock, then fsync (one write call); returns the
+        file's size before and after (what an import's undo truncates back to)."""
         if not records:
-            return
+            return (self.path.stat().st_size if self.path.exists() else 0,) * 2
         data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -137,12 +162,15 @@ class Journal:
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
+            return size, size + len(data)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
     def _record(self, **kw) -> dict:
-        return {"v": JOURNAL_VERSION, "id": secrets.token_hex(8), "t": _now(), "annotator": self.annotator, **kw}
+        extra = {"corpus": self.corpus} if self.corpus else {}
+        return {"v": JOURNAL_VERSION, "id": secrets.token_hex(8), "t": _now(), "annotator": self.annotator,
+                **extra, **kw}
 
     def record(self, query: str, candidate: str, axes: Mapping[str, int | None] | None = None,
                skip: bool = False, **extra) -> PairJudgement:
@@ -156,17 +184,21 @@ class Journal:
         """Append many pair judgements at once (one write, one fsync); returns how many."""
         recs = [self._record(query=str(q), candidate=str(c), axes=_clean_axes(a), skip=False, **extra)
                 for q, c, a in items]
-        self._write(recs)
+        self.last_span = self._write(recs)
         return len(recs)
 
-    def undo(self) -> PairJudgement | None:
+    def undo(self, pair: Pair | None = None) -> PairJudgement | None:
         """Withdraw the latest live judgement line; returns the pair's judgement before the
-        undo (so a page can go back to it), None when there is nothing to undo."""
+        undo (so a page can go back to it), None when there is nothing to undo — or, with
+        ``pair``, when the latest live line is not of that pair (nothing is written then)."""
         st = self.read()
         if not st.order:
             return None
         last = st.order[-1]
-        pair = st.pair_of[last]
+        pair_of_last = st.pair_of[last]
+        if pair is not None and tuple(pair) != pair_of_last:
+            return None
+        pair = pair_of_last
         before = st.judgements.get(pair)
         self._write([self._record(undo=last)])
         return before
@@ -201,16 +233,45 @@ def _parse_line(line: bytes):
         rec = json.loads(line.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return False
-    return rec if isinstance(rec, dict) and "id" in rec else False
+    return rec if isinstance(rec, dict) else False
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and bool(value) and len(value) <= 1000
+
+
+def record_problem(rec: dict) -> str:
+    """Why a parsed journal line is not a valid record ("" when it is). Valid: ``v`` ≤
+    ``JOURNAL_VERSION``, a text ``id``, and either ``undo`` (a text id) or text ``query`` and
+    ``candidate``, ``axes`` mapping UPAIR axes to 1, 0 or null, and ``skip`` true/false."""
+    if rec.get("v", JOURNAL_VERSION) not in range(1, JOURNAL_VERSION + 1):
+        return f"journal version {rec.get('v')!r} is not one this tool reads (1..{JOURNAL_VERSION})"
+    if not _text(rec.get("id")):
+        return "no text 'id'"
+    if "undo" in rec:
+        return "" if _text(rec["undo"]) else "'undo' is not the text id of a line"
+    if not (_text(rec.get("query")) and _text(rec.get("candidate"))):
+        return "'query' and 'candidate' must be non-empty texts"
+    axes = rec.get("axes", {})
+    if not isinstance(axes, dict):
+        return "'axes' is not an object"
+    for axis, value in axes.items():
+        if axis not in AXES:
+            return f"unknown axis {str(axis)[:40]!r} (axes: {', '.join(AXES)})"
+        if value is not None and (isinstance(value, bool) or value not in (0, 1)):
+            return f"{axis} = {str(value)[:40]!r}; values are 1, 0 or null"
+    if not isinstance(rec.get("skip", False), bool):
+        return "'skip' is not true/false"
+    return ""
 
 
 def _add(rec: dict, entries: list, undone: set) -> None:
     if "undo" in rec:
-        undone.add(str(rec["undo"]))
-    elif "query" in rec and "candidate" in rec:
-        q, c = str(rec["query"]), str(rec["candidate"])
-        axes = {a: (None if v is None else int(v)) for a, v in (rec.get("axes") or {}).items() if a in AXES}
-        entries.append((rec["id"], PairJudgement(q, c, axes, bool(rec.get("skip")), str(rec.get("t", "")), rec["id"])))
+        undone.add(rec["undo"])
+    else:
+        j = PairJudgement(rec["query"], rec["candidate"], dict(rec.get("axes", {})), rec.get("skip", False),
+                          str(rec.get("t", "")), rec["id"], str(rec.get("import", "")))
+        entries.append((rec["id"], j))
 
 
 def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool]:
@@ -220,8 +281,10 @@ def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool
     for line in data[:end].split(b"\n")[:-1]:
         p.lines += 1
         rec = _parse_line(line)
-        if rec is False:
-            p.problems.append(f"{where}:{p.lines}: unreadable line ignored")
+        problem = "not a JSON object" if rec is False else record_problem(rec) if rec else ""
+        if problem:
+            kind = "unreadable line" if rec is False else "line of the wrong shape"
+            p.problems.append(f"{where}:{p.lines}: {kind} refused ({problem}); ignored")
         elif rec is not None:
             _add(rec, p.entries, p.undone)
     p.offset += end
@@ -230,6 +293,8 @@ def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool
     rec = _parse_line(data[end:])
     if rec is False:  # cut off mid-write by a crash
         return [], set(), [f"{where}: last line {p.lines + 1} is incomplete (cut off by a crash); ignored"], True
+    if rec and record_problem(rec):
+        return [], set(), [f"{where}:{p.lines + 1}: line of the wrong shape refused ({record_problem(rec)}); ignored"], False
     if rec:
         _add(rec, entries, undone)  # complete, only its newline is missing
     return entries, undone, [], False
@@ -248,7 +313,9 @@ def _fold(p: _Parsed, extra: tuple[list, set, list, bool]) -> JournalState:
         pair_of[eid] = pair
         current[pair] = j
         order.append(eid)
-    return JournalState(current, tuple(order), pair_of, torn, tuple(p.problems + problems))
+    lines = tuple(j for _, j in (*p.entries, *entries))
+    return JournalState(current, tuple(order), pair_of, torn, tuple(p.problems + problems), lines,
+                        frozenset(undone))
 
 
 def replay(raw: bytes, where: str = "journal") -> JournalState:
@@ -290,11 +357,26 @@ class JudgementStore:
 
     def journal(self, annotator: str) -> Journal:
         """The journal of ``annotator`` (created on its first judgement)."""
-        return Journal(self.dir, annotator)
+        return Journal(self.dir, annotator, self.corpus_name)
+
+    def _scan(self) -> tuple[list[str], list[str]]:
+        names, problems = [], []
+        for path in sorted(self.dir.glob("*.jsonl")):
+            name, problem = _journal_identity(path, self.corpus_name)
+            if problem:
+                problems.append(f"{path}: {problem}; not listed as an annotator")
+            elif name is not None:
+                names.append(name)
+        return sorted(names), problems
 
     def annotators(self) -> list[str]:
-        """Annotators with a journal, sorted (the adjudicator's journal included)."""
-        return sorted({_annotator_name(p) for p in self.dir.glob("*.jsonl")})
+        """Annotators with a journal, sorted (the adjudicator's journal included); journals that
+        are not this corpus's are left out (``problems`` says why)."""
+        return self._scan()[0]
+
+    def problems(self) -> list[str]:
+        """Journal files in this corpus's folder that are not listed as annotators, and why."""
+        return self._scan()[1]
 
     def all_judgements(self, include_adjudicator: bool = False) -> dict[str, dict[Pair, PairJudgement]]:
         """{annotator: {pair: judgement}} for every annotator with a journal."""
@@ -306,14 +388,29 @@ class JudgementStore:
         return out
 
 
-def _annotator_name(path: Path) -> str:
-    """The annotator as written in a journal's first line (file names replace spaces by '_')."""
-    with open(path, "rb") as fh:
-        first = fh.readline()
+def _journal_identity(path: Path, corpus_name: str) -> tuple[str | None, str]:
+    """(annotator, "") for a journal of this corpus; (None, why) otherwise; (None, "") for an
+    empty file. The first line must be a valid record naming the annotator the file name
+    stands for, and (when it names one) this corpus."""
     try:
-        return str(json.loads(first)["annotator"])
-    except (ValueError, KeyError, TypeError):
-        return path.stem
+        with open(path, "rb") as fh:
+            first = fh.readline()
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or exc})"
+    if not first.strip():
+        return None, ""
+    rec = _parse_line(first)
+    problem = "first line is not a JSON object" if rec is False else record_problem(rec)
+    if problem:
+        return None, f"not a judgement journal ({problem} on line 1)"
+    expected = annotator_of_file(path)
+    if rec.get("annotator") != expected:
+        return None, (f"line 1 is by annotator {str(rec.get('annotator'))[:60]!r} but the file name stands for "
+                      f"{expected!r} (a copied or renamed journal; rename it to "
+                      f"{journal_file_name(str(rec.get('annotator')))!r} if it belongs here)")
+    if rec.get("corpus", corpus_name) != corpus_name:
+        return None, f"made on another corpus ({str(rec['corpus'])[:80]!r}, not {corpus_name!r})"
+    return expected, ""
 
 
 # ---------------------------------------------------------------------------- qrels in and out

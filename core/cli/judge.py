@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 from ..corpora import load_corpus
 from ..corpora.base import AXES
@@ -10,18 +11,28 @@ from .values import existing_dir, nonempty
 
 
 def cmd_import(args) -> int:
-    from ..annotation.judgements import JudgementStore, import_qrels, read_qrels_dir
+    from ..annotation.judgements import JudgementStore
+    from ..annotation.judgements_check import check_qrels, read_checked_dir
+    from ..annotation.judgements_sets import import_set, provenance, undo_import
 
     corpus = load_corpus(args.corpus)
+    store = JudgementStore(corpus.name)
+    if args.undo:
+        b = undo_import(store, args.set)
+        print(f"undid the import of {b.source} ({b.lines} lines) into set {b.set!r}; {store.journal(b.set).path} "
+              "is as it was before it")
+        return 0
     if args.qrels:
-        qrels = read_qrels_dir(args.qrels)
+        qrels, source = read_checked_dir(args.qrels, corpus), str(args.qrels)
     elif corpus.benchmark is not None and corpus.benchmark.qrels:
-        qrels = corpus.benchmark.qrels
+        qrels, source = check_qrels(corpus.benchmark.qrels, corpus, f"{corpus.name} qrels"), f"{corpus.name} qrels"
     else:
         raise ValueError(f"{corpus.name} has no qrels of its own; pass --qrels DIR with qrels_<axis>.txt files")
-    journal = JudgementStore(corpus.name).journal(args.annotator)
-    n = import_qrels(journal, qrels, source=str(args.qrels or "official"))
-    print(f"imported {n} judged pairs as annotator {journal.annotator!r} into {journal.path}")
+    b = import_set(store, args.set, qrels, source, add=args.add, by=os.environ.get("USER", ""))
+    print(f"imported {b.lines} judged pairs from {b.source} into judgement set {b.set!r} "
+          f"({store.journal(b.set).path}); undo with: judge-import --corpus {args.corpus} --set {b.set!r} --undo")
+    for line in provenance(store, b.set).lines():
+        print("  " + line)
     return 0
 
 
@@ -68,10 +79,13 @@ def cmd_agreement(args) -> int:
 
 def register(sub) -> None:
     """Add this module's sub-commands to ``sub``."""
-    sp = sub.add_parser("judge-import", help="import TREC qrels as the judgements of an annotator")
+    sp = sub.add_parser("judge-import", help="import TREC qrels (grades 0/1, ids of the corpus) as a new judgement set")
     add_corpus_arg(sp)
-    sp.add_argument("--annotator", type=nonempty, required=True, help="name to journal them under, e.g. upair")
+    sp.add_argument("--set", "--annotator", dest="set", type=nonempty, required=True,
+                    help="name of the new judgement set, e.g. upair (an existing name needs --add)")
     sp.add_argument("--qrels", type=existing_dir, help="folder with qrels_<axis>.txt (default: the corpus's own qrels)")
+    sp.add_argument("--add", action="store_true", help="add to the set of that name when it exists")
+    sp.add_argument("--undo", action="store_true", help="undo the latest import into --set (byte for byte)")
     sp.set_defaults(fn=cmd_import)
 
     sp = sub.add_parser("judge-export", help="export a judgement set as TREC qrels or a UPAIR-layout folder")
