@@ -8,12 +8,12 @@ from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
 from dashboard import identity, services, sidebar
 from dashboard.components.status import load_or_stop
-from pages import judge_widgets
+from pages import judge_widgets as jw
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
 st.title("Judge")
-st.markdown(judge_widgets.CHIP_CSS, unsafe_allow_html=True)
+st.markdown(jw.CHIP_CSS, unsafe_allow_html=True)
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings; judging it tests the tool.")
 
@@ -65,6 +65,9 @@ if mode == "Judge":
     if pkey not in positions:  # resume at the first pair not done
         positions[pkey] = resume_at(order, judged)
     pos = min(max(positions[pkey], 0), len(order))
+    # whole judgements typed on the keyboard (one event each, applied in order, only to their pair)
+    pos = positions[pkey] = jw.apply_keys(journal, order, pos, key=jw.KEYS_KEY)
+    judged = journal.judgements()
 
     def move(step: int) -> None:
         positions[pkey] = min(max(pos + step, 0), len(order))
@@ -75,36 +78,40 @@ if mode == "Judge":
         axes = dict(before.axes) if before and not before.skip else {}
         axes[axis] = value
         journal.record(q, c, axes)
+        jw.echo(pos, (q, c), axes)
         if st.session_state.get("judge_auto", True) and all(a in axes for a in AXES):
             move(1)
 
     def skip() -> None:
         journal.record(*order[pos], skip=True)
+        jw.echo(pos, order[pos], "skip")
         move(1)
 
     def undo() -> None:
         before = journal.undo()
         if before is not None and (before.query, before.candidate) in order:
             positions[pkey] = order.index((before.query, before.candidate))
+            jw.echo(positions[pkey], (before.query, before.candidate), "undo")
 
     pr = progress(order, judged)
     st.progress(pr.done / max(pr.total, 1),
                 text=f"{pr.done} of {pr.total} pairs judged · "
                      f"{pr.queries_done} of {len(pr.per_query)} queries complete")
     nav = st.columns([1, 1, 1, 1, 2, 2])
-    nav[0].button("Back", key="judge-back", shortcut=judge_widgets.NAV_KEYS["back"], on_click=move, args=(-1,),
+    nav[0].button("Back", key="judge-back", on_click=move, args=(-1,),
                   disabled=pos == 0, icon=":material/arrow_back:", width="stretch")
-    nav[1].button("Next", key="judge-next", shortcut=judge_widgets.NAV_KEYS["next"], on_click=move, args=(1,),
+    nav[1].button("Next", key="judge-next", on_click=move, args=(1,),
                   disabled=pos >= len(order), icon=":material/arrow_forward:", width="stretch")
-    nav[2].button("Skip", key="judge-skip", shortcut=judge_widgets.NAV_KEYS["skip"], on_click=skip,
+    nav[2].button("Skip", key="judge-skip", on_click=skip,
                   disabled=pos >= len(order), icon=":material/skip_next:", width="stretch")
-    nav[3].button("Undo", key="judge-undo", shortcut=judge_widgets.NAV_KEYS["undo"], on_click=undo,
+    nav[3].button("Undo", key="judge-undo", on_click=undo,
                   icon=":material/undo:", width="stretch",
                   help="Withdraw your latest answer (it stays in the journal).")
     zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
                                 label_visibility="collapsed")
     nav[5].toggle("Auto-advance", value=True, key="judge_auto",
                   help="Go to the next pair once all three axes are answered.")
+    jw.key_catcher(order, pos)
     if pos >= len(order):
         st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "
                    "Go **Back** to revise, or pick another queue.", icon=":material/task_alt:")
@@ -114,25 +121,27 @@ if mode == "Judge":
     qi = list(pr.per_query).index(q) + 1
     cur = judged.get((q, c))
     st.caption(f"Pair {pos + 1} of {len(order)} · query {qi} of {len(pr.per_query)}, {done_q} of its {n_q} "
-               f"candidate(s) judged · {judge_widgets.current_summary(cur)}")
+               f"candidate(s) judged · {jw.current_summary(cur)}")
     left, right, panel = st.columns([5, 5, 5], gap="medium")
     with left:
-        judge_widgets.figure_panel(corpus.by_id[q], "Query", zoom, 440)
+        jw.figure_panel(corpus.by_id[q], "Query", zoom, 440)
     with right:
-        judge_widgets.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
+        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
     with panel:
         for axis in AXES:
-            judge_widgets.score_card(axis, cur, answer, "judge")
-    st.caption("Keys: 1 / 2 / 3 visual yes / no / unsure · 4 / 5 / 6 semantic · 7 / 8 / 9 part-whole · "
-               "← back · → next · S skip · U undo. Each axis on its own; encoders, ranks and scores are hidden. "
-               f"Journal: `{journal.path}`")
+            jw.score_card(axis, cur, answer, "judge")
+    st.caption("Keys: 1 / 2 / 3 visual yes / no / unsure · 4 / 5 / 6 semantic · 7 / 8 / 9 part-whole — the "
+               "three keys of a pair are stored together, then the next pair comes · ← back · → next · S skip · "
+               "U undo. Type at any speed: keys wait in the browser until the server has stored the pair before. "
+               f"Encoders, ranks and scores are hidden. Journal: `{journal.path}`")
+    jw.history_panel(store, (q, c))
 
 elif mode == "Agreement":
-    judge_widgets.agreement_section(store)
+    jw.agreement_section(store)
 
 elif mode == "Adjudicate":
     identity.require_write(ADJUDICATOR)
-    judge_widgets.adjudication_section(corpus, store, services.thumbnail)
+    jw.adjudication_section(corpus, store, services.thumbnail)
 
 else:
-    judge_widgets.import_export_section(corpus, store, journal)
+    jw.import_export_section(corpus, store, annotator)

@@ -23,9 +23,10 @@ from core.annotation.judgements import (
     PairJudgement,
     export_qrels,
     export_upair,
-    import_qrels,
-    read_qrels_dir,
 )
+from core.annotation.judgements_events import apply_events, pair_id
+from core.annotation.judgements_check import check_qrels, check_qrels_files, uploaded_files
+from core.annotation.judgements_sets import import_set, pair_history, provenance, set_exists, summary, undo_import
 from core.corpora.base import AXES, AXIS_LABELS
 
 
@@ -58,7 +59,6 @@ GUIDELINE = {
                         "One image shows one or more subparts of the other invention", "No shared components",
                         ("7", "8", "9")),
 }
-NAV_KEYS = {"back": "Left", "next": "Right", "skip": "S", "undo": "U"}
 VALUE_TEXT = {1: "Yes", 0: "No", None: "Unsure"}
 
 
@@ -96,9 +96,65 @@ def score_card(axis: str, current: PairJudgement | None, on_answer, key: str) ->
             help=g.question + " Consider: " + "; ".join(g.points) + ".")
         cols = st.columns([1, 1, 1.4])
         for col, v, sc in zip(cols, (1, 0, None), g.keys):
-            col.button(VALUE_TEXT[v], key=f"{key}-{axis}-{VALUE_TEXT[v].lower()}", shortcut=sc,
+            col.button(f"{VALUE_TEXT[v]} ({sc})", key=f"{key}-{axis}-{VALUE_TEXT[v].lower()}",
                        type="primary" if value == v and value != "unanswered" else "secondary",
                        on_click=on_answer, args=(axis, v), width="stretch")
+
+
+KEYS_KEY = "judge_keys"
+_APPLIED = "judge_keys_applied"  # {browser tab: highest event number applied}
+_ECHO = "judge_echo"
+_REFUSED = "judge_keys_refused"
+
+
+def echo(index: int, pair, what) -> None:
+    """Remember a stored judgement so the page shows what was recorded (after it is durable)."""
+    text = what if isinstance(what, str) else summary(what, False)
+    st.session_state.setdefault(_ECHO, []).append((index + 1, pair_id(pair)[:6], text))
+    del st.session_state[_ECHO][:-50]
+
+
+def apply_keys(journal: Journal, order, pos: int, key: str) -> int:
+    """Apply the keyboard component's new events (before anything is drawn); returns the position."""
+    value = st.session_state.get(key)
+    if not isinstance(value, dict):
+        return pos
+    client = str(value.get("client", ""))[:64]
+    applied = st.session_state.setdefault(_APPLIED, {})
+    res, applied[client] = apply_events(journal, order, pos, value.get("events") or [], applied.get(client, 0))
+    for index, pair, what in res.stored:
+        echo(index, pair, what)
+    if res.refused:
+        st.session_state[_REFUSED] = res.refused
+    st.session_state["judge_keys_client"] = client
+    return res.pos
+
+
+def key_catcher(order, pos: int) -> None:
+    """The keyboard component and the echo of the latest stored judgements."""
+    from dashboard.components.keyjudge import keyjudge
+
+    client = st.session_state.get("judge_keys_client", "")
+    keyjudge(order, pos, client, st.session_state.get(_APPLIED, {}).get(client, 0), key=KEYS_KEY)
+    for msg in st.session_state.pop(_REFUSED, []):
+        st.warning(msg, icon=":material/keyboard:")
+    last = st.session_state.get(_ECHO, [])[-6:]
+    if last:
+        st.caption("Stored: " + " · ".join(f"**#{i}** `{pid}` {text}" for i, pid, text in reversed(last)),
+                   help="The latest judgements written to your journal (pair number in the queue, pair id, "
+                        "V / S / P answers: 1 yes, 0 no, ? unsure).")
+
+
+def history_panel(store: JudgementStore, pair) -> None:
+    """Every journal line about this pair, in every judgement set."""
+    rows = pair_history(store, pair)
+    with st.expander(f"History of this pair ({len(rows)} line(s))", icon=":material/history:"):
+        if not rows:
+            st.caption("No one has judged this pair yet.")
+            return
+        st.dataframe(pd.DataFrame([{"time (UTC)": e.time, "set": e.set, "from": e.source,
+                                    "answers": summary(e.axes, e.skip), "change": e.change} for e in rows]),
+                     hide_index=True, width="stretch")
 
 
 def current_summary(j: PairJudgement | None) -> str:
@@ -180,25 +236,86 @@ def _adjudicate(journal: Journal, query: str, candidate: str, axis: str, value: 
     journal.record(query, candidate, axes)
 
 
-def import_export_section(corpus: Corpus, store: JudgementStore, journal: Journal) -> None:
-    """Import TREC qrels as this annotator; export a judgement set as qrels or a UPAIR folder."""
-    st.subheader("Import")
-    if corpus.benchmark is not None and corpus.benchmark.qrels:
-        st.button(f"Import this corpus's own qrels as annotator '{journal.annotator}'", key="judge-import",
-                  on_click=lambda: st.session_state.update(
-                      judge_imported=import_qrels(journal, corpus.benchmark.qrels, source="official")))
-    files = st.file_uploader("…or TREC qrels files named qrels_visual.txt, qrels_semantic.txt, qrels_part_whole.txt",
-                             type=["txt"], accept_multiple_files=True, key="judge-qrels-files")
-    if files and st.button(f"Import {len(files)} file(s) as annotator '{journal.annotator}'", key="judge-import-files"):
-        with tempfile.TemporaryDirectory() as tmp:
-            for f in files:
-                (Path(tmp) / Path(f.name).name).write_bytes(f.getvalue())
+def services_target(store: JudgementStore, name: str) -> tuple[str, str]:
+    """(set name, "") for a usable import target; ("", why) otherwise (nothing typed: ("", ""))."""
+    if not (name or "").strip():
+        return "", ""
+    try:
+        target = store.journal(name).annotator
+    except ValueError as exc:
+        return "", str(exc)
+    if target == ADJUDICATOR:
+        return "", f"'{ADJUDICATOR}' holds adjudication decisions; choose another name"
+    return target, ""
+
+
+def sets_provenance(store: JudgementStore, user: str) -> None:
+    """Every set with where its lines came from; undo of the latest import of a set."""
+    names = store.annotators()
+    if not names:
+        return
+    st.markdown("**Judgement sets and their provenance**")
+    for name in names:
+        prov = provenance(store, name)
+        live = [b for b in prov.imports if not b.undone]
+        a, b = st.columns([4, 1], vertical_alignment="center")
+        a.markdown(f"`{name}` — " + "; ".join(prov.lines()))
+        if live and b.button("Undo import", key=f"judge-undo-import-{name}", icon=":material/undo:",
+                             help=f"Restore '{name}' byte for byte to what it was before the import of "
+                                  f"{live[-1].source}"):
             try:
-                st.session_state["judge_imported"] = import_qrels(journal, read_qrels_dir(tmp), source="upload")
-            except ValueError as exc:  # no qrels_<axis>.txt among them, or a malformed line (file:line)
-                st.error(str(exc))
+                undo_import(store, name, by=user)
+                st.session_state["judge_imported"] = f"Undid the import of {live[-1].source} into '{name}'."
+            except ValueError as exc:
+                st.session_state["judge_imported"] = str(exc)
+            st.rerun()
+    for p in store.problems():
+        st.warning(p, icon=":material/report:")
+
+
+def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> None:
+    """Import TREC qrels into a new named judgement set (undoable); export a judgement set."""
+    st.subheader("Import")
+    st.caption("TREC qrels, one file per axis named qrels_visual.txt, qrels_semantic.txt, qrels_part_whole.txt, "
+               "lines `qid iter docid grade`; grades 0 or 1 only (UPAIR is binary), both ids figures of this "
+               "corpus, a pair given twice with one grade. Any problem refuses the whole import.")
+    own = corpus.benchmark is not None and bool(corpus.benchmark.qrels)
+    source = st.radio("From", (["This corpus's own qrels"] if own else []) + ["Uploaded files"], horizontal=True,
+                      key="judge_import_from")
+    files = None
+    if source == "Uploaded files":
+        files = st.file_uploader("qrels_<axis>.txt files", type=["txt"], accept_multiple_files=True,
+                                 key="judge-qrels-files")
+    name = st.text_input("Name of the judgement set to write", key="judge_import_name", placeholder="e.g. upair-2025",
+                         help="An import always writes a named set of its own; a name in use needs confirmation.")
+    target, problem = services_target(store, name)
+    add = False
+    if problem:
+        st.error(problem, icon=":material/block:")
+    elif target and set_exists(store, target):
+        n = len(store.journal(target).judgements())
+        st.warning(f"A judgement set named **{target}** exists ({n} judged pair(s)"
+                   + (", typed by its annotator" if provenance(store, target).typed else "") + ").",
+                   icon=":material/warning:")
+        add = st.checkbox(f"Add these judgements to the existing set '{target}'", key="judge_import_add")
+    ready = bool(target) and not problem and (add or not set_exists(store, target)) and \
+        (source != "Uploaded files" or bool(files))
+    label = (f"Add to set '{target}'" if add else f"Import into new set '{target}'") if target else "Import"
+    if st.button(label, key="judge-import", disabled=not ready, icon=":material/upload:"):
+        try:
+            if source == "Uploaded files":
+                qrels = check_qrels_files(uploaded_files((f.name, f.getvalue()) for f in files), corpus)
+                where = "upload: " + ", ".join(sorted(f.name for f in files))
+            else:
+                where = f"{corpus.name} qrels"
+                qrels = check_qrels(corpus.benchmark.qrels, corpus, where)
+            b = import_set(store, target, qrels, where, add=add, by=user)
+            st.session_state["judge_imported"] = f"Imported {b.lines} judged pairs into set '{b.set}' from {b.source}."
+        except ValueError as exc:  # refused: names every file:line; nothing was written
+            st.error(str(exc), icon=":material/block:")
     if "judge_imported" in st.session_state:
-        st.success(f"Imported {st.session_state.pop('judge_imported')} judged pairs.")
+        st.success(st.session_state.pop("judge_imported"), icon=":material/task_alt:")
+    sets_provenance(store, user)
     st.subheader("Export")
     sets = judgement_sets(store, corpus)
     if not sets:

@@ -132,13 +132,100 @@ def test_import_and_export_modes(upair_samples):
     spec = f"upair:{upair_samples}"
     at = _judge(spec, "imp")
     at.segmented_control(key="judge_mode").set_value("Import / export").run()
+    assert at.button(key="judge-import").disabled  # no set name yet
+    at.text_input(key="judge_import_name").input("official").run()  # reserved: refused, button stays off
+    assert at.error and at.button(key="judge-import").disabled
+    at.text_input(key="judge_import_name").input("upair").run()
+    assert at.button(key="judge-import").label == "Import into new set 'upair'"
     at.button(key="judge-import").click().run()
-    assert any("Imported 5 judged pairs" in s.value for s in at.success)
+    assert any("Imported 5 judged pairs into set 'upair'" in s.value for s in at.success)
     store = JudgementStore(spec)
-    assert judgement_set("annotator:imp", store) == read_qrels_dir(upair_samples)
-    at.selectbox(key="judge_export_set").set_value("annotator:imp").run()
+    assert judgement_set("annotator:upair", store) == read_qrels_dir(upair_samples)
+    at.selectbox(key="judge_export_set").set_value("annotator:upair").run()
     at.button(key="judge-export-upair").click().run()
     assert not at.exception, at.exception
     out = next((store.dir / "exports").iterdir())
     again = load_corpus(f"upair:{out}")
     assert {a: dict(q) for a, q in again.benchmark.qrels.items()} == read_qrels_dir(upair_samples)
+
+
+def _agreement_rows(at) -> list[tuple]:
+    at.segmented_control(key="judge_mode").set_value("Agreement").run()
+    t = at.dataframe[0].value
+    return sorted(zip(t["axis"], t["annotators"], t["shared pairs"], t["Cohen's kappa"],
+                      t["Krippendorff's alpha (all)"]))
+
+
+def _recomputed(store) -> list[tuple]:
+    """Agreement from the journal files alone, with sklearn and krippendorff called here."""
+    import json
+    import math
+
+    import krippendorff
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    from core.corpora.base import AXIS_LABELS
+
+    people = {}
+    for name in store.annotators():
+        cur = {}
+        for line in store.journal(name).path.read_text().splitlines():
+            rec = json.loads(line)
+            if "undo" in rec:
+                cur = {p: r for p, r in cur.items() if r["id"] != rec["undo"]}  # (no undo in this test)
+            else:
+                cur[(rec["query"], rec["candidate"])] = rec
+        people[name] = cur
+    fmt = lambda x: "—" if x is None or math.isnan(x) else f"{x:.3f}"  # noqa: E731
+    rows = []
+    for axis in AXES:
+        ans = {n: {p: r["axes"][axis] for p, r in j.items() if r["axes"].get(axis) is not None}
+               for n, j in people.items()}
+        items = sorted({p for a in ans.values() for p in a})
+        data = np.array([[ans[n].get(p, np.nan) for p in items] for n in sorted(ans)], dtype=float)
+        alpha = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        names = sorted(ans)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                shared = sorted(ans[a].keys() & ans[b].keys())
+                ya, yb = [ans[a][p] for p in shared], [ans[b][p] for p in shared]
+                k = None if len(set(ya) | set(yb)) < 2 else cohen_kappa_score(ya, yb, labels=[0, 1])
+                rows.append((AXIS_LABELS[axis], f"{a} / {b}", len(shared), fmt(k), fmt(alpha)))
+    return sorted(rows)
+
+
+def test_import_into_a_used_name_needs_confirmation_undo_restores_bytes_agreement_follows(upair_samples):
+    spec = f"upair:{upair_samples}"
+    corpus = load_corpus(spec)
+    store = JudgementStore(spec)
+    pairs = benchmark_pool(corpus).pairs
+    official = corpus.benchmark.qrels
+    for name, flip in (("auditor1", {pairs[0], pairs[1]}), ("ben", {pairs[2]})):
+        for p in pairs:
+            store.journal(name).record(*p, {a: (1 - official[a][p[0]][p[1]]) if p in flip and a != "semantic"
+                                            else official[a][p[0]][p[1]] for a in AXES})
+    path = store.journal("auditor1").path
+    before = path.read_bytes()
+    at = _judge(spec, "auditor1")
+    rows_before = _agreement_rows(at)
+    assert rows_before == _recomputed(store)
+
+    at.segmented_control(key="judge_mode").set_value("Import / export").run()
+    at.text_input(key="judge_import_name").input("auditor1").run()
+    assert at.warning and at.button(key="judge-import").disabled  # a used name: refused until confirmed
+    assert path.read_bytes() == before
+    at.checkbox(key="judge_import_add").check().run()
+    assert at.button(key="judge-import").label == "Add to set 'auditor1'"
+    at.button(key="judge-import").click().run()
+    assert any("Imported 5 judged pairs into set 'auditor1'" in s.value for s in at.success)
+    assert path.read_bytes() != before
+    prov = " ".join(m.value for m in at.markdown if "auditor1" in m.value)
+    assert "typed by auditor1: 5 line(s)" in prov and f"imported from {corpus.name} qrels" in prov
+    rows_mid = _agreement_rows(at)
+    assert rows_mid == _recomputed(store) and rows_mid != rows_before
+
+    at.segmented_control(key="judge_mode").set_value("Import / export").run()
+    at.button(key="judge-undo-import-auditor1").click().run()
+    assert path.read_bytes() == before  # byte for byte
+    assert _agreement_rows(at) == rows_before == _recomputed(store)
