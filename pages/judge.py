@@ -64,9 +64,9 @@ if mode == "Judge":
     pkey = f"{corpus.name}|{annotator}|{pool.name}"
     if pkey not in positions:  # resume at the first pair not done
         positions[pkey] = resume_at(order, judged)
-    pos = min(max(positions[pkey], 0), len(order))
     # whole judgements typed on the keyboard (one event each, applied in order, only to their pair)
-    pos = positions[pkey] = jw.apply_keys(journal, order, pos, key=jw.KEYS_KEY)
+    jw.apply_keys(journal, order, positions, pkey, key=jw.KEYS_KEY)
+    pos = min(max(positions[pkey], 0), len(order))
     judged = journal.judgements()
 
     def move(step: int) -> None:
@@ -78,20 +78,17 @@ if mode == "Judge":
         axes = dict(before.axes) if before and not before.skip else {}
         axes[axis] = value
         journal.record(q, c, axes)
-        jw.echo(pos, (q, c), axes)
         if st.session_state.get("judge_auto", True) and all(a in axes for a in AXES):
             move(1)
 
     def skip() -> None:
         journal.record(*order[pos], skip=True)
-        jw.echo(pos, order[pos], "skip")
         move(1)
 
     def undo() -> None:
         before = journal.undo()
         if before is not None and (before.query, before.candidate) in order:
             positions[pkey] = order.index((before.query, before.candidate))
-            jw.echo(positions[pkey], (before.query, before.candidate), "undo")
 
     pr = progress(order, judged)
     st.progress(pr.done / max(pr.total, 1),
@@ -111,7 +108,7 @@ if mode == "Judge":
                                 label_visibility="collapsed")
     nav[5].toggle("Auto-advance", value=True, key="judge_auto",
                   help="Go to the next pair once all three axes are answered.")
-    jw.key_catcher(order, pos)
+    jw.key_catcher(journal, order, pos)
     if pos >= len(order):
         st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "
                    "Go **Back** to revise, or pick another queue.", icon=":material/task_alt:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import threading
 import tempfile
 import time
 import zipfile
@@ -107,42 +108,61 @@ _ECHO = "judge_echo"
 _REFUSED = "judge_keys_refused"
 
 
-def echo(index: int, pair, what) -> None:
-    """Remember a stored judgement so the page shows what was recorded (after it is durable)."""
-    text = what if isinstance(what, str) else summary(what, False)
-    st.session_state.setdefault(_ECHO, []).append((index + 1, pair_id(pair)[:6], text))
-    del st.session_state[_ECHO][:-50]
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
 
 
-def apply_keys(journal: Journal, order, pos: int, key: str) -> int:
-    """Apply the keyboard component's new events (before anything is drawn); returns the position."""
+def _session_lock() -> threading.Lock:
+    """One lock per browser session: Streamlit may start a rerun while the previous run of the
+    same session is still stopping, and both must not apply the same keys."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    sid = ctx.session_id if ctx is not None else "bare"
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(sid, threading.Lock())
+
+
+def apply_keys(journal: Journal, order, positions: dict, pkey: str, key: str) -> None:
+    """Apply the keyboard component's new events (before anything is drawn), moving
+    ``positions[pkey]``; under the session's lock, reading the position inside it."""
     value = st.session_state.get(key)
     if not isinstance(value, dict):
-        return pos
+        return
     client = str(value.get("client", ""))[:64]
-    applied = st.session_state.setdefault(_APPLIED, {})
-    res, applied[client] = apply_events(journal, order, pos, value.get("events") or [], applied.get(client, 0))
-    for index, pair, what in res.stored:
-        echo(index, pair, what)
+    with _session_lock():
+        applied = st.session_state.setdefault(_APPLIED, {})
+        pos = min(max(positions[pkey], 0), len(order))
+        res, applied[client] = apply_events(journal, order, pos, value.get("events") or [], applied.get(client, 0),
+                                            tab=client)
+        positions[pkey] = res.pos
     if res.refused:
         st.session_state[_REFUSED] = res.refused
     st.session_state["judge_keys_client"] = client
-    return res.pos
 
 
-def key_catcher(order, pos: int) -> None:
-    """The keyboard component and the echo of the latest stored judgements."""
+def key_catcher(journal: Journal, order, pos: int) -> None:
+    """The keyboard component, and the latest lines of the journal read back from disk (what is
+    stored, so an annotator sees exactly what was recorded)."""
     from dashboard.components.keyjudge import keyjudge
 
     client = st.session_state.get("judge_keys_client", "")
     keyjudge(order, pos, client, st.session_state.get(_APPLIED, {}).get(client, 0), key=KEYS_KEY)
     for msg in st.session_state.pop(_REFUSED, []):
         st.warning(msg, icon=":material/keyboard:")
-    last = st.session_state.get(_ECHO, [])[-6:]
+    state = journal.read()
+    last = state.lines[-6:]
     if last:
-        st.caption("Stored: " + " · ".join(f"**#{i}** `{pid}` {text}" for i, pid, text in reversed(last)),
-                   help="The latest judgements written to your journal (pair number in the queue, pair id, "
-                        "V / S / P answers: 1 yes, 0 no, ? unsure).")
+        index = {p: i for i, p in enumerate(order)}
+        parts = []
+        for j in reversed(last):
+            n = index.get((j.query, j.candidate))
+            text = f"**#{n + 1}** " if n is not None else ""
+            text += f"`{pair_id((j.query, j.candidate))[:6]}` {summary(j.axes, j.skip)}"
+            parts.append(f"~~{text}~~ (undone)" if j.entry in state.undone else text)
+        st.caption("Stored: " + " · ".join(parts),
+                   help="The latest lines of your journal, read back from disk: pair number in the queue, pair id, "
+                        "V / S / P answers (1 yes, 0 no, ? unsure). Undone lines are struck through.")
 
 
 def history_panel(store: JudgementStore, pair) -> None:

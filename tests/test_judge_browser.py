@@ -82,15 +82,19 @@ def test_judge_with_the_keyboard(server, upair_samples):
         _press(page, "ArrowLeft")
         assert "Visual: Yes · Semantic: No · Part-whole: Unsure" in _wait_caption(page, "Pair 1 of 5")
         _press(page, "ArrowRight")
-        _press(page, "2")
+        for key in ("2", "4"):  # two of three keys: nothing is stored until the third
+            _press(page, key)
         _wait_caption(page, "Pair 2 of 5")
+        _press(page, "7")
+        _wait_caption(page, "Pair 3 of 5")
         time.sleep(1)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "judge.png"))
         assert page.locator("[data-testid=stException]").count() == 0
     journal = JudgementStore(spec, root=jdir).journal("sue")
     lines = [json.loads(x) for x in journal.path.read_text().splitlines()]
-    assert len(lines) == 3 + 1 + 1 + 1  # three answers, the skip, its undo, one more answer
-    assert lines[4]["undo"] == lines[3]["id"] and lines[3]["skip"]
+    assert len(lines) == 1 + 1 + 1 + 1  # one whole judgement, the skip, its undo, one more judgement
+    assert lines[2]["undo"] == lines[1]["id"] and lines[1]["skip"]
     state = list(journal.judgements().values())
-    assert [j.axes for j in state] == [{"visual": 1, "semantic": 0, "part_whole": None}, {"visual": 0}]
+    assert [j.axes for j in state] == [{"visual": 1, "semantic": 0, "part_whole": None},
+                                       {"visual": 0, "semantic": 1, "part_whole": 1}]

@@ -38,9 +38,11 @@ def _axes(raw) -> dict[str, int | None] | None:
     return {a: raw[a] for a in AXES}
 
 
-def apply_events(journal: Journal, order: Sequence[Pair], pos: int, events: Sequence, applied: int) -> tuple[Applied, int]:
+def apply_events(journal: Journal, order: Sequence[Pair], pos: int, events: Sequence, applied: int,
+                 tab: str = "") -> tuple[Applied, int]:
     """Apply the events numbered above ``applied`` in order; returns what happened and the new
-    highest applied number. ``pos`` is the queue position the page shows."""
+    highest applied number. ``pos`` is the queue position the page shows; stored lines carry the
+    event number (``keys``) and the browser tab (``tab``) they came from."""
     out = Applied(pos)
     ids = {pair_id(p): i for i, p in enumerate(order)}
     for ev in sorted((e for e in events if isinstance(e, Mapping) and isinstance(e.get("seq"), int)),
@@ -71,11 +73,11 @@ def apply_events(journal: Journal, order: Sequence[Pair], pos: int, events: Sequ
             if axes is None:
                 out.refused.append("a judgement without exactly three axis answers was not recorded")
                 continue
-            journal.record(*cur, axes)
+            journal.record(*cur, axes, keys=ev["seq"], tab=tab)
             out.stored.append((out.pos, cur, axes))
             out.pos += 1
         elif kind == "skip":
-            journal.record(*cur, skip=True)
+            journal.record(*cur, skip=True, keys=ev["seq"], tab=tab)
             out.stored.append((out.pos, cur, "skip"))
             out.pos += 1
         elif kind == "back":
