@@ -281,7 +281,7 @@ def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool
     for line in data[:end].split(b"\n")[:-1]:
         p.lines += 1
         rec = _parse_line(line)
-        problem = "not a JSON object" if rec is False else record_problem(rec) if rec else ""
+        problem = "not a JSON object" if rec is False else record_problem(rec) if rec is not None else ""
         if problem:
             kind = "unreadable line" if rec is False else "line of the wrong shape"
             p.problems.append(f"{where}:{p.lines}: {kind} refused ({problem}); ignored")
@@ -293,9 +293,9 @@ def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool
     rec = _parse_line(data[end:])
     if rec is False:  # cut off mid-write by a crash
         return [], set(), [f"{where}: last line {p.lines + 1} is incomplete (cut off by a crash); ignored"], True
-    if rec and record_problem(rec):
+    if rec is not None and record_problem(rec):
         return [], set(), [f"{where}:{p.lines + 1}: line of the wrong shape refused ({record_problem(rec)}); ignored"], False
-    if rec:
+    if rec is not None:
         _add(rec, entries, undone)  # complete, only its newline is missing
     return entries, undone, [], False
 
