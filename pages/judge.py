@@ -8,12 +8,12 @@ from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
 from dashboard import identity, services, sidebar
 from dashboard.components.status import load_or_stop
-from pages import judge_widgets as jw
+from pages import judge_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
 st.title("Judge")
-st.markdown(jw.CHIP_CSS, unsafe_allow_html=True)
+st.markdown(judge_widgets.CHIP_CSS, unsafe_allow_html=True)
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings; judging it tests the tool.")
 
@@ -65,7 +65,7 @@ if mode == "Judge":
     if pkey not in positions:  # resume at the first pair not done
         positions[pkey] = resume_at(order, judged)
     # whole judgements typed on the keyboard (one event each, applied in order, only to their pair)
-    jw.apply_keys(journal, order, positions, pkey, key=jw.KEYS_KEY)
+    judge_widgets.apply_keys(journal, order, positions, pkey, key=judge_widgets.KEYS_KEY)
     pos = min(max(positions[pkey], 0), len(order))
     judged = journal.judgements()
 
@@ -108,7 +108,7 @@ if mode == "Judge":
                                 label_visibility="collapsed")
     nav[5].toggle("Auto-advance", value=True, key="judge_auto",
                   help="Go to the next pair once all three axes are answered.")
-    jw.key_catcher(journal, order, pos)
+    judge_widgets.key_catcher(journal, order, pos)
     if pos >= len(order):
         st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "
                    "Go **Back** to revise, or pick another queue.", icon=":material/task_alt:")
@@ -118,27 +118,28 @@ if mode == "Judge":
     qi = list(pr.per_query).index(q) + 1
     cur = judged.get((q, c))
     st.caption(f"Pair {pos + 1} of {len(order)} · query {qi} of {len(pr.per_query)}, {done_q} of its {n_q} "
-               f"candidate(s) judged · {jw.current_summary(cur)}")
+               f"candidate(s) judged · {judge_widgets.current_summary(cur)}")
     left, right, panel = st.columns([5, 5, 5], gap="medium")
     with left:
-        jw.figure_panel(corpus.by_id[q], "Query", zoom, 440)
+        judge_widgets.figure_panel(corpus.by_id[q], "Query", zoom, 440)
     with right:
-        jw.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
+        judge_widgets.figure_panel(corpus.by_id[c], "Candidate", zoom, 440)
     with panel:
         for axis in AXES:
-            jw.score_card(axis, cur, answer, "judge")
+            judge_widgets.score_card(axis, cur, answer, "judge")
     st.caption("Keys: 1 / 2 / 3 visual yes / no / unsure · 4 / 5 / 6 semantic · 7 / 8 / 9 part-whole — the "
-               "three keys of a pair are stored together, then the next pair comes · ← back · → next · S skip · "
-               "U undo. Type at any speed: keys wait in the browser until the server has stored the pair before. "
+               "three keys of a pair are stored together, then the next pair comes · ← back · → next · "
+               "S skip · U undo. Type at any speed: keys wait in the browser until the server has stored "
+               "the pair before. "
                f"Encoders, ranks and scores are hidden. Journal: `{journal.path}`")
-    jw.history_panel(store, (q, c))
+    judge_widgets.history_panel(store, (q, c))
 
 elif mode == "Agreement":
-    jw.agreement_section(store)
+    judge_widgets.agreement_section(store)
 
 elif mode == "Adjudicate":
     identity.require_write(ADJUDICATOR)
-    jw.adjudication_section(corpus, store, services.thumbnail)
+    judge_widgets.adjudication_section(corpus, store, services.thumbnail)
 
 else:
-    jw.import_export_section(corpus, store, annotator)
+    judge_widgets.import_export_section(corpus, store, annotator)

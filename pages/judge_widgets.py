@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import io
 import math
-import threading
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -25,10 +25,11 @@ from core.annotation.judgements import (
     export_qrels,
     export_upair,
 )
-from core.annotation.judgements_events import apply_events, pair_id
 from core.annotation.judgements_check import check_qrels, check_qrels_files, uploaded_files
+from core.annotation.judgements_events import apply_events, pair_id
 from core.annotation.judgements_sets import import_set, pair_history, provenance, set_exists, summary, undo_import
 from core.corpora.base import AXES, AXIS_LABELS
+from dashboard import identity
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,8 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
     name = st.text_input("Name of the judgement set to write", key="judge_import_name", placeholder="e.g. upair-2025",
                          help="An import always writes a named set of its own; a name in use needs confirmation.")
     target, problem = services_target(store, name)
+    if target and not problem and not identity.may_write(target):
+        problem = f"On this server you may not write the set '{target}' (only your own)."
     add = False
     if problem:
         st.error(problem, icon=":material/block:")

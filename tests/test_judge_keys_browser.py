@@ -3,6 +3,7 @@
 every echoed judgement; two tabs as two annotators and as one annotator lose nothing."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,7 @@ from core.annotation.pooling import benchmark_pool
 from tests.browsing import MARKS, ROOT, SHOTS, STREAMLIT_FLAGS, chromium, free_port
 
 pytestmark = MARKS
+VIEW = {"width": 1280, "height": 800}
 AXES = ("visual", "semantic", "part_whole")
 KEYVAL = {"visual": {"1": 1, "2": 0, "3": None}, "semantic": {"4": 1, "5": 0, "6": None},
           "part_whole": {"7": 1, "8": 0, "9": None}}
@@ -75,7 +78,7 @@ def server(env):
 
 
 def _open(browser, server, annotator: str):
-    page = browser.new_page(**({"viewport": {"width": 1280, "height": 800}} if hasattr(browser, "new_context") else {}))
+    page = browser.new_page(**({"viewport": VIEW} if hasattr(browser, "new_context") else {}))
     page.goto(f"{server.url}/judge?corpus=demo")
     box = page.get_by_label("Your name").last
     box.wait_for(timeout=120_000)
@@ -129,9 +132,7 @@ def _expected_axes(seq: list[list[str]]) -> list[dict]:
 
 
 def _journal_lines(env, annotator):
-    j = JudgementStore("demo", root=__import__("pathlib").Path(env["UPAIR_JUDGEMENTS"])).journal(annotator)
-    import json
-
+    j = JudgementStore("demo", root=Path(env["UPAIR_JUDGEMENTS"])).journal(annotator)
     return j, [json.loads(x) for x in j.path.read_text().splitlines()] if j.path.exists() else []
 
 
@@ -200,7 +201,7 @@ def test_sigkill_keeps_every_echoed_judgement(env):
 def test_two_tabs_two_annotators_and_one_annotator(server, env):
     seq_a, seq_b = _typed_sequence(5, 1), _typed_sequence(5, 2)
     with chromium() as browser:
-        ctx1, ctx2 = browser.new_context(viewport={'width': 1280, 'height': 800}), browser.new_context(viewport={'width': 1280, 'height': 800})
+        ctx1, ctx2 = browser.new_context(viewport=VIEW), browser.new_context(viewport=VIEW)
         a, b = _open(ctx1, server, "ann-a"), _open(ctx2, server, "ann-b")
         for ka, kb in zip([k for s in seq_a for k in s], [k for s in seq_b for k in s]):
             a.keyboard.press(ka)
@@ -209,7 +210,7 @@ def test_two_tabs_two_annotators_and_one_annotator(server, env):
         _settled(a)
         _settled(b)
         # the same annotator in two tabs: both append, the later line of a pair wins, history shows both
-        ctx3, ctx4 = browser.new_context(viewport={'width': 1280, 'height': 800}), browser.new_context(viewport={'width': 1280, 'height': 800})
+        ctx3, ctx4 = browser.new_context(viewport=VIEW), browser.new_context(viewport=VIEW)
         c, d = _open(ctx3, server, "same"), _open(ctx4, server, "same")
         for k in "159":
             c.keyboard.press(k)

@@ -294,7 +294,8 @@ def _consume(p: _Parsed, data: bytes, where: str) -> tuple[list, set, list, bool
     if rec is False:  # cut off mid-write by a crash
         return [], set(), [f"{where}: last line {p.lines + 1} is incomplete (cut off by a crash); ignored"], True
     if rec is not None and record_problem(rec):
-        return [], set(), [f"{where}:{p.lines + 1}: line of the wrong shape refused ({record_problem(rec)}); ignored"], False
+        why = record_problem(rec)
+        return [], set(), [f"{where}:{p.lines + 1}: line of the wrong shape refused ({why}); ignored"], False
     if rec is not None:
         _add(rec, entries, undone)  # complete, only its newline is missing
     return entries, undone, [], False

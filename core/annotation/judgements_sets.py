@@ -31,12 +31,6 @@ class SetInUse(ValueError):
     """An import named a judgement set that exists, without ``add=True``."""
 
 
-def writable_by(store: JudgementStore, name: str, user: str | None) -> bool:
-    """Whether ``user`` may write the set ``name`` (a hook for served mode; here everyone may,
-    the annotator name being no account)."""
-    return True
-
-
 @dataclass(frozen=True)
 class ImportBatch:
     """One import into a set, as logged in its provenance."""
