@@ -64,7 +64,7 @@ def provenance(m: AdaptedModel) -> None:
 
 def health(m: AdaptedModel, corpus_spec: str) -> None:
     """The model's health: degenerate (why) or not, and a check of its embeddings on the corpus."""
-    from core.adapt.health import COLLAPSE_COSINE, COLLAPSE_PAIRS, COLLAPSE_SHARE
+    from core.adapt.health import CHANCE_MARGIN, COLLAPSE_COSINE, COLLAPSE_PAIRS, COLLAPSE_SHARE
     from dashboard import services
 
     h = services.model_health().get(m.spec)
@@ -73,13 +73,21 @@ def health(m: AdaptedModel, corpus_spec: str) -> None:
                  "retrain it (another learning rate, a pretrained start, more pairs) or delete it.",
                  icon=":material/report:")
     a, b = st.columns([3, 1], vertical_alignment="center")
-    a.caption(f"Checks: validation loss against chance (ln of the pairs per validation batch, within 2 %); "
-              f"embeddings collapsed when ≥ {COLLAPSE_SHARE:.0%} of {COLLAPSE_PAIRS:,} random figure pairs have "
-              f"cosine > {COLLAPSE_COSINE} (checked on {h.checked_corpora if h else 0} corpus/corpora so far).")
-    if corpus_spec and b.button("Check its embeddings here", key=f"models_health_{m.name}",
+    n = h.checked_corpora if h else 0
+    a.caption(f"Checks: validation loss against chance (ln of the pairs per validation batch, within "
+              f"{CHANCE_MARGIN:.0%}); embeddings collapsed when ≥ {COLLAPSE_SHARE:.0%} of {COLLAPSE_PAIRS:,} random "
+              f"figure pairs have cosine > {COLLAPSE_COSINE} — "
+              + ("not checked on any corpus yet." if not n else f"checked on {n} {'corpus' if n == 1 else 'corpora'}."))
+    if corpus_spec and b.button("Check embeddings", key=f"models_health_{m.name}",
                                 icon=":material/troubleshoot:", help="Encodes the sidebar's corpus with it (once)"):
-        with st.spinner(f"Encoding the corpus with {m.name}…"):
-            services.index(corpus_spec, m.spec)
+        from core.embed import EncoderUnavailable
+
+        try:
+            with st.spinner(f"Encoding the corpus with {m.name}…"):
+                services.index(corpus_spec, m.spec)
+        except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
+            st.error(f"{m.name} could not encode this corpus: {exc}", icon=":material/block:")
+            return
         services.model_health.clear()
         st.rerun()
 

@@ -180,8 +180,9 @@ def clear_button(corpus_spec: str, sl) -> None:
         st.button("Clear the shortlist…", key="ex_clear", icon=":material/delete_sweep:", type="tertiary",
                   on_click=lambda: st.session_state.update(_ex_confirm_clear=True))
         return
-    st.warning(f"Remove all {len(sl.items)} starred figure(s) and the notes from this corpus's shortlist? "
-               "This cannot be undone.", icon=":material/delete_sweep:")
+    n = len(sl.items)
+    what = "the notes" if not n else ("the starred figure" if n == 1 else f"all {n} starred figures") + " and the notes"
+    st.warning(f"Remove {what} from this corpus's shortlist? This cannot be undone.", icon=":material/delete_sweep:")
     a, b = st.columns(2)
     a.button("Yes, clear the shortlist", key="ex_clear_yes", type="primary", on_click=workspace.clear_shortlist,
              args=(corpus_spec,), width="stretch")

@@ -138,6 +138,15 @@ def test_a_model_trained_to_chance_is_flagged_and_never_defaulted(chance_model, 
     assert spec in at.session_state["encoders"]
     assert any("degenerate model" in w.value for w in at.sidebar.warning)
     assert spec not in sessions[0].session_state["encoders"]
+    # the embeddings check on the Models page encodes the corpus once and records the result
+    from core.adapt.health import collapse_record
+
+    at = sessions[0]
+    at.button(key="models_health_blind").click().run()
+    assert not at.exception, at.exception
+    rec = collapse_record("blind")
+    assert len(rec) == 1 and next(iter(rec.values()))["pairs"] == 2000
+    assert any("checked on 1 corpus." in c.value for c in at.caption)
 
 
 def test_collapse_is_recorded_and_flags_the_model(cache, monkeypatch):
