@@ -186,7 +186,7 @@ def register(sub) -> None:
     sp.set_defaults(fn=cmd_build)
 
     sp = sub.add_parser("search", help="nearest figures to an image, per encoder")
-    sp.add_argument("query", help="an image path, or a figure id of the corpus")
+    sp.add_argument("query", type=nonempty, help="an image path, or a figure id of the corpus")
     add_corpus_arg(sp)
     sp.add_argument("--encoders")
     sp.add_argument("-k", type=positive_int, default=10, help="results per encoder (at least 1; default 10)")

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..corpora import load_corpus
 from ..figures import ImageError
 from .common import add_corpus_arg, parse_encoders, table
-from .values import citations_file, iso_date, nonempty, positive_int, region_box
+from ..store import atomic_write_text
+from .values import citations_file, iso_date, nonempty, output_file, positive_int, region_box
 
 
 def _region(box):
@@ -74,10 +75,10 @@ def cmd_examine(args) -> int:
     for g in groups[: args.shortlist]:
         sl = sl.add(ShortlistItem.from_results(corpus, g.best_figure, res.results))
     if args.csv:
-        Path(args.csv).write_text(sl.to_csv(), encoding="utf-8")
+        atomic_write_text(args.csv, sl.to_csv())
         print(f"\nshortlist ({len(sl.items)} best patents' best figures) → {args.csv}")
     if args.report:
-        Path(args.report).write_text(render_report(corpus, query, sl, groups, encoders, checks), encoding="utf-8")
+        atomic_write_text(args.report, render_report(corpus, query, sl, groups, encoders, checks))
         print(f"report → {args.report}")
     return 0 if any(r.neighbours for r in res.results.values()) else 2
 
@@ -97,6 +98,6 @@ def register(sub) -> None:
     sp.add_argument("--patent", type=nonempty, action="append", help="the query's own patent number (excluded; its citations used)")
     sp.add_argument("--citations", type=citations_file, help="citations file: JSON {citing: [cited, ...]} or CSV citing,cited")
     sp.add_argument("--shortlist", type=positive_int, default=5, help="best patents put into the CSV / report")
-    sp.add_argument("--csv", type=nonempty, help="write the shortlist as CSV here")
-    sp.add_argument("--report", type=nonempty, help="write a self-contained HTML report here")
+    sp.add_argument("--csv", type=output_file, help="write the shortlist as CSV here")
+    sp.add_argument("--report", type=output_file, help="write a self-contained HTML report here")
     sp.set_defaults(fn=cmd_examine)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 __all__ = ["positive_int", "nonneg_int", "int_value", "finite_float", "positive_float", "nonneg_float",
-           "fraction", "iso_date", "nonempty", "existing_file", "existing_dir", "citations_file",
+           "fraction", "iso_date", "nonempty", "existing_file", "existing_dir", "output_file", "citations_file",
            "region_box", "measure_names", "ray_address"]
 
 _Bad = argparse.ArgumentTypeError
@@ -114,6 +114,17 @@ def existing_dir(text: str) -> Path:
     path = Path(nonempty(text)).expanduser()
     if not path.is_dir():
         raise _Bad(f"{text!r} is not a folder" + (" (it is a file)" if path.is_file() else ""))
+    return path
+
+
+def output_file(text: str) -> Path:
+    """A file to write (``--csv``, ``--report``): not a folder, its parent an existing folder. It is
+    written atomically (a crash leaves the old file or the new one, never half of one)."""
+    path = Path(nonempty(text)).expanduser()
+    if path.is_dir():
+        raise _Bad(f"{text!r} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise _Bad(f"{text!r}: its folder {str(path.parent)!r} does not exist")
     return path
 
 
