@@ -179,13 +179,13 @@ def joint_map(frame: pd.DataFrame, title: str, key: str) -> None:
 
 
 def train_form(corpus_spec: str, expanded: bool) -> None:
-    """Adapt a model on the sidebar's corpus from the page (UPAIR's settings preset), with progress."""
-    from core.adapt import AdaptError
-    from dashboard import services
-
+    """Adapt a model on the sidebar's corpus from the page (UPAIR's settings preset): a background
+    job whose progress the page polls, so the session stays usable while it trains."""
     d = AdaptConfig()
     if "adapt_done" in st.session_state:
         st.success(st.session_state.pop("adapt_done"), icon=":material/check_circle:")
+    if "adapt_failed" in st.session_state:
+        st.error(st.session_state.pop("adapt_failed"), icon=":material/block:")
     with st.expander("Adapt a model on this corpus", expanded=expanded, icon=":material/model_training:"):
         st.caption("Pairs every figure of the corpus chosen in the sidebar with its text and fine-tunes CLIP with "
                    "open_clip's training code. Patents among this corpus's benchmark queries and candidates are "
@@ -206,24 +206,67 @@ def train_form(corpus_spec: str, expanded: bool) -> None:
             wd = c[3].number_input("Weight decay", 0.0, 1.0, d.wd, key="adapt_wd",
                                    help="UPAIR tuned 0.1 and 0.2; the chosen value is not published")
             go_ = st.form_submit_button("Train", icon=":material/play_arrow:")
-        if not go_:
-            return
-        try:
-            cfg = d.with_(text=text, arch=arch.strip(), pretrained=pretrained.strip(), batch_size=int(batch),
-                          lr=float(lr), epochs=int(epochs) or None, wd=float(wd)).validate()
-            split = services.models.split(corpus_spec, cfg)
-            st.caption(f"{len(split.train):,} training pairs, {len(split.val):,} validation pairs; "
-                       f"{len(split.excluded_patents)} benchmark patent(s) left out.")
-            bar = st.progress(0.0, text="Preparing the training files…")
-            res = services.models.train(
-                corpus_spec, name.strip(), cfg,
-                progress=lambda done, total, msg: bar.progress(min(done / max(total, 1), 1.0), text=msg))
-        except AdaptError as exc:
-            st.error(str(exc), icon=":material/block:")
-            return
+        if go_:
+            _start_training(corpus_spec, name.strip(), d, text=text, arch=arch.strip(), pretrained=pretrained.strip(),
+                            batch_size=int(batch), lr=float(lr), epochs=int(epochs) or None, wd=float(wd))
+        if st.session_state.get(TRAINING_KEY):
+            training_status()
+
+
+#: Session key of the training job this session started (``dashboard.jobs``).
+TRAINING_KEY = "adapt_job"
+
+
+def _start_training(corpus_spec: str, name: str, d: AdaptConfig, **settings) -> None:
+    """Check the settings at once (an error is shown here), then train in a background job."""
+    from core.adapt import AdaptError
+    from dashboard import services
+
+    try:
+        cfg = d.with_(**settings).validate()
+        split = services.models.preflight(corpus_spec, name, cfg)
+    except AdaptError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    job = services.models.start_training(
+        corpus_spec, name, cfg,
+        pairs=(f"{len(split.train):,} training pairs, {len(split.val):,} validation pairs; "
+               f"{len(split.excluded_patents)} benchmark patent(s) left out."))
+    st.session_state[TRAINING_KEY] = job.key
+
+
+@st.fragment(run_every=1.0)
+def training_status() -> None:
+    """The running training job's progress and a Cancel button, redrawn every second; when it
+    ends, the page reruns to list the new model (or says why it stopped)."""
+    from dashboard import jobs, services
+
+    key = st.session_state.get(TRAINING_KEY)
+    job = jobs.get(key) if key else None
+    if job is None:
+        st.session_state.pop(TRAINING_KEY, None)
+        return
+    st.caption(job.meta.get("pairs", ""))
+    if job.active:
+        st.progress(job.fraction, text=job.message or "Preparing the training files…")
+        st.button("Cancel training", key="adapt_cancel", on_click=job.cancel, disabled=job.cancelling,
+                  icon=":material/stop_circle:",
+                  help="Stops after the current step; the last completed epoch is kept and training again "
+                       "with the same settings resumes from it.")
+        return
+    st.session_state.pop(TRAINING_KEY, None)
+    jobs.forget(key)
+    if job.state == jobs.FAILED:
+        st.session_state["adapt_failed"] = str(job.error) if job.error is not None else job.message
+    elif job.state == jobs.CANCELLED:
+        st.session_state["adapt_failed"] = (f"Training {key.rsplit(':', 1)[-1]} was cancelled; the last completed "
+                                            "epoch is kept and training again with the same settings resumes from it.")
+    else:
+        res = job.result
+        services.refresh_encoders()
         st.session_state["adapt_done"] = (f"**{res.model.name}** saved as `{res.model.spec}`"
                                           + (" (it was already trained with these settings)" if res.already_done
                                              else "") + ". It is not switched on in any session: pick it "
                                           "under *Encoders* in the sidebar to search with it.")
         st.session_state["models_name"] = res.model.name
-        st.rerun()  # list the new model (and offer it in the sidebar)
+    st.rerun()  # the whole page: list the new model (and offer it in the sidebar)

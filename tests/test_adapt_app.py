@@ -90,6 +90,21 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
         assert names == {"Images": 10, "Text": 10}
 
 
+def _wait_for_training(at: AppTest, timeout: float = 240.0) -> None:
+    """Rerun the page (as its polling fragment does) until it has taken the finished training job."""
+    import time
+
+    from dashboard import jobs
+
+    end = time.monotonic() + timeout
+    while "adapt_job" in at.session_state and time.monotonic() < end:
+        if jobs.running():  # still running now, so running when the page was drawn: it offered to cancel
+            assert any(b.label == "Cancel training" for b in at.button), [b.label for b in at.button]
+        time.sleep(0.5)
+        at.run()
+    assert "adapt_job" not in at.session_state, "training did not finish in time"
+
+
 def test_models_page_trains_a_model_with_progress(cache, query_patents, tiny_clip_arch, tiny_clip_checkpoint):
     import torch
 
@@ -109,6 +124,7 @@ def test_models_page_trains_a_model_with_progress(cache, query_patents, tiny_cli
     torch.set_num_threads(1)
     try:
         at.button[0].click().run()
+        _wait_for_training(at)  # the training runs as a background job the page polls
     finally:
         torch.set_num_threads(n)
     assert not at.exception and not at.error, (at.exception, at.error)

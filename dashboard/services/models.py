@@ -1,10 +1,11 @@
-"""The Models page's work: the before/after comparison (cached) and training a model on a corpus."""
+"""The Models page's work: the before/after comparison (cached) and training a model on a corpus
+(checked at once, then run as a background job the page polls)."""
 from __future__ import annotations
-
-from typing import Callable
 
 import streamlit as st
 
+from .. import jobs
+from ..jobs import Job
 from .corpora import corpus
 
 
@@ -18,19 +19,24 @@ def scored(corpus_spec: str, name: str, finished_at: str, test: str, protocol: s
     return before_after(corpus(corpus_spec), model, test=test, protocol=protocol)
 
 
-def split(corpus_spec: str, cfg):
-    """The training/validation split ``core.adapt.plan`` makes of the corpus (benchmark patents left out)."""
-    from core.adapt import plan
+def preflight(corpus_spec: str, name: str, cfg):
+    """Every check a training run makes before it trains (``core.adapt.train.preflight``: the name,
+    the settings, the pair sizes, the starting weights, a name clash); the pairs it would use."""
+    from core.adapt.train import preflight as check
 
-    return plan(corpus(corpus_spec), cfg)
+    return check(corpus(corpus_spec), name, cfg)
 
 
-def train(corpus_spec: str, name: str, cfg, progress: Callable[[int, int, str], None]):
-    """Adapt a model ``name`` on the corpus (``core.adapt.adapt``); afterwards the sidebar lists it."""
+def training_key(corpus_spec: str, name: str) -> str:
+    """The job key of training ``name`` on a corpus (one such job per process)."""
+    return f"adapt:{corpus_spec}:{name}"
+
+
+def start_training(corpus_spec: str, name: str, cfg, **meta) -> Job:
+    """Adapt a model ``name`` on the corpus in a background job (``dashboard.jobs``); the page polls
+    it and calls ``refresh_encoders`` once it is done, so the sidebar lists the new model."""
     from core.adapt import adapt
 
-    from .encoders import refresh_encoders
-
-    res = adapt(corpus(corpus_spec), name, cfg, progress=progress)
-    refresh_encoders()
-    return res
+    c = corpus(corpus_spec)  # resolved here, in the script's thread (a cached resource)
+    return jobs.start(training_key(corpus_spec, name), f"Training {name}",
+                      lambda progress: adapt(c, name, cfg, progress=progress), **meta)
