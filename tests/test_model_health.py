@@ -173,3 +173,31 @@ def test_collapse_is_recorded_and_flags_the_model(cache, monkeypatch):
     h = health(model)
     assert h.degenerate and "embeddings collapsed on demo: 100% of 2,000 sampled figure pairs" in h.problems[0]
     assert check_embeddings("hog", _C(), _E()) is None
+
+
+@pytest.mark.slow
+def test_search_says_when_an_encoders_hits_all_tie(cache, monkeypatch, fresh_streamlit_caches):
+    """An encoder whose ten hits all score 1.000 is named on the Search page (the other is not)."""
+    from streamlit.testing.v1 import AppTest
+
+    from core import load_corpus
+    from dashboard.services import search as search_services
+
+    corpus = load_corpus("demo")
+    ids = [f.id for f in corpus.figures[1:11]]
+
+    def fake(corpus_spec, query, encoders, k, text=None):
+        return {"hog": {"ids": ids, "scores": [1.0] * 10, "error": None},
+                "ahdh": {"ids": ids, "scores": [0.9 - i / 100 for i in range(10)], "error": None}}
+
+    monkeypatch.setattr(search_services, "search_results", fake)
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.session_state["corpus_pick"] = "demo"
+    at.session_state["encoders"] = ["hog", "ahdh"]
+    at.run()
+    at.session_state["query_trail"] = [corpus.figures[0].id]
+    at.switch_page("../pages/search.py").run()
+    assert not at.exception, at.exception
+    ties = [w.value for w in at.warning if "does not distinguish" in w.value]
+    assert ties == ["HOG: all 10 hits have cosine 1.000 — this encoder does not distinguish these figures "
+                    "(their order is arbitrary)."]
