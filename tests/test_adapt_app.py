@@ -43,6 +43,12 @@ def _app(corpus_spec: str) -> AppTest:
     return at
 
 
+def _errors(at: AppTest) -> list:
+    """Errors on the page other than the degenerate-model flag (core.adapt.health): the tiny
+    random CLIP trained for a couple of epochs ends no better than chance, and is named so."""
+    return [e for e in at.error if not e.value.startswith("**Degenerate model**")]
+
+
 def test_models_page_without_models(cache, upair_samples):
     at = _app(f"upair:{upair_samples}")
     assert any("No adapted models yet" in i.value for i in at.info)
@@ -53,7 +59,8 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
 
     spec = f"upair:{upair_samples}"
     at = _app(spec)
-    assert not at.error
+    # two epochs of the tiny random CLIP end no better than chance: named, and nothing else is wrong
+    assert not _errors(at)
     p = adapted.provenance
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Training pairs"] == str(p["train_pairs"]) and metrics["Validation pairs"] == str(p["val_pairs"])
@@ -69,10 +76,10 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
     from core.encoders import get_encoder
 
     offered = {o for s in at.sidebar.multiselect for o in s.options}  # the sidebar shows labels
-    assert get_encoder(adapted.spec).label in offered  # offered as an encoder
+    assert any(o.startswith(get_encoder(adapted.spec).label) for o in offered)  # offered (⚠ when degenerate)
 
     at.button(key="models_score").click().run()
-    assert not at.exception and not at.error
+    assert not at.exception and not _errors(at)
     expected = before_after(load_corpus(spec), adapted, protocol="upair").table
     shown = at.dataframe[-1].value  # last axis tab (part-whole)
     exp = expected[expected["axis"] == "part_whole"]
@@ -81,7 +88,7 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
         assert row.before == pytest.approx(e.before) and row.after == pytest.approx(e.after)
 
     at.button(key="models_maps").click().run()
-    assert not at.exception and not at.error
+    assert not at.exception and not _errors(at)
     maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
             if "adaptation" in str(json.loads(c.proto.spec)["layout"].get("meta", ""))]
     assert len(maps) == 2 and {m["layout"]["meta"] for m in maps} == {"Before adaptation", "After adaptation"}
@@ -127,7 +134,7 @@ def test_models_page_trains_a_model_with_progress(cache, query_patents, tiny_cli
         _wait_for_training(at)  # the training runs as a background job the page polls
     finally:
         torch.set_num_threads(n)
-    assert not at.exception and not at.error, (at.exception, at.error)
+    assert not at.exception and not _errors(at), (at.exception, at.error)
     models = list_adapted()
     assert [m.name for m in models] == ["from-the-page"] and models[0].provenance["epochs_trained"] == 1
     assert any(models[0].spec in s.value for s in at.success)

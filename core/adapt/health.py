@@ -90,8 +90,9 @@ def loss_problem(provenance: dict) -> str | None:
         return None
     chance = chance_loss(n, b)
     if loss >= chance * (1 - CHANCE_MARGIN):
-        return (f"validation loss {loss:.3f} is at chance ({chance:.3f} = ln of {min(n, b)} pairs per batch; "
-                f"within {CHANCE_MARGIN:.0%}): it tells no figure from another")
+        where = "at" if loss <= chance * (1 + CHANCE_MARGIN) else "worse than"
+        return (f"validation loss {loss:.3f} is {where} chance ({chance:.3f} = ln of {min(n, b)} pairs per batch; "
+                f"within {CHANCE_MARGIN:.0%} counts as chance): it tells no figure from another")
     return None
 
 
