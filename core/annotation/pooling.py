@@ -124,17 +124,3 @@ def list_pools(store: JudgementStore) -> list[str]:
     """Names of the saved pools, newest first."""
     files = sorted(_pool_dir(store).glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     return [p.stem for p in files]
-
-
-def pool_from_pairs_file(path: Path | str) -> list[Pair]:
-    """Pairs from a JSON file ``{"pairs": [[q, c], …]}`` or a list of ``{"query", "candidate"}``."""
-    raw = json.loads(Path(path).read_text())
-    items = raw.get("pairs", raw) if isinstance(raw, dict) else raw
-    out = []
-    for it in items:
-        if isinstance(it, dict):
-            out.append((str(it["query"]), str(it["candidate"])))
-        else:
-            q, c = it
-            out.append((str(q), str(c)))
-    return out

@@ -10,18 +10,16 @@ Loading reports missing keys as an error and unexpected keys as a warning (kept 
 """
 from __future__ import annotations
 
-import logging
 import sys
 from functools import lru_cache
 from pathlib import Path
 
 from ..protocols import DEFAULT_PROTOCOL
 from .base import Availability
-from .torch_image import TorchImageEncoder, read_state_dict
+from .torch_image import TorchImageEncoder, load_checked, read_state_dict
 
 __all__ = ["PatentNetEncoder", "build_patentnet", "gray_tensor", "BACKBONE", "EMBEDDING_SIZE", "INPUT_SIZE", "CHECKPOINT_NAME"]
 
-log = logging.getLogger(__name__)
 
 #: The backbone UPAIR used (timm's current name for ``swinv2_base_window12to24_192to384_22kft1k``).
 BACKBONE = "swinv2_base_window12to24_192to384"
@@ -118,19 +116,8 @@ class PatentNetEncoder(TorchImageEncoder):
             backbone = filter_fn(backbone, model.backbone)
         merged = {**{f"backbone.{k}": v for k, v in backbone.items()},
                   **{k: v for k, v in state.items() if not k.startswith("backbone.")}}
-        try:
-            result = model.load_state_dict(merged, strict=False)
-        except RuntimeError as exc:  # shape mismatches
-            raise RuntimeError(f"PatentNet checkpoint {self.checkpoint} does not fit backbone {self.backbone}: "
-                               f"{str(exc)[:600]}") from exc
-        self.load_report = {"missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys)}
-        if result.missing_keys:
-            raise RuntimeError(
-                f"PatentNet checkpoint {self.checkpoint} leaves {len(result.missing_keys)} parameter(s) unset "
-                f"(e.g. {', '.join(result.missing_keys[:5])}): not a PatentNet on {self.backbone}?")
-        if result.unexpected_keys:
-            log.warning("PatentNet checkpoint %s: %d unexpected key(s) not used (e.g. %s)", self.checkpoint,
-                        len(result.unexpected_keys), ", ".join(result.unexpected_keys[:5]))
+        self.load_report = load_checked(model, merged, f"PatentNet checkpoint {self.checkpoint}",
+                                        f"backbone {self.backbone}", f"not a PatentNet on {self.backbone}?")
         return model
 
     def _clean_transform(self, model):

@@ -9,7 +9,6 @@ pooled feature vector, L2-normalised.
 """
 from __future__ import annotations
 
-import logging
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -18,11 +17,10 @@ from .. import config
 from ..protocols import DEFAULT_PROTOCOL
 from .base import DOWNLOADABLE, Availability
 from .hub import download_file, find_cached, hf_cache_dir
-from .torch_image import TorchImageEncoder, read_state_dict
+from .torch_image import TorchImageEncoder, load_checked, read_state_dict
 
 __all__ = ["TimmEncoder", "UPAIR_INPUT_SIZE", "HUB_FILES"]
 
-log = logging.getLogger(__name__)
 
 #: Input size UPAIR used per architecture under its protocol (others: the model's own size).
 UPAIR_INPUT_SIZE: dict[str, int] = {"resnext101_32x8d": 384}
@@ -185,15 +183,8 @@ class TimmEncoder(TorchImageEncoder):
         own = model.state_dict()
         classifier = str(model.pretrained_cfg.get("classifier") or "")
         state = {k: v for k, v in state.items() if k in own or not (classifier and k.startswith(classifier))}
-        result = model.load_state_dict(state, strict=False)
-        self.load_report = {"missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys)}
-        if result.missing_keys:
-            raise RuntimeError(
-                f"{self.checkpoint} does not fit timm model {self.arch}: {len(result.missing_keys)} parameter(s) "
-                f"missing (e.g. {', '.join(result.missing_keys[:5])}); was it saved from another architecture?")
-        if result.unexpected_keys:
-            log.warning("%s: %d unexpected key(s) ignored (e.g. %s)", self.checkpoint, len(result.unexpected_keys),
-                        ", ".join(result.unexpected_keys[:5]))
+        self.load_report = load_checked(model, state, str(self.checkpoint), f"timm model {self.arch}",
+                                        f"it is not a {self.arch}; was it saved from another architecture?")
         return model
 
     def _clean_transform(self, model):

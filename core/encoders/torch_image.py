@@ -7,6 +7,7 @@ Under the ``upair`` protocol images get the official preprocessing
 """
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Callable
@@ -17,7 +18,9 @@ from ..protocols import DEFAULT_PROTOCOL, get_protocol, upair_preprocess
 from .base import IMAGE, PROTOCOLS, Encoder, l2_normalise
 from .device import OnDevice, autocast
 
-__all__ = ["TorchImageEncoder", "read_state_dict", "PREPROCESS_VERSION"]
+__all__ = ["TorchImageEncoder", "read_state_dict", "load_checked", "PREPROCESS_VERSION"]
+
+log = logging.getLogger(__name__)
 
 #: Bump when the preprocessing of these encoders changes (part of every cache key).
 PREPROCESS_VERSION = "1"
@@ -54,6 +57,24 @@ def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
     if all(k.startswith("module.") for k in obj):
         obj = {k[len("module."):]: v for k, v in obj.items()}
     return obj
+
+
+def load_checked(model, state: dict, what: str, target: str, hint: str) -> dict[str, list[str]]:
+    """``model.load_state_dict(state, strict=False)`` and its report ``{"missing", "unexpected"}``:
+    a shape mismatch or a missing parameter is a RuntimeError naming ``what``, the ``target``
+    it was loaded into and the ``hint``; unexpected keys are a warning."""
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise RuntimeError(f"{what} does not fit {target}: {str(exc)[:600]}") from exc
+    report = {"missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys)}
+    if report["missing"]:
+        raise RuntimeError(f"{what} leaves {len(report['missing'])} parameter(s) unset "
+                           f"(e.g. {', '.join(report['missing'][:5])}): {hint}")
+    if report["unexpected"]:
+        log.warning("%s: %d unexpected key(s) not used (e.g. %s)", what, len(report["unexpected"]),
+                    ", ".join(report["unexpected"][:5]))
+    return report
 
 
 class TorchImageEncoder(OnDevice, Encoder):
