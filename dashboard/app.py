@@ -24,7 +24,11 @@ UPLOAD_REFUSAL_CSS = """
   height: auto !important; overflow: visible !important; white-space: normal !important; margin: 0 0 0 0.5rem;
   color: #b3261e; font-weight: 600; font-size: 0.9rem; }
 """
-st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }" + UPLOAD_REFUSAL_CSS + "</style>")
+#: Widget labels and button texts wrap onto a second line rather than ending in "…".
+WRAP_LABELS_CSS = (".stMarkdownEllipsis, .stMarkdownEllipsis p, [data-testid=stWidgetLabel] p "
+                   "{ white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }")
+st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }" + UPLOAD_REFUSAL_CSS
+        + WRAP_LABELS_CSS + "</style>")
 try:
     from core.config import check_environment
 

@@ -25,6 +25,8 @@ class Context:
     encoders: tuple[str, ...]
     k: int
     note: str | None = None
+    #: a container at the top of the sidebar for the page's own controls (above the long lists)
+    slot: object = None
 
 
 def _served_corpus_picker(pol) -> str:
@@ -96,6 +98,7 @@ def sidebar() -> Context:
     """Render the shared sidebar and return the selection; a corpus switch starts clean."""
     urlstate.restore_corpus()
     with st.sidebar:
+        slot = st.container()
         st.markdown("### Corpus")
         spec = _corpus_picker()
         workspace.restore(spec)  # the examiner's saved workspace of this corpus (first visit in a session)
@@ -113,7 +116,7 @@ def sidebar() -> Context:
     if spec and spec != active:
         note = session.switch_corpus(active, spec)
         st.session_state["_corpus_active"] = spec
-    return Context(spec, chosen, int(k), note)
+    return Context(spec, chosen, int(k), note, slot)
 
 
 def context() -> Context:

@@ -17,7 +17,7 @@ st.markdown(judge_widgets.CHIP_CSS, unsafe_allow_html=True)
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings; judging it tests the tool.")
 
-with st.sidebar:
+with ctx.slot or st.sidebar:  # at the top of the sidebar, not below the encoder lists
     st.markdown("### Annotator")
     name = identity.annotator_name()  # workbench: a typed name; served (make serve): who signed in
 if not name.strip():
@@ -41,7 +41,7 @@ if requested in pools:
 if "judge_queue" in st.session_state and st.session_state["judge_queue"] not in pools:  # another corpus's
     del st.session_state["judge_queue"]
     st.session_state["judge_mode"] = "Judge"
-top = st.columns([3, 4], vertical_alignment="center")
+top = st.columns([3, 2], vertical_alignment="center")
 mode = top[0].segmented_control("Mode", ["Judge", "Agreement", "Adjudicate", "Import / export"], key="judge_mode",
                                 default="Judge", label_visibility="collapsed") or "Judge"
 
@@ -94,20 +94,20 @@ if mode == "Judge":
     st.progress(pr.done / max(pr.total, 1),
                 text=f"{pr.done} of {pr.total} pairs judged · "
                      f"{pr.queries_done} of {len(pr.per_query)} queries complete")
-    nav = st.columns([1, 1, 1, 1, 2, 2])
-    nav[0].button("Back", key="judge-back", on_click=move, args=(-1,),
-                  disabled=pos == 0, icon=":material/arrow_back:", width="stretch")
-    nav[1].button("Next", key="judge-next", on_click=move, args=(1,),
-                  disabled=pos >= len(order), icon=":material/arrow_forward:", width="stretch")
-    nav[2].button("Skip", key="judge-skip", on_click=skip,
-                  disabled=pos >= len(order), icon=":material/skip_next:", width="stretch")
-    nav[3].button("Undo", key="judge-undo", on_click=undo,
-                  icon=":material/undo:", width="stretch",
-                  help="Withdraw your latest answer (it stays in the journal).")
-    zoom = nav[4].select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
-                                label_visibility="collapsed")
-    nav[5].toggle("Auto-advance", value=True, key="judge_auto",
-                  help="Go to the next pair once all three axes are answered.")
+    nav = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    nav.button("Back", key="judge-back", on_click=move, args=(-1,),
+               disabled=pos == 0, icon=":material/arrow_back:", width="content")
+    nav.button("Next", key="judge-next", on_click=move, args=(1,),
+               disabled=pos >= len(order), icon=":material/arrow_forward:", width="content")
+    nav.button("Skip", key="judge-skip", on_click=skip,
+               disabled=pos >= len(order), icon=":material/skip_next:", width="content")
+    nav.button("Undo", key="judge-undo", on_click=undo,
+               icon=":material/undo:", width="content",
+               help="Withdraw your latest answer (it stays in the journal).")
+    zoom = nav.select_slider("Zoom", [1.0, 1.5, 2.0, 3.0], key="judge_zoom", format_func=lambda z: f"Zoom {z:.0%}",
+                               label_visibility="collapsed", width=220)
+    nav.toggle("Auto-advance", value=True, key="judge_auto",
+               help="Go to the next pair once all three axes are answered.")
     judge_widgets.key_catcher(journal, order, pos)
     if pos >= len(order):
         st.success(f"All {len(order)} pairs of this queue are judged. Thank you, {annotator}! "

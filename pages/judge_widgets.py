@@ -96,11 +96,11 @@ def score_card(axis: str, current: PairJudgement | None, on_answer, key: str) ->
             "<table class='upair-card'><tr><td><b>1 · Yes</b></td><td>" + html.escape(g.yes) + "</td></tr>"
             "<tr><td><b>0 · No</b></td><td>" + html.escape(g.no) + "</td></tr></table>", unsafe_allow_html=True,
             help=g.question + " Consider: " + "; ".join(g.points) + ".")
-        cols = st.columns([1, 1, 1.4])
-        for col, v, sc in zip(cols, (1, 0, None), g.keys):
-            col.button(f"{VALUE_TEXT[v]} ({sc})", key=f"{key}-{axis}-{VALUE_TEXT[v].lower()}",
+        row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels, wrapping if need be
+        for v, sc in zip((1, 0, None), g.keys):
+            row.button(f"{VALUE_TEXT[v]} ({sc})", key=f"{key}-{axis}-{VALUE_TEXT[v].lower()}",
                        type="primary" if value == v and value != "unanswered" else "secondary",
-                       on_click=on_answer, args=(axis, v), width="stretch")
+                       on_click=on_answer, args=(axis, v), width="content")
 
 
 KEYS_KEY = "judge_keys"

@@ -1,6 +1,7 @@
 """Models page: adapted CLIP models, their provenance and curves, before/after scores and joint maps."""
 import streamlit as st
 
+from core import config
 from core.adapt import list_adapted
 from core.adapt.compare import comparison_runs, leaked_patents
 from core.encoders import get_encoder
@@ -12,7 +13,7 @@ from pages import models_widgets
 
 ctx = sidebar.context()
 st.title("Models")
-st.caption("CLIP models adapted to patent figures here (`python -m core adapt`): each figure paired with its "
+st.caption(f"CLIP models adapted to patent figures here (`{config.cli()} adapt`): each figure paired with its "
            "description or component labels and fine-tuned contrastively with open_clip's training code, as "
            "UPAIR did for CLIP-desc and CLIP-labels. Each appears as an encoder in the sidebar.")
 models = list_adapted()
@@ -23,7 +24,7 @@ if not models and serve.served():
     st.stop()
 if not models:
     st.info("No adapted models yet. Make one above, or with\n\n"
-            "`python -m core adapt --corpus <figures with descriptions> --text desc --out my-clip-desc`\n\n"
+            f"`{config.cli()} adapt --corpus <figures with descriptions> --text desc --out my-clip-desc`\n\n"
             "(UPAIR's settings are the defaults; `--help` lists every option). It is saved under "
             "`cache/weights/` and listed here.", icon=":material/model_training:")
     st.stop()

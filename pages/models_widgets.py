@@ -35,8 +35,9 @@ def provenance(m: AdaptedModel) -> None:
     c = st.columns(5)
     c[0].metric("Training pairs", f"{p.get('train_pairs', 0):,}", help=f"{p.get('train_patents', 0):,} patents")
     c[1].metric("Validation pairs", f"{p.get('val_pairs', 0):,}", help=f"{p.get('val_patents', 0):,} patents")
-    c[2].metric("Benchmark patents left out", f"{len(p.get('excluded_patents', [])):,}",
-                help=f"{p.get('excluded_figures', 0):,} figures of patents among benchmark queries or candidates")
+    c[2].metric("Patents left out", f"{len(p.get('excluded_patents', [])):,}",
+                help=f"Benchmark patents left out of training: {p.get('excluded_figures', 0):,} figures of patents "
+                     "among benchmark queries or candidates")
     c[3].metric("Epochs", f"{p.get('epochs_trained', 0)} / {p.get('epochs_planned', 0)}",
                 help="trained / planned" + (" — stopped early" if p.get("stopped_early") else ""))
     if kept and start:
@@ -189,7 +190,7 @@ def train_form(corpus_spec: str, expanded: bool) -> None:
     with st.expander("Adapt a model on this corpus", expanded=expanded, icon=":material/model_training:"):
         st.caption("Pairs every figure of the corpus chosen in the sidebar with its text and fine-tunes CLIP with "
                    "open_clip's training code. Patents among this corpus's benchmark queries and candidates are "
-                   "left out; to leave out another benchmark's, use `python -m core adapt --benchmark`. The "
+                   f"left out; to leave out another benchmark's, use `{config.cli()} adapt --benchmark`. The "
                    "defaults are UPAIR's published settings (a GPU job); on a CPU pick a small model and batch.")
         with st.form("adapt_form", border=False):
             c = st.columns(4)

@@ -19,7 +19,7 @@ def corpus_summary(corpus: Corpus) -> None:
     b = corpus.benchmark
     cols[3].metric("Benchmark queries", f"{len(b.queries):,}" if b else "—")
     cols[4].metric("Judged axes", len(b.qrels) if b else "—")
-    st.caption(f"`{corpus.name}` · {corpus.kind}")
+    st.caption(f"`{corpus.name}`" + ("" if corpus.kind == corpus.name else f" · {corpus.kind} layout"))
 
 
 def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:

@@ -20,21 +20,22 @@ choices = services.sampling.config_choices()
 session.persist("sample_config", services.sampling.DEFAULT)
 session.persist("sample_seed", 1)
 session.persist("sample_method", "upair")
-top = st.columns([3.6, 2.4, 1.3, 1.2], vertical_alignment="bottom")
+top = st.columns([4, 3], vertical_alignment="bottom")
 cfg_key = top[0].selectbox("Config", list(choices), format_func=choices.get, key="sample_config",
                            help="Which encoder serves which index (title, description, labels, images) and the "
                                 "percentile bands of each group.")
 method = top[1].segmented_control("Deduplication", list(METHODS), key="sample_method",
                                   format_func={"upair": "UPAIR: in group", "strict": "Strict: across"}.get,
                                   help="\n\n".join(f"**{k}**: {v}" for k, v in METHODS.items())) or "upair"
-seed = top[2].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sample_seed")
+row = st.columns([5, 1.3, 1.2], vertical_alignment="bottom")
+seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sample_seed")
 
 
 def _redraw() -> None:
     st.session_state["sample_seed"] = int(st.session_state["sample_seed"]) + 1
 
 
-top[3].button("Redraw", icon=":material/casino:", on_click=_redraw, width="stretch",
+row[2].button("Redraw", icon=":material/casino:", on_click=_redraw, width="stretch",
               help="Draw again with the next seed.")
 
 missing = services.sampling.missing_encoders(cfg_key)
@@ -47,7 +48,7 @@ qids = services.sampling.query_ids(ctx.corpus_spec)
 session.persist("sample_query", qids[0])
 if st.session_state.get("sample_query") not in qids:
     st.session_state["sample_query"] = qids[0]
-qid = st.selectbox("Query", qids, key="sample_query", format_func=lambda q: fig_label(corpus, q),
+qid = row[0].selectbox("Query", qids, key="sample_query", format_func=lambda q: fig_label(corpus, q),
                    help="The corpus's benchmark queries, else any of its figures.")
 
 with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
@@ -59,8 +60,8 @@ left, right = st.columns([1, 3])
 with left:
     figure_details_compact(qd.query)
 with right:
-    rows = [{"group": sample_widgets.GROUP_TITLES[g.name], "text band": str(g.spec.text),
-             "image band": str(g.spec.image),
+    rows = [{"group": sample_widgets.GROUP_TITLES[g.name], "text band": sample_widgets.band_label(g.spec.text),
+             "image band": sample_widgets.band_label(g.spec.image),
              "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
              "merged": g.merged, "merge case": sample_widgets.CASE_SHORT.get(g.case, g.case),
              **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]

@@ -16,13 +16,19 @@ GROUP_COLOURS = {"easy_positive": OKABE_ITO["blue"], "hard_positive": OKABE_ITO[
                  "easy_negative": OKABE_ITO["vermillion"], "hard_negative": OKABE_ITO["orange"],
                  "cited": OKABE_ITO["green"]}
 #: Short names of the merge cases for the table, and what they mean.
-CASE_SHORT = {"all-index intersection": "all ∩", "intersection + description ∩ visual": "∩ + desc∩visual",
-              "union of samples per index": "union"}
-CASE_HELP = ("**all ∩**: at least 5 figures in every index's band, scores summed over all indices; "
-             "**∩ + desc∩visual**: fewer, plus figures in both the description and the visual band (description "
-             "score only); **union**: none, so up to 1000 sampled per index, scores summed where they meet.")
+CASE_SHORT = {"all-index intersection": "in every index", "intersection + description ∩ visual":
+              "in every index + desc & visual", "union of samples per index": "union"}
+CASE_HELP = ("**in every index**: at least 5 figures in every index's band, scores summed over all indices; "
+             "**in every index + desc & visual**: fewer, plus figures in both the description and the visual band "
+             "(description score only); **union**: none, so up to 1000 sampled per index, scores summed where "
+             "they meet.")
 GROUP_TITLES = {"cited": "Cited", "easy_positive": "Easy positive", "hard_positive": "Hard positive",
                 "easy_negative": "Easy negative", "hard_negative": "Hard negative"}
+
+
+def band_label(band) -> str:
+    """A percentile band as a reader writes it: "97–100", not the config's "97.000–100.000"."""
+    return f"{float(band.lower):g}–{float(band.upper):g}"
 
 
 def band_chart(qd: QueryDraw, run: SampleRun, index: str):
@@ -56,7 +62,7 @@ def legend_html(run: SampleRun) -> str:
         chips.append(f"<span style='display:inline-block;margin:0 14px 4px 0;font-size:0.85em'>"
                      f"<span style='display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:5px;"
                      f"background:{GROUP_COLOURS[g.name]};opacity:0.55;border-radius:2px'></span>"
-                     f"<b>{GROUP_TITLES[g.name]}</b> text {g.text} · image {g.image}</span>")
+                     f"<b>{GROUP_TITLES[g.name]}</b> text {band_label(g.text)} · image {band_label(g.image)}</span>")
     return ("<div>" + "".join(chips) + "<span style='font-size:0.8em;color:#666'>percentiles; bands that share a "
             "range overlap and their colours mix</span></div>")
 

@@ -202,7 +202,7 @@ def tie_warnings(results: dict[str, dict], facts: dict) -> None:
 
 # --------------------------------------------------------------------------- per hit
 def hit_actions(fig, key: str) -> None:
-    """Star into the shortlist, add to the query, and the hit's priority date (inline buttons)."""
+    """Star into the shortlist and add to the query (inline buttons; the row shows the priority year)."""
     corpus_spec = st.session_state.get("_ex_corpus", "")
     starred = fig.id in examiner.shortlist(corpus_spec)
     st.button("★" if starred else "☆", key=f"ex-star-{key}-{fig.id}", type="tertiary",
@@ -210,9 +210,6 @@ def hit_actions(fig, key: str) -> None:
               on_click=examiner.toggle_star, args=(corpus_spec, fig.id))
     st.button("+ query", key=f"ex-add-{key}-{fig.id}", type="tertiary", help="Add this figure to the query",
               on_click=examiner.add_to_query, args=(fig.id,))
-    if fig.priority_date:
-        st.markdown(f"<span style='font-size:0.7em;color:#555' title='priority date {fig.priority_date}'>"
-                    f"{fig.priority_date[:4]}</span>", unsafe_allow_html=True)
 
 
 def settings(corpus: Corpus, query: str) -> tuple[str, str]:

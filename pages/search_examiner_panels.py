@@ -46,10 +46,11 @@ def by_patent(corpus: Corpus, query: str, results, own: list[str]) -> None:
              "figures hit": f"{g.n_hits} / {g.total_figures}", "encoders": g.n_encoders,
              **{f"rank · {services.encoder_label(s)}": g.best_rank.get(s) for s in specs}} for g in groups]
     frame = pd.DataFrame(rows)
-    for s in specs:
-        frame[f"rank · {services.encoder_label(s)}"] = frame[f"rank · {services.encoder_label(s)}"].astype("Int64")
+    for s in specs:  # "—" where no figure of the patent is in that list (not a raw "None")
+        col = f"rank · {services.encoder_label(s)}"
+        frame[col] = ["—" if pd.isna(v) else str(int(v)) for v in frame[col]]
     st.caption("One row per patent among every encoder's hits, best first; *rank* is the best rank of any of "
-               "its figures in that encoder's list (None: none of its figures is in that list).")
+               "its figures in that encoder's list (—: none of its figures is in that list).")
     st.dataframe(frame, hide_index=True, width="stretch", key="ex_patents",
                  column_config={"title": st.column_config.TextColumn(width="medium")})
     pick = st.selectbox("Open all figures of a patent", [g.patent for g in groups if g.patent], index=None,

@@ -201,30 +201,41 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                             hit_actions(fig, f"{key}-{spec}-{rank}")
 
 
+def patent_line(fig) -> str:
+    """HTML: the patent number linked to Espacenet and the priority year (what an examiner scans for)."""
+    parts = []
+    if fig.patent:
+        parts.append(f"<a href='{html.escape(fig.espacenet_url)}' target='_blank' rel='noopener' "
+                     f"title='{html.escape(fig.patent)} on Espacenet'>{html.escape(fig.patent)}</a>")
+    if fig.priority_date:
+        parts.append(f"<span title='priority date {fig.priority_date}'>{fig.priority_date[:4]}</span>")
+    return " · ".join(parts)
+
+
 def _compact_row(fig, header: str, marks: str, key: str) -> None:
-    """One hit on one line: thumbnail, rank · score · badges, patent, and the button."""
+    """One hit in a few short lines: thumbnail beside rank · score · marks, patent (Espacenet) · year,
+    the title (one line, full on hover) and the actions (which wrap rather than being cut)."""
     a, b = st.columns([1, 3.4], gap="small", vertical_alignment="center")
     with a:
         st.image(services.thumbnail(str(fig.path), 128), width="stretch")
     with b:
         st.markdown(f"<div style='font-size:0.78em;line-height:1.35'><div class='upair-line'>{header}</div>"
-                    f"<div style='display:flex;gap:4px;align-items:baseline'><span style='flex:none'>{marks}</span>"
-                    f"<span class='upair-title' style='min-width:0' title='{html.escape(fig.title)}'>"
-                    f"{html.escape(fig.title)}</span></div></div>", unsafe_allow_html=True)
-        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+                    f"<div class='upair-marks'>{marks} <span class='upair-patent'>{patent_line(fig)}</span></div>"
+                    f"<div class='upair-title' title='{html.escape(fig.title)}'>"
+                    f"{html.escape(fig.title)}</div></div>", unsafe_allow_html=True)
+        with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"acts-{key}"):
             st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
                       type="tertiary", icon=":material/search:")
-            hit_actions(fig, key)  # star, add to the query, priority year
+            hit_actions(fig, key)  # star, add to the query
 
 
 COMPACT_CSS = """
 <style>
 div[class*="-grid-compact"], div[class*="-grid-compact"] [data-testid="stVerticalBlock"] { gap: 0.15rem; }
 div[class*="-grid-compact"] [data-testid="stHorizontalBlock"] { gap: 0.5rem; }
-div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] {
-  flex-wrap: nowrap; gap: 0.3rem; overflow: hidden; }  /* one line of hit actions: never a taller row */
-div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] > * { flex: none; width: auto; }
-div[class*="-grid-compact"] [data-testid="stColumn"] [data-testid="stColumn"] [data-testid="stHorizontalBlock"] p { white-space: nowrap; }
+div[class*="st-key-acts-"] { flex-wrap: wrap; row-gap: 0; column-gap: 0.35rem; }  /* actions wrap, never cut */
+div[class*="st-key-acts-"] > * { flex: none; width: auto; }
+div[class*="st-key-acts-"] p { white-space: nowrap; }
 div[class*="-grid-compact"] [data-testid="stElementContainer"] { margin: 0; }
 div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
 div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] p { margin: 0; }
@@ -232,6 +243,7 @@ div[class*="-grid-compact"] button[kind="tertiary"] { min-height: 0; height: 1.1
 div[class*="-grid-compact"] button[kind="tertiary"] p { font-size: 0.72rem; }
 div[class*="-grid-compact"] [data-testid="stImage"] img { max-height: 56px; object-fit: contain; }
 .upair-title { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.upair-line { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.upair-line, .upair-marks { overflow-wrap: anywhere; }
+.upair-patent { white-space: nowrap; }
 </style>
 """

@@ -64,7 +64,7 @@ def test_models_page_shows_provenance_curves_scores_and_maps(adapted, upair_samp
     p = adapted.provenance
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Training pairs"] == str(p["train_pairs"]) and metrics["Validation pairs"] == str(p["val_pairs"])
-    assert metrics["Benchmark patents left out"] == "2" and metrics["Epochs"] == "2 / 2"
+    assert metrics["Patents left out"] == "2" and metrics["Epochs"] == "2 / 2"
     charts = {json.loads(c.proto.spec)["layout"].get("title", {}).get("text"): json.loads(c.proto.spec)
               for c in at.get("plotly_chart")}
     loss = charts["Contrastive loss"]["data"]

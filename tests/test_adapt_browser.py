@@ -51,7 +51,7 @@ def test_models_page_in_a_browser(cache, tmp_path, query_patents, upair_samples,
         corpus = urllib.parse.quote(f"upair:{upair_samples}", safe="")
         page.goto(f"{url}/models?corpus={corpus}", timeout=120_000)
         page.wait_for_selector("text=Before and after on the benchmark", timeout=240_000)
-        page.wait_for_selector("text=Benchmark patents left out", timeout=60_000)
+        page.wait_for_selector("text=Patents left out", timeout=60_000)
         page.get_by_role("button", name="Score before and after").click()
         page.wait_for_selector("text=Holm-corrected over runs", timeout=240_000)
         page.get_by_role("button", name="Draw both maps").click()

@@ -148,7 +148,7 @@ def test_examples_dates_patents_and_citations(demo_cache):
         if p != patent:
             hand.setdefault(p, shown["hog"].index(i) + 1)
     col = "rank · HOG"
-    got = {p: int(r) for p, r in zip(patents["patent"], patents[col]) if not pd.isna(r)}
+    got = {p: int(r) for p, r in zip(patents["patent"], patents[col]) if r != "—"}  # "—": not in that list
     assert got == hand
     # open all figures of the first patent, beside the query
     first = patents["patent"][0]

@@ -26,9 +26,10 @@ def badges(judgements: dict[str, int | None]) -> str:
 
 
 def figure_caption(fig: Figure) -> str:
-    """Patent number (linked to Espacenet) and CPC section as markdown."""
+    """Patent number (linked to Espacenet), CPC section and priority year as markdown."""
     pat = f"[{fig.patent}]({fig.espacenet_url})" if fig.patent else "—"
-    return f"{pat}" + (f" · {fig.section}" if fig.section else "")
+    return f"{pat}" + (f" · {fig.section}" if fig.section else "") + \
+        (f" · priority {fig.priority_date[:4]}" if fig.priority_date else "")
 
 
 def fig_label(corpus: Corpus, fid: str) -> str:

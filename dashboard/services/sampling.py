@@ -21,9 +21,9 @@ DEFAULT = "default"
 
 def config_choices() -> dict[str, str]:
     """Config key → label: the offline default, and the reference's config.yaml when present."""
-    out = {DEFAULT: "Offline default: TF-IDF title / description / labels, HOG, AHDH"}
+    out = {DEFAULT: "Offline default (TF-IDF texts, HOG, AHDH)"}
     if REFERENCE_CONFIG.is_file():
-        out[str(REFERENCE_CONFIG)] = "UPAIR reference config.yaml (PaECTER, CLIP-H, PatentNet, ResNeXt)"
+        out[str(REFERENCE_CONFIG)] = "UPAIR reference (PaECTER, CLIP-H, PatentNet, ResNeXt)"
     return out
 
 

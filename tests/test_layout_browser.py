@@ -1,0 +1,70 @@
+"""Nothing cut: every page of the demo at 1280x800 and 1920x1080 in headless Chromium, each text
+element measured (scrollWidth against clientWidth, text running past a clipping box, plotly tick
+labels outside their chart). Titles kept to one line on purpose carry their whole text on hover
+and are not counted (see tests/layout_probe.py). Screenshots: tests/screenshots/layout-*.png."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.browsing import MARKS, SHOTS, chromium, demo_server, no_errors, settle
+from tests.layout_probe import cut_text
+
+pytestmark = MARKS
+SIZES = [(1280, 800), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from demo_server(tmp_path_factory, "layout_cache", ("hog", "ahdh", "tfidf"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def _wait_text(page, text: str) -> None:
+    page.get_by_text(text).first.wait_for(timeout=180_000)
+    settle(page)
+
+
+def _states(page, url: str):
+    """(name, action) for every page and the states of it a user meets first."""
+    yield "corpus", lambda: (page.goto(url), _wait_text(page, "Search with this"))
+    yield "search", lambda: (page.goto(url + "/search?corpus=demo&q=demo-47-1"), _wait_text(page, "Use as query"))
+    yield "search-cards", lambda: (page.get_by_text("Cards", exact=True).first.click(), settle(page),
+                                   _wait_text(page, "Use as query"))
+    yield "scores", lambda: (page.goto(url + "/scores"), _wait_text(page, "Results per axis"))
+    yield "map", lambda: (page.goto(url + "/map"), _wait_text(page, "figures on each map"))
+
+    def judge():
+        page.goto(url + "/judge")
+        settle(page)
+        page.get_by_role("textbox", name="Your name").fill("alice")
+        page.keyboard.press("Enter")
+        _wait_text(page, "Candidate")
+    yield "judge", judge
+    for mode in ("Agreement", "Adjudicate", "Import / export"):
+        yield f"judge-{mode.split()[0].lower()}", (lambda m=mode: (page.get_by_text(m, exact=True).first.click(),
+                                                                   settle(page)))
+    yield "sample", lambda: (page.goto(url + "/sample"), settle(page))
+    yield "models", lambda: (page.goto(url + "/models"), settle(page))
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_no_text_is_cut_on_any_page(server, browser, width, height):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    cut: list[str] = []
+    for name, act in _states(page, server):
+        act()
+        time.sleep(0.5)
+        no_errors(page)
+        page.screenshot(path=str(SHOTS / f"layout-{name}-{width}.png"))
+        cut += [f"{name}: {json.dumps(c, ensure_ascii=False)}" for c in cut_text(page)]
+    page.close()
+    assert not cut, f"{len(cut)} cut text element(s) at {width}x{height}:\n" + "\n".join(cut[:60])
