@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import config
 from core.adapt import UNPUBLISHED, AdaptConfig, AdaptedModel
 from core.corpora import AXIS_LABELS
 
