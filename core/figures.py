@@ -55,9 +55,14 @@ class Figure:
     @property
     def espacenet_url(self) -> str:
         """Link to the patent on Espacenet, or "" when the patent number is unknown."""
-        if not self.patent:
-            return ""
-        return f"https://worldwide.espacenet.com/patent/search?q=pn%3D{self.patent}"
+        return espacenet_url(self.patent)
+
+
+def espacenet_url(patent: str) -> str:
+    """Link to a patent number on Espacenet, or "" when there is none."""
+    from urllib.parse import quote
+
+    return f"https://worldwide.espacenet.com/patent/search?q=pn%3D{quote(patent, safe='')}" if patent else ""
 
 
 def parse_date(value: object) -> str:

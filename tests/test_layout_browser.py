@@ -68,3 +68,50 @@ def test_no_text_is_cut_on_any_page(server, browser, width, height):
         cut += [f"{name}: {json.dumps(c, ensure_ascii=False)}" for c in cut_text(page)]
     page.close()
     assert not cut, f"{len(cut)} cut text element(s) at {width}x{height}:\n" + "\n".join(cut[:60])
+
+
+REPORT_JS = r"""() => {
+  const out = [];
+  for (const el of document.querySelectorAll('td, th, .fig, .fig b, .id')) {
+    if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName} '${el.innerText.slice(0, 40)}' overflows (${el.scrollWidth} > ${el.clientWidth})`);
+  }
+  const figs = [...document.querySelectorAll('.fig')].map(e => e.getBoundingClientRect());
+  for (let i = 0; i < figs.length; i++) for (let j = i + 1; j < figs.length; j++) {
+    const a = figs[i], b = figs[j];
+    if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) out.push(`figures ${i} and ${j} overlap`);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_report_links_every_patent_and_lays_out_without_overlap(browser, tmp_path, monkeypatch, width, height):
+    from core import load_corpus
+    from core.examiner import ExaminerQuery, QueryPart, Shortlist, ShortlistItem, group_by_patent, render_report
+    from core.examiner import search_query
+    from core.search import get_index
+
+    monkeypatch.setenv("UPAIR_CACHE", str(tmp_path / "cache"))
+    corpus = load_corpus("demo")
+    indices = {"hog": get_index(corpus, "hog", show_bar=False)}
+    q = ExaminerQuery((QueryPart(figure="demo-03-1"),))
+    res = search_query(corpus, q, ("hog",), k=10, indices=indices).results
+    sl = Shortlist("demo")
+    for f in res["hog"].ids[:4]:
+        sl = sl.add(ShortlistItem.from_results(corpus, f, res, note="a note"))
+    long_id = "f" * 40 + "_fig_0003_a_very_long_file_name_without_spaces"  # a real corpus's hash-like figure id
+    sl = sl.add(ShortlistItem(long_id, "EP" + "1" * 30 + "A1", "x" * 90))
+    patents = group_by_patent(corpus, res)
+    html = render_report(corpus, q, sl, patents, ("hog",))
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(path.as_uri())
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"layout-report-{width}.png"), full_page=True)
+    assert page.evaluate(REPORT_JS) == []
+    links = page.eval_on_selector_all("a.patent", "els => els.map(e => [e.textContent, e.href])")
+    linked = {t for t, _ in links}
+    assert all(h.startswith("https://worldwide.espacenet.com/patent/search?q=pn%3D") for _, h in links)
+    assert {i.patent for i in sl.items} <= linked and {p.patent for p in patents if p.patent} <= linked
+    page.close()

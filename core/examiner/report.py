@@ -12,7 +12,7 @@ from html import escape
 from typing import Mapping, Sequence
 
 from ..corpora.base import Corpus
-from ..figures import open_image
+from ..figures import espacenet_url, open_image
 from .citations import CitationCheck
 from .patents import PatentHit
 from .query import COMBINATION_LABELS, ExaminerQuery, QueryPart
@@ -21,11 +21,20 @@ from .shortlist import Shortlist
 THUMB = 360
 _CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:1100px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
-.fig{display:inline-block;vertical-align:top;margin:0 1rem 1rem 0;max-width:380px}
+.fig{display:inline-block;vertical-align:top;margin:0 1rem 1rem 0;width:380px;max-width:100%;overflow-wrap:anywhere}
 .fig img{border:1px solid #bbc;background:#fff;max-width:360px}
-table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left}
-.muted{color:#667}td.date{white-space:nowrap}
+.id{font-family:ui-monospace,monospace;font-size:.85em;overflow-wrap:anywhere}
+table{border-collapse:collapse;margin:.4rem 0;max-width:100%}
+td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+.muted{color:#667}td.date,td.num{white-space:nowrap}
 .note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}"""
+
+
+def _patent_link(patent: str) -> str:
+    """The patent number linked to Espacenet ("—" when unknown)."""
+    if not patent:
+        return "—"
+    return f'<a class="patent" href="{_e(espacenet_url(patent))}">{_e(patent)}</a>'
 
 
 def data_uri(image, size: int = THUMB) -> str:
@@ -58,7 +67,7 @@ def _query_html(corpus: Corpus, query: ExaminerQuery) -> str:
     for part in query.parts:
         region = f"<br>Region: {_e(part.region.label)}" if part.region else "<br>Whole figure"
         fig = corpus.by_id.get(part.figure) if part.figure else None
-        extra = f"<br>{_e(fig.patent)} · {_e(fig.title)}" if fig else ""
+        extra = f"<br>{_patent_link(fig.patent)} · {_e(fig.title)}" if fig else ""
         rows.append(f'<div class="fig"><img alt="{_e(part.label)}" src="{data_uri(part_picture(corpus, part))}">'
                     f"<br><b>{_e(part.name or part.figure or 'uploaded figure')}</b>{extra}{region}</div>")
     return "\n".join(rows)
@@ -71,13 +80,14 @@ def _items_html(corpus: Corpus, shortlist: Shortlist) -> str:
     for item in shortlist.items:
         fig = corpus.by_id.get(item.figure)
         img = f'<img alt="{_e(item.figure)}" src="{data_uri(open_image(fig.path))}">' if fig else ""
-        hits = "".join(f"<tr><td>{_e(h.encoder)}</td><td>{h.rank}</td><td>{h.score:.4f}</td></tr>" for h in item.hits)
+        hits = "".join(f"<tr><td>{_e(h.encoder)}</td><td class=\"num\">{h.rank}</td>"
+                       f"<td class=\"num\">{h.score:.4f}</td></tr>" for h in item.hits)
         table = (f"<table><tr><th>encoder</th><th>rank</th><th>score</th></tr>{hits}</table>" if hits
                  else '<p class="muted">not in any encoder\'s current list</p>')
         date = f"<br>priority date {_e(item.priority_date)}" if item.priority_date else ""
         note = f'<div class="note">{_e(item.note)}</div>' if item.note else ""
-        out.append(f'<div class="fig result" data-figure="{_e(item.figure)}">{img}<br><b>{_e(item.patent or "—")}</b>'
-                   f" · figure {_e(item.figure)}<br>{_e(item.title)}{date}{table}{note}</div>")
+        out.append(f'<div class="fig result" data-figure="{_e(item.figure)}">{img}<br><b>{_patent_link(item.patent)}</b>'
+                   f' · figure <span class="id">{_e(item.figure)}</span><br>{_e(item.title)}{date}{table}{note}</div>')
     return "\n".join(out)
 
 
@@ -87,8 +97,9 @@ def _patents_html(patents: Sequence[PatentHit], encoders: Sequence[str]) -> str:
     head = "".join(f"<th>best rank: {_e(s)}</th>" for s in encoders)
     rows = []
     for p in patents:
-        ranks = "".join(f"<td>{p.best_rank.get(s, '—')}</td>" for s in encoders)
-        rows.append(f"<tr><td>{_e(p.patent or p.key)}</td><td>{_e(p.section)}</td><td>{_e(p.title)}</td>"
+        ranks = "".join(f'<td class="num">{p.best_rank.get(s, "—")}</td>' for s in encoders)
+        who = _patent_link(p.patent) if p.patent else f'<span class="id">{_e(p.key)}</span>'
+        rows.append(f"<tr><td>{who}</td><td>{_e(p.section)}</td><td>{_e(p.title)}</td>"
                     f'<td class="date">{_e(p.priority_date)}</td><td>{p.n_hits} / {p.total_figures}</td>{ranks}</tr>')
     return ("<h2>Patents among the hits</h2><table><tr><th>patent</th><th>CPC</th><th>title</th><th>priority</th>"
             f"<th>figures hit</th>{head}</tr>{''.join(rows)}</table>")
