@@ -2,7 +2,6 @@
 judged@k, and pools saved for the Judge page's queue."""
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
