@@ -43,6 +43,8 @@ def _refused(capsys, argv: list[str], flag: str, words: str) -> str:
     (["examine", "x", "--csv", "/"], "--csv", "is a folder"),
     (["examine", "x", "--report", "/nonexistent-dir/r.html"], "--report", "does not exist"),
     (["search", ""], "query", "empty"),
+    (["sample", "--out", "o", "--config", "a" * 300], "--config", "File name too long"),  # found by the fuzzer
+    (["examine", "x", "--csv", "a" * 300 + "/x.csv"], "--csv", "File name too long"),
     (["fetch-weights", ""], "encoder", "empty"),
     (["fetch-weights", "   "], "encoder", "empty"),
     (["search", "x", "--corpus", ""], "--corpus", "empty"),

@@ -101,29 +101,43 @@ def nonempty(text: str) -> str:
     return str(text).strip()
 
 
+def _kind(text: str) -> tuple[Path, str]:
+    """The path of ``text`` and what it names: "file", "dir", "other" or "missing"; an OS refusal
+    (a name too long, a loop of links) is a message, never a traceback."""
+    path = Path(nonempty(text)).expanduser()
+    try:
+        if path.is_file():
+            return path, "file"
+        if path.is_dir():
+            return path, "dir"
+        return path, "other" if path.exists() else "missing"
+    except OSError as exc:
+        raise _Bad(f"{text[:80]!r}{'…' if len(text) > 80 else ''}: {exc.strerror or exc}") from None
+
+
 def existing_file(text: str) -> Path:
     """A path naming an existing regular file."""
-    path = Path(nonempty(text)).expanduser()
-    if not path.is_file():
-        raise _Bad(f"{text!r} is not a file" + (" (it is a folder)" if path.is_dir() else ""))
+    path, kind = _kind(text)
+    if kind != "file":
+        raise _Bad(f"{text!r} is not a file" + (" (it is a folder)" if kind == "dir" else ""))
     return path
 
 
 def existing_dir(text: str) -> Path:
     """A path naming an existing folder."""
-    path = Path(nonempty(text)).expanduser()
-    if not path.is_dir():
-        raise _Bad(f"{text!r} is not a folder" + (" (it is a file)" if path.is_file() else ""))
+    path, kind = _kind(text)
+    if kind != "dir":
+        raise _Bad(f"{text!r} is not a folder" + (" (it is a file)" if kind == "file" else ""))
     return path
 
 
 def output_file(text: str) -> Path:
     """A file to write (``--csv``, ``--report``): not a folder, its parent an existing folder. It is
     written atomically (a crash leaves the old file or the new one, never half of one)."""
-    path = Path(nonempty(text)).expanduser()
-    if path.is_dir():
+    path, kind = _kind(text)
+    if kind == "dir":
         raise _Bad(f"{text!r} is a folder; give a file name")
-    if not path.parent.is_dir():
+    if _kind(str(path.parent))[1] != "dir":
         raise _Bad(f"{text!r}: its folder {str(path.parent)!r} does not exist")
     return path
 
@@ -136,7 +150,11 @@ def citations_file(text: str) -> Path:
     """A citations file that parses (JSON ``{citing: [cited, …]}`` or CSV ``citing,cited``) and
     holds at least one citation."""
     path = existing_file(text)
-    if path.stat().st_size > CITATIONS_MAX_BYTES:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _Bad(f"{text!r} cannot be read: {exc.strerror or exc}") from None
+    if size > CITATIONS_MAX_BYTES:
         raise _Bad(f"{text!r} is larger than {CITATIONS_MAX_BYTES >> 20} MiB; is it really a citations file?")
     from ..corpora.citations import parse_citations
 
