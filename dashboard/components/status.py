@@ -88,4 +88,23 @@ def ready_encoders(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...]) 
     for spec, err in errors.items():
         st.error(f"{services.encoder_label(spec)}: {err}", icon=":material/block:")
     ready = tuple(e for e in encoders if e not in errors)
+    if ready and all(e in BASELINES for e in ready):
+        st.caption(baseline_note(ready))
     return ready
+
+
+#: The training-free baselines (hand-made descriptors, word counts): what works before any download.
+BASELINES = ("hog", "ahdh", "tfidf")
+#: The trained model one step away: UPAIR's baseline CLIP.
+TRAINED = "clip:ViT-B-16:laion400m_e32"
+
+
+def baseline_note(ready: tuple[str, ...]) -> str:
+    """One line: these are training-free baselines, and the one step that gives a trained model."""
+    from core import config
+
+    names = ", ".join(services.encoder_label(e) for e in ready)
+    return (f":material/info: {names} {'is a' if len(ready) == 1 else 'are'} training-free baseline"
+            f"{'' if len(ready) == 1 else 's'} (hand-made descriptors / word counts, no learning): expect weak "
+            f"matches on real drawings. For a trained model run `{config.cli()} fetch-weights {TRAINED}` once "
+            "(needs the network), then select CLIP in the sidebar.")
