@@ -286,6 +286,10 @@ class ClipEncoder(OnDevice, Encoder):
             return have
         root = open_clip_cache_dir()
         root.mkdir(parents=True, exist_ok=True)
+        if cfg.get("hf_hub"):  # one line at once when the hub is out of reach, not the library's retries
+            from .hub import require_hub
+
+            require_hub(f"CLIP {self.arch}/{self.pretrained}", self.spec)
         try:
             target = download_pretrained(cfg, cache_dir=str(root))
         except Exception as exc:  # noqa: BLE001 - network, hub and checksum errors alike
