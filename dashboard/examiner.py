@@ -51,6 +51,8 @@ def added(query: str) -> list[str]:
 def add_to_query(fid: str) -> None:
     """Callback: add a figure to the current query (several figures searched as one)."""
     q = session.current_query()
+    # an upload byte-identical to a corpus figure is searched as that figure: add to what is searched
+    q = st.session_state.get("upload_same_as", {}).get(q, q)
     if q is None or fid == q:
         return
     parts = st.session_state.setdefault(PARTS, {}).setdefault(q, [])

@@ -199,3 +199,20 @@ def test_query_patents_say_no_dates_once_and_no_cited_patent_here(cache, query_p
     table = next(d.value for d in at.dataframe if "figures hit" in d.value.columns)
     assert list(table["patent"]) == [g.patent for g in groups]
     assert np.all(table["figures hit"] == "1 / 1")
+
+
+def test_add_to_query_works_when_the_query_is_a_byte_identical_upload(demo_cache):
+    corpus = demo_cache
+    fid = "demo-03-1"
+    at = _search_page()
+    at.file_uploader(key="upload").set_value(("mine.png", Path(corpus.by_id[fid].path).read_bytes(),
+                                              "image/png")).run()
+    assert not at.exception, at.exception
+    assert any("byte-identical" in i.value for i in at.info)
+    other = _shown(at)["ahdh"][2]
+    at.button(key=f"ex-add-res-ahdh-3-{other}").click().run()
+    assert not at.exception, at.exception
+    want = search_query(corpus, ExaminerQuery((QueryPart(figure=fid), QueryPart(figure=other)), "mean"),
+                        ENCODERS, k=K)
+    assert _shown(at) == {s: [i for i in want.results[s].ids] for s in ENCODERS}
+    assert any("2 figures combined by mean" in c.value for c in at.caption)
