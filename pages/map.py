@@ -47,9 +47,7 @@ specs = [left_spec] + ([right_spec] if right_spec != "(none)" else [])
 frames = {}
 for spec in specs:
     if not services.maps.map_is_cached(ctx.corpus_spec, spec, nn, md):
-        from core.maps import estimate_seconds
-
-        eta = estimate_seconds(len(corpus))
+        eta = services.maps.map_seconds(ctx.corpus_spec)
         with st.spinner(f"Computing the {services.encoder_label(spec)} map of {len(corpus)} figures "
                         f"(about {eta:.0f} s, once; cached after)…"):
             frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)

@@ -3,7 +3,6 @@ import streamlit as st
 
 from core import config
 from core.adapt import list_adapted
-from core.adapt.compare import comparison_runs, leaked_patents
 from core.encoders import get_encoder
 from core.metrics import DEFAULT_MEASURES, canonical
 from core.protocols import PROTOCOLS, default_protocol_for
@@ -55,7 +54,7 @@ elif not before_ok:
     st.warning(f"The starting model `{model.init_spec}` is not available here: {before_ok.reason}. "
                f"Fix: {before_ok.fix}", icon=":material/block:")
 else:
-    leaked = leaked_patents(corpus, model)
+    leaked = services.models.leaked_patents(ctx.corpus_spec, model)
     if leaked:
         st.error(f"**{len(leaked)} patent(s) of this benchmark were in {model.name}'s training or validation "
                  f"data** ({', '.join(leaked[:8])}{' …' if len(leaked) > 8 else ''}); its scores here are "
@@ -79,7 +78,8 @@ else:
             st.warning("Nothing could be scored.")
         else:
             st.caption(f"**Before** `{res.before}` → **after** `{res.after}`, runs "
-                       f"{', '.join(comparison_runs(model))}, protocol {PROTOCOLS[res.protocol].title}. "
+                       f"{', '.join(services.models.comparison_runs(model))}, "
+                       f"protocol {PROTOCOLS[res.protocol].title}. "
                        "▲/▼: significantly better/worse after adaptation (paired "
                        f"{'randomization' if test == 'randomization' else 't'} test on per-query values, "
                        "Holm-corrected over runs and axes, α = 0.05).")

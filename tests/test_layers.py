@@ -156,11 +156,8 @@ COMPUTING = ("core.embed", "core.index", "core.search", "core.engine", "core.map
 #: Functions of computing modules that pages call directly today (file, module, name): to move
 #: into dashboard/services; the test fails on any other, and on an entry that is gone.
 PAGE_CALLS_TODAY = {
-    ("pages/map.py", "core.maps", "estimate_seconds"),
     ("pages/map_widgets.py", "core.maps", "density"),
     ("pages/map_widgets.py", "core.maps", "visible_points"),
-    ("pages/models.py", "core.adapt.compare", "comparison_runs"),
-    ("pages/models.py", "core.adapt.compare", "leaked_patents"),
     ("pages/search_examiner.py", "core.examiner.report", "part_picture"),
 }
 

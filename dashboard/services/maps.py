@@ -30,6 +30,13 @@ def map_frame(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: floa
     })
 
 
+def map_seconds(corpus_spec: str) -> float:
+    """About how long a first map of the corpus takes (``core.maps.estimate_seconds``)."""
+    from core.maps import estimate_seconds
+
+    return estimate_seconds(len(corpus(corpus_spec)))
+
+
 def map_is_cached(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> bool:
     """Whether the map is on disk already (so no 'computing' notice is needed)."""
     from core.maps import MapParams, cached_map_exists

@@ -19,6 +19,20 @@ def scored(corpus_spec: str, name: str, finished_at: str, test: str, protocol: s
     return before_after(corpus(corpus_spec), model, test=test, protocol=protocol)
 
 
+def leaked_patents(corpus_spec: str, model) -> list[str]:
+    """Patents of the corpus's benchmark that were in the model's training or validation data."""
+    from core.adapt.compare import leaked_patents as leaked
+
+    return leaked(corpus(corpus_spec), model)
+
+
+def comparison_runs(model) -> tuple[str, ...]:
+    """The runs the before/after comparison scores for the model."""
+    from core.adapt.compare import comparison_runs as runs
+
+    return tuple(runs(model))
+
+
 def preflight(corpus_spec: str, name: str, cfg):
     """Every check a training run makes before it trains (``core.adapt.train.preflight``: the name,
     the settings, the pair sizes, the starting weights, a name clash); the pairs it would use."""
