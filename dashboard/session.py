@@ -17,6 +17,8 @@ PERSIST = "_persist_keys"
 UPLOAD_NAMES = "upload_names"
 UPLOAD_TEXTS = "upload_texts"
 #: Session keys that describe the current corpus; dropped on a corpus switch.
+UPLOAD_GEN = "_upload_gen"
+CARRIED_NOTE = "_carried_note"
 CORPUS_SCOPED = ("map_selection", "map_sel_page", "drill_q", "cmp_a", "cmp_b", "cmp_axis", "cmp_metric",
                  "example_pick", "upload_error", "overview-filter", "overview-sections", "overview-onlyq",
                  "overview-page", "_goto_search", "_url_q")
@@ -137,4 +139,20 @@ def switch_corpus(old: str | None, new: str) -> str | None:
         restored = [q for q in restored if q != trail[-1]] + [trail[-1]]
         note = f"Kept your query **{upload_name(trail[-1])}** (an upload) from the previous corpus."
     st.session_state[TRAIL] = restored
+    # a fresh uploader on the new corpus (the old one would still show the previous corpus's file)
+    if old is not None:
+        st.session_state[UPLOAD_GEN] = st.session_state.get(UPLOAD_GEN, 0) + 1
+    if note:  # kept until the Search page has shown it, wherever the switch was made
+        st.session_state[CARRIED_NOTE] = note
     return note
+
+
+def upload_key() -> str:
+    """The Search uploader's widget key: a new one after each corpus switch."""
+    gen = st.session_state.get(UPLOAD_GEN, 0)
+    return "upload" if not gen else f"upload-{gen}"
+
+
+def carried_note() -> str | None:
+    """The note about an upload carried over from the previous corpus, once."""
+    return st.session_state.pop(CARRIED_NOTE, None)

@@ -13,8 +13,9 @@ corpus = load_or_stop(ctx.corpus_spec)
 st.title("Search")
 if corpus.synthetic:
     st.caption(":material/science: Synthetic demo corpus — generated drawings and judgements.")
-if ctx.note:
-    st.info(ctx.note, icon=":material/swap_horiz:")
+note = session.carried_note()
+if note or ctx.note:
+    st.info(note or ctx.note, icon=":material/swap_horiz:")
 encoders = ready_encoders(corpus, ctx.corpus_spec, ctx.encoders)
 session.keep_valid(set(corpus.by_id))
 urlstate.restore_query(corpus)
@@ -23,7 +24,7 @@ st.html(search_widgets.COMPACT_CSS)
 
 def _on_upload() -> None:
     """Store a new upload and make it the query; a bad file leaves an error (and no new query)."""
-    up = st.session_state.get("upload")
+    up = st.session_state.get(session.upload_key())
     st.session_state.pop("upload_error", None)
     if up is None:
         return
@@ -49,7 +50,7 @@ with st.expander("New query: upload a figure, pick one, or describe it", expande
     search_examiner_panels.examples_row(corpus)  # demo: one example per examiner feature
     src_upload, src_example, src_text = st.tabs(["Upload a figure", "Pick a figure", "Describe it (text)"])
     with src_upload:
-        st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key="upload",
+        st.file_uploader("Patent figure", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], key=session.upload_key(),
                          on_change=_on_upload,
                          help=f"PNG, JPEG, TIFF, GIF, BMP or WebP; at most {MAX_UPLOAD_MB} MB. A .json "
                               "sidecar is not needed: type a description below instead.")
