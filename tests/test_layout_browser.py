@@ -5,6 +5,7 @@ and are not counted (see tests/layout_probe.py). Screenshots: tests/screenshots/
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -14,6 +15,9 @@ from tests.layout_probe import cut_text
 
 pytestmark = MARKS
 SIZES = [(1280, 800), (1920, 1080)]
+DOCS = SHOTS.parent.parent / "docs"
+#: States written to docs/<state>-<width>.png with UPAIR_DOCS_SHOTS=1 (make screenshots): every page.
+DOC_STATES = {"corpus", "search", "search-cards", "scores", "map", "judge", "sample", "models"}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +69,8 @@ def test_no_text_is_cut_on_any_page(server, browser, width, height):
         time.sleep(0.5)
         no_errors(page)
         page.screenshot(path=str(SHOTS / f"layout-{name}-{width}.png"))
+        if os.environ.get("UPAIR_DOCS_SHOTS", "0") == "1" and name in DOC_STATES:
+            page.screenshot(path=str(DOCS / f"{name}-{width}.png"))
         cut += [f"{name}: {json.dumps(c, ensure_ascii=False)}" for c in cut_text(page)]
     page.close()
     assert not cut, f"{len(cut)} cut text element(s) at {width}x{height}:\n" + "\n".join(cut[:60])
