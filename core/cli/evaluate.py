@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..corpora import load_corpus
 from ..evaluation import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, EvalResult, axis_order
-from ..metrics import canonical
+from ..metrics import INCOMPLETE_MEASURES, canonical
 from ..protocols import protocol_names
 from .common import add_corpus_arg, csv_names, parse_encoders, table
 from .values import finite_float, measure_names, nonempty
@@ -44,6 +44,8 @@ def cmd_evaluate(args) -> int:
     encoders = parse_encoders(args.encoders)
     runs = csv_names(args.runs, "--runs")
     metrics = measure_names_checked(args.metrics)
+    if args.incomplete:
+        metrics = list(dict.fromkeys([*metrics, *INCOMPLETE_MEASURES]))
     corpus = load_corpus(args.corpus)
     protocol = get_protocol(args.protocol or default_protocol_for(corpus))
     result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
@@ -104,6 +106,9 @@ def register(sub) -> None:
                     help=f"comma-separated, from {', '.join(RUNS)} (default: %(default)s)")
     sp.add_argument("--metrics", default=",".join(DEFAULT_MEASURES),
                     help="comma-separated ir_measures names (default: %(default)s)")
+    sp.add_argument("--incomplete", action="store_true",
+                    help="also report the measures for incomplete judgements: bpref, infAP, condensed MAP and "
+                         "condensed nDCG@10 (unjudged documents removed before scoring)")
     sp.add_argument("--weight", type=finite_float, default=1.0,
                     help="text weight w in image + w*text fusion, a finite number (default 1)")
     sp.add_argument("--out", type=nonempty, help="folder for TREC run files, qrels and results CSVs")

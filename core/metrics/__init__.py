@@ -19,7 +19,8 @@ FallbackProvider does: each declares which measures it supports and whether it c
 ``NATIVE`` (numpy) computes ``AP``, ``AP@k``, ``nDCG``, ``nDCG@k``, ``RR``, ``RR@k`` (0 when
 the first relevant document is below rank k), ``R@k``, ``P@k`` and ``Success@k`` (default
 relevance level 1); ``IR_MEASURES`` computes any other ir_measures measure
-(``ir_measures.iter_calc``) with the same per-query output.
+(``ir_measures.iter_calc``) with the same per-query output. ``INCOMPLETE_MEASURES`` (bpref,
+infAP, condensed AP and nDCG@10 via ir_measures' ``judged_only``) go through the latter.
 
 Layout: ``measures`` (names, qrels summaries, trec_eval order, numpy measures), ``providers``
 (the dispatch and ``compute``), ``paired`` (significance tests between systems, Holm).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from .measures import (
     DEFAULT_MEASURES,
+    INCOMPLETE_MEASURES,
     MEASURE_LABELS,
     MeasureSpec,
     QrelsStats,
@@ -57,7 +59,7 @@ from .providers import (
 significance = compare_systems
 
 __all__ = [
-    "DEFAULT_MEASURES", "MEASURE_LABELS", "MeasureSpec", "QrelsStats", "canonical", "compute_with_ir_measures",
+    "DEFAULT_MEASURES", "INCOMPLETE_MEASURES", "MEASURE_LABELS", "MeasureSpec", "QrelsStats", "canonical", "compute_with_ir_measures",
     "flatten_run", "mean", "metrics_sorted", "parse_measure", "qrels_stats", "trec_order",
     "SIGNIFICANCE_COLUMNS", "compare_systems", "holm", "randomization_test", "system_label", "t_test",
     "IR_MEASURES", "NATIVE", "PROVIDERS", "IrMeasuresProvider", "MeasureProvider", "NativeProvider",

@@ -11,8 +11,14 @@ import numpy as np
 #: The metrics reported by default (named as ir_measures names them).
 DEFAULT_MEASURES: tuple[str, ...] = ("AP", "nDCG@10", "RR", "R@1")
 
-#: Display names of the default metrics.
-MEASURE_LABELS = {"AP": "MAP", "nDCG@10": "nDCG@10", "RR": "MRR", "R@1": "Recall@1"}
+#: Measures built for incomplete judgements (computed by ir_measures / pytrec_eval): bpref,
+#: infAP, and condensed-list AP and nDCG@10 (unjudged documents removed from the run first).
+INCOMPLETE_MEASURES: tuple[str, ...] = ("Bpref", "infAP", "AP(judged_only=True)", "nDCG(judged_only=True)@10")
+
+#: Display names of the default and incomplete-judgement metrics.
+MEASURE_LABELS = {"AP": "MAP", "nDCG@10": "nDCG@10", "RR": "MRR", "R@1": "Recall@1",
+                  "Bpref": "bpref", "infAP": "infAP", "AP(judged_only=True)": "condensed MAP",
+                  "nDCG(judged_only=True)@10": "condensed nDCG@10"}
 
 _NATIVE = {"AP", "nDCG", "RR", "R", "P", "Success"}
 _NEEDS_CUTOFF = {"R", "P", "Success"}

@@ -33,10 +33,12 @@ def evaluation(selection: Selection):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(key: str, _selection: Selection):
-    from core.evaluation import evaluate
+    from core.evaluation import DEFAULT_MEASURES, evaluate
+    from core.metrics import INCOMPLETE_MEASURES
 
     s = _selection
     res = evaluate(corpus(s.corpus), list(s.encoders), runs=s.runs, fusion_weight=s.weight,
+                   metrics=(*DEFAULT_MEASURES, *INCOMPLETE_MEASURES),
                    qrels=judgement_qrels(s.corpus, s.judgements), protocol=s.protocol or None)
     return res.table, res.per_query, list(res.skipped)
 

@@ -1,0 +1,85 @@
+"""Measures for incomplete judgements (bpref, infAP, condensed AP / nDCG@10) against pytrec_eval
+called directly and a brute-force condensed-list recomputation, on data this test builds."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from core.metrics import INCOMPLETE_MEASURES, MEASURE_LABELS, compute
+
+pytrec_eval = pytest.importorskip("pytrec_eval")
+
+
+def _data(seed: int = 7):
+    rng = random.Random(seed)
+    qrels, run = {}, {}
+    for qi in range(12):
+        q = f"q{qi}"
+        docs = [f"d{j}" for j in range(30)]
+        judged = rng.sample(docs, 12)  # 18 of 30 ranked documents unjudged
+        qrels[q] = {d: int(rng.random() < 0.4) for d in judged}
+        run[q] = {d: round(rng.random(), 3) for d in docs}  # ties possible (3 decimals)
+    qrels["q0"]["d0"] = 1
+    qrels["q_allzero"] = {"d1": 0, "d2": 0}
+    run["q_allzero"] = {"d1": 0.5, "d2": 0.4, "d3": 0.9}
+    return qrels, run
+
+
+def _trec_sorted(docs: dict[str, float]) -> list[str]:
+    return sorted(docs, key=lambda d: (-docs[d], [-ord(c) for c in d]))  # score desc, docid desc
+
+
+def _ap(ranked, rel):
+    n_rel = sum(1 for r in rel.values() if r >= 1)
+    hits, s = 0, 0.0
+    for i, d in enumerate(ranked, 1):
+        if rel.get(d, 0) >= 1:
+            hits += 1
+            s += hits / i
+    return s / n_rel if n_rel else 0.0
+
+
+def _ndcg10(ranked, rel):
+    dcg = sum(rel.get(d, 0) / math.log2(i + 1) for i, d in enumerate(ranked[:10], 1) if rel.get(d, 0) > 0)
+    ideal = sorted((r for r in rel.values() if r > 0), reverse=True)[:10]
+    idcg = sum(g / math.log2(i + 1) for i, g in enumerate(ideal, 1))
+    return dcg / idcg if idcg else 0.0
+
+
+def test_bpref_and_infap_equal_pytrec_eval():
+    qrels, run = _data()
+    ours = compute(run, qrels, ["Bpref", "infAP"])
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"bpref", "infAP"}).evaluate(run)
+    for q in qrels:
+        assert ours["Bpref"][q] == pytest.approx(ref[q]["bpref"], abs=1e-9)
+        assert ours["infAP"][q] == pytest.approx(ref[q]["infAP"], abs=1e-9)
+    # with unjudged documents in the run, bpref differs from plain AP somewhere
+    plain = compute(run, qrels, ["AP"])["AP"]
+    assert any(abs(plain[q] - ours["Bpref"][q]) > 1e-6 for q in qrels)
+
+
+def test_condensed_equals_brute_force_after_removing_unjudged():
+    qrels, run = _data(11)
+    ours = compute(run, qrels, ["AP(judged_only=True)", "nDCG(judged_only=True)@10"])
+    differs = 0
+    for q, rel in qrels.items():
+        condensed = [d for d in _trec_sorted(run[q]) if d in rel]
+        assert ours["AP(judged_only=True)"][q] == pytest.approx(_ap(condensed, rel), abs=1e-9)
+        assert ours["nDCG(judged_only=True)@10"][q] == pytest.approx(_ndcg10(condensed, rel), abs=1e-9)
+        differs += abs(_ap(_trec_sorted(run[q]), rel) - _ap(condensed, rel)) > 1e-6
+    assert differs > 0  # the data really has unjudged documents above judged ones
+
+
+def test_fully_judged_run_condensed_equals_plain():
+    qrels = {"q": {"a": 1, "b": 0, "c": 1, "d": 0}}
+    run = {"q": {"a": 0.1, "b": 0.9, "c": 0.5, "d": 0.3}}
+    v = compute(run, qrels, ["AP", "AP(judged_only=True)", "nDCG@10", "nDCG(judged_only=True)@10"])
+    assert v["AP"]["q"] == pytest.approx(v["AP(judged_only=True)"]["q"])
+    assert v["nDCG@10"]["q"] == pytest.approx(v["nDCG(judged_only=True)@10"]["q"])
+
+
+def test_every_incomplete_measure_has_a_label():
+    assert all(m in MEASURE_LABELS for m in INCOMPLETE_MEASURES)
+    assert MEASURE_LABELS["AP(judged_only=True)"] == "condensed MAP"
