@@ -12,7 +12,7 @@ from core import load_corpus
 from core.annotation.sampling import (
     find_citations, load_config, resolve_queries, sample_pools, write_run,
 )
-from core.annotation.sampling.sampler import _vectors
+from core.annotation.sampling.sampler import _vectors, complete_figures
 from core.cli import main
 
 
@@ -91,7 +91,8 @@ def test_demo_pools_hold_bands_sizes_and_no_duplicates(demo, demo_run, demo_cita
     _check_no_duplicates(run, _dedup_vectors(corpus, cfg, queries), across_groups=False)
     for d in run.draws:
         for g in d.groups:
-            assert d.query.id not in {c.id for c in g.kept}  # the query is never its own candidate
+            # upair (own_figure=kept): the query is a figure like any other, as in the reference
+            assert cfg.options.own_figure == "kept" or d.query.id not in {c.id for c in g.kept}
             if g.deduplicated:
                 # size met when enough distinct candidates exist, else the shortfall is reported
                 assert len(g.kept) == min(g.spec.size, g.merged - len(g.dropped) - g.excluded)
@@ -164,20 +165,22 @@ def test_query_patents_cited_candidates_are_cited(module_cache, query_patents):
     rng = random.Random(0)
     made_up = {p: rng.sample([x for x in patents if x != p], 8 if i % 2 else 3) for i, p in enumerate(patents)}
     queries = resolve_queries(corpus)[:30]
+    own = cfg.options.own_figure == "kept"  # upair: the query's own figure can be cited, as in the reference
+    indexed = complete_figures(corpus) if cfg.options.index_figures == "complete" else corpus
     for citations in (real, made_up):
         run = sample_pools(corpus, queries, cfg, seed=3, citations=citations, show_bar=False)
         _check_bands(run)
         _check_no_duplicates(run, _dedup_vectors(corpus, cfg, queries), across_groups=False)
         for d in run.draws:
             cited = set(citations.get(d.query.patent, []))
-            in_corpus = [f for f in corpus.figures if f.patent in cited and f.id != d.query.id]
+            in_corpus = [f for f in indexed.figures if f.patent in cited and (own or f.id != d.query.id)]
             assert d.cited_found == len(in_corpus)
             assert all(c.patent in cited for c in d.cited)
-            if citations is made_up:  # 3 cited: all kept; 8: deduplicated down to cited_sample_size
-                want = len(in_corpus) if len(in_corpus) <= cfg.dedup_min else cfg.cited_sample_size
-                assert len(d.cited) == want or len(d.cited) + len(d.cited_dropped) == len(in_corpus)
-            else:
-                assert d.cited == ()
+            # 3 cited: all kept; 8: deduplicated down to cited_sample_size (real: the query itself)
+            want = len(in_corpus) if len(in_corpus) <= cfg.dedup_min else cfg.cited_sample_size
+            assert len(d.cited) == want or len(d.cited) + len(d.cited_dropped) == len(in_corpus)
+            if citations is real:
+                assert {c.id for c in d.cited} <= ({d.query.id} if own else set())
             for g in d.groups:  # under upair, cited figures are never drawn again by a deduplicated group
                 if g.deduplicated:
                     assert not {c.id for c in g.kept} & {c.id for c in d.cited}
@@ -226,7 +229,8 @@ def test_bad_config_is_a_plain_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_queries_from_another_corpus_land_where_the_same_figure_does(demo, tmp_path):
+@pytest.mark.parametrize("texts", ["protocol", "reference"])
+def test_queries_from_another_corpus_land_where_the_same_figure_does(demo, tmp_path, texts):
     """A query that is not in the collection is encoded (image, title, description, labels) into
     the collection's own spaces: a copy of a collection figure gets that figure's vectors."""
     import shutil
@@ -241,5 +245,5 @@ def test_queries_from_another_corpus_land_where_the_same_figure_does(demo, tmp_p
     q = resolve_queries(f"folder:{d}")
     assert len(q) == 1 and q[0].path != src.path
     for role in cfg.indices:
-        x, qv = _vectors(corpus, q, role, show_bar=False)
+        x, qv = _vectors(corpus, q, role, show_bar=False, texts=texts)
         assert float(qv[0] @ x[5]) == pytest.approx(1.0, abs=1e-5), role.name

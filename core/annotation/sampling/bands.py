@@ -1,10 +1,19 @@
 """Exact similarity rows, percentile thresholds and percentile bands.
 
-A query's thresholds need its score against every corpus figure. Here they come from one
-matrix product per query batch (float32, rows L2-normalised, so scores are cosines), then
-``numpy.percentile`` on the rounded row, as the reference computes them from a full
-``search_top_k`` per query. A band (lower, upper] keeps the figures whose score is above the
-lower threshold (faiss ``range_search`` is strict on inner products) and at most the upper.
+A query's thresholds need its score against every corpus figure, then ``numpy.percentile``
+on the row rounded to 6 decimals. Two arithmetics give the scores:
+
+* ``FaissRows`` (option ``scores=faiss``, the ``upair`` protocol): the reference's own calls,
+  made as it makes them — a ``faiss.IndexFlatIP`` over the float32 vectors, one query per
+  call, ``search`` with k = every figure for the percentiles and ``range_search`` from the
+  lower threshold, kept where ``score <= upper`` (compared as the reference compares), for
+  each band. Bit-equal to the reference on the same machine.
+* ``score_block`` + ``in_band`` (``scores=fast``): one numpy matrix product per query batch.
+  BLAS sums the float32 products in another order than faiss, so a score can differ in
+  its last bit, which moves a rounded threshold by one 6-decimal unit now and then.
+
+A band (lower, upper] keeps the figures whose score is above the lower threshold (faiss
+``range_search`` is strict on inner products) and at most the upper.
 """
 from __future__ import annotations
 
@@ -95,6 +104,56 @@ def in_band(row: np.ndarray, lower: float, upper: float) -> np.ndarray:
     hit = np.flatnonzero((r > np.float32(lower)) & (r <= np.float32(upper)))
     order = np.lexsort((hit, -r[hit]))
     return hit[order]
+
+
+class FaissRows:
+    """One index's vectors in a ``faiss.IndexFlatIP``, asked one query at a time as the
+    reference's ``PatentIndex`` asks it (a single query never takes faiss's BLAS path)."""
+
+    def __init__(self, vectors: np.ndarray):
+        import faiss
+
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.n = len(x)
+        self.index = faiss.IndexFlatIP(int(x.shape[1]))
+        if self.n:
+            self.index.add(x)
+
+    @staticmethod
+    def _query(q: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(q, dtype=np.float32).reshape(1, -1)
+
+    def row(self, q: np.ndarray) -> np.ndarray:
+        """Scores of every figure by position: ``search`` with k = every figure (the
+        reference's ``search_top_k``), float32."""
+        out = np.empty(self.n, dtype=np.float32)
+        if self.n:
+            D, I = self.index.search(self._query(q), self.n)
+            out[I[0]] = D[0]
+        return out
+
+    def band(self, q: np.ndarray, lower: float, upper: float) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, float32 scores) of ``lower < score <= upper``: ``range_search`` from
+        ``lower`` (faiss compares in float32, strictly), then each score ``<= upper`` compared
+        as the reference compares it (a numpy float32 scalar against a Python float). Ordered
+        by score descending, then position."""
+        if not self.n:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        lims, D, I = self.index.range_search(self._query(q), float(lower))
+        upper = float(upper)
+        keep = [i for i in range(int(lims[0]), int(lims[1])) if D[i] <= upper]
+        hits, scores = I[keep].astype(np.int64), D[keep]
+        order = np.lexsort((hits, -scores))
+        return hits[order], scores[order]
+
+
+def faiss_missing() -> str | None:
+    """Why faiss cannot be imported here (None when it can)."""
+    try:
+        import faiss  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - reported to the user with the fix
+        return f"faiss is not importable ({type(exc).__name__}: {exc})"
+    return None
 
 
 def rounded(score: float) -> float:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .options import DEFAULT_SAMPLING_PROTOCOL, SamplingOptionError, SamplingOptions, sampling_protocol, with_options
+
 #: Group names in the reference's order (difficulty, relevance) → "<difficulty>_<relevance>".
 GROUP_ORDER: tuple[tuple[str, str], ...] = (
     ("easy", "positive"), ("easy", "negative"), ("hard", "positive"), ("hard", "negative"),
@@ -125,6 +127,10 @@ class SamplingConfig:
     citations_data: str | None = None
     source: str = "default"
     notes: tuple[str, ...] = field(default=())
+    #: The sampling protocol and its option values (``options.py``): where this run may differ
+    #: from the reference sampler.
+    protocol: str = DEFAULT_SAMPLING_PROTOCOL
+    options: SamplingOptions = field(default_factory=SamplingOptions)
 
     def index(self, name: str) -> IndexRole:
         return next(r for r in self.indices if r.name == name)
@@ -145,6 +151,7 @@ class SamplingConfig:
             "cited_sample_size": self.cited_sample_size, "dedup_threshold": self.dedup_threshold,
             "sample_factor": self.sample_factor, "union_cap": self.union_cap,
             "min_intersection": self.min_intersection, "dedup_min": self.dedup_min,
+            "protocol": self.protocol, "options": self.options.as_json(),
         }
 
 
@@ -269,6 +276,14 @@ def parse_config(raw: Any, source: str = "inline") -> SamplingConfig:
     threshold = number("dedup_threshold", 0.90, float, -1)
     if threshold > 1:
         raise SamplingConfigError(f"dedup_threshold: {threshold} is above 1 (a cosine)")
+    try:
+        protocol = str(raw.get("protocol") or DEFAULT_SAMPLING_PROTOCOL).strip().lower()
+        extra = raw.get("options") or {}
+        if not isinstance(extra, Mapping):
+            raise SamplingConfigError("options: expected a mapping of option → value, e.g. {scores: fast}")
+        options = with_options(sampling_protocol(protocol, "protocol"), extra, "options")
+    except SamplingOptionError as exc:
+        raise SamplingConfigError(str(exc)) from None
     ignored = sorted(k for k in ("query_images", "query_dir", "thresholds_dict", "index_dir", "index") if k in raw)
     if ignored:
         notes.append("reference keys not used here (corpus and queries come from --corpus/--queries): "
@@ -279,7 +294,22 @@ def parse_config(raw: Any, source: str = "inline") -> SamplingConfig:
         sample_factor=number("sample_factor", 2, lo=1), union_cap=number("union_cap", 1000, lo=1),
         min_intersection=number("min_intersection", 5, lo=1), dedup_min=number("dedup_min", 5),
         citations_data=raw.get("citations_data"), source=source, notes=tuple(notes),
+        protocol=protocol, options=options,
     )
+
+
+def with_protocol(config: SamplingConfig, protocol: str | None = None,
+                  options: Mapping[str, object] | None = None, source: str = "--option") -> SamplingConfig:
+    """``config`` under another sampling ``protocol`` (its option values) and/or ``options``
+    overriding single values; raises ``SamplingConfigError`` naming what is unknown."""
+    import dataclasses
+
+    try:
+        name = config.protocol if protocol is None else str(protocol).strip().lower()
+        base = config.options if protocol is None else sampling_protocol(name, "--protocol")
+        return dataclasses.replace(config, protocol=name, options=with_options(base, options or {}, source))
+    except SamplingOptionError as exc:
+        raise SamplingConfigError(str(exc)) from None
 
 
 #: Largest sampling config read (the reference's is under 2 KiB).

@@ -1,14 +1,17 @@
 """Draw UPAIR-style candidate pools for queries from a figure collection, keeping the why.
 
-For every query: its score against every collection figure on every index (exact, one matrix
-product per query batch), the percentile thresholds, the cited candidates, then per group the
+For every query: its score against every collection figure on every index (exact: the
+reference's faiss calls, or one matrix product per query batch under ``scores=fast``, see
+``bands``), the percentile thresholds, the cited candidates, then per group the
 in-band figures of each index, merged, deduplicated and drawn at random with a per-query
 seeded generator. Each kept or dropped candidate records its score on every index, the merge
-case that admitted it and, when dropped, the figure it duplicates.
+case that admitted it and, when dropped, the figure it duplicates. Where this may differ
+from the reference is decided by the config's sampling options (``options``).
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -17,15 +20,36 @@ import numpy as np
 
 from ...corpora.base import Corpus
 from ...figures import Figure
-from .bands import Thresholds, batches, in_band, rounded, score_block, thresholds
+from .bands import FaissRows, Thresholds, batches, faiss_missing, in_band, rounded, score_block, thresholds
 from .config import METHODS, GroupSpec, IndexRole, SamplingConfig
-from .select import Dropped, cited_pool, deduplicate, merge
+from .options import SamplingOptions
+from .select import Dropped, FaissNearest, NumpyNearest, cited_pool, deduplicate, merge
 
 Progress = Callable[[int, int, str], None]
 
 
 class SamplingUnavailable(RuntimeError):
     """An encoder the config needs cannot run here; the message names each and its fix."""
+
+
+class MissingCitations(ValueError):
+    """A query patent is not in the citations file (option ``missing_citations=raise``)."""
+
+
+@dataclass(frozen=True)
+class BestMatch:
+    """A query's best-scoring figure on one index and where it fell: its score lies on (or a
+    hair above) the 100th-percentile threshold, which is rounded to 6 decimals, so about half
+    the time it is above the top band's upper bound and in no band at all (as in the reference)."""
+
+    id: str
+    score: float  # the float32 score, as a float (not rounded)
+    top: float | None  # the highest percentile threshold of the bands (100.000 in the reference's config)
+    bands: tuple[str, ...]  # the groups whose band on this index holds it
+
+    @property
+    def above_top(self) -> bool:
+        return self.top is not None and self.score > self.top
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,7 @@ class QueryDraw:
     cited_dropped: tuple[Dropped[Candidate], ...]
     cited_found: int
     groups: tuple[GroupDraw, ...]
+    best: Mapping[str, BestMatch] = field(default_factory=dict)  # index → its best match
 
     @property
     def key(self) -> str:
@@ -147,17 +172,54 @@ def _raw_text(fig: Figure, fld: str, spec: str) -> str:
 
 
 def _vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
-             show_bar: bool) -> tuple[np.ndarray, np.ndarray]:
+             show_bar: bool, texts: str = "protocol") -> tuple[np.ndarray, np.ndarray]:
     """(collection vectors, query vectors) of one index, L2-normalised float32."""
-    return _index_vectors(collection, queries, role, show_bar)[:2]
+    return _index_vectors(collection, queries, role, show_bar, texts)[:2]
 
 
-def _index_vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
-                   show_bar: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def reference_text(fig: Figure, fld: str) -> str:
+    """A figure's text as the reference's sampler and ``index.py`` encode it: the title raw,
+    the description through the official ``clean_text``, the component labels raw, joined by
+    one space (labels ``None`` are already dropped when a corpus is read)."""
+    from ...protocols import upair_clean_text
+
+    if fld == "title":
+        return fig.title or ""
+    if fld == "desc":
+        return upair_clean_text(fig.description or "")
+    return " ".join(str(x) for x in fig.labels)
+
+
+def _reference_text_vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole,
+                            show_bar: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(collection, query) vectors of a text index under ``texts=reference``: each text encoded
+    as ``reference_text`` gives it, with the encoder fitted (TF-IDF) as for ``texts=protocol``;
+    vectors cached by text content."""
+    from ...embed import _encode_missing, _fitted, require, vector_namespace
+    from ...store import VectorStore, exclusive
+
+    enc = _fitted(require(role.encoder), _field_corpus(collection, role.field)[0])
+    ns = vector_namespace(enc, "sampling-reference-text")
+    texts = [reference_text(f, role.field) for f in (*collection.figures, *queries)]
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    with exclusive(f"embed|{ns}"):
+        store = VectorStore(ns, dim=int(enc.dim))
+        _encode_missing(store, keys, dict(zip(keys, texts)), enc.encode_texts, 256,
+                        f"{enc.label or role.encoder} · {role.field} (raw)", None, show_bar,
+                        meta={"device": enc.device})
+        vectors = np.array(store.get(keys), dtype=np.float32, order="C")
+    n = len(collection.figures)
+    return vectors[:n], np.ascontiguousarray(vectors[n:])
+
+
+def _index_vectors(collection: Corpus, queries: Sequence[Figure], role: IndexRole, show_bar: bool,
+                   texts: str = "protocol") -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """(collection vectors, query vectors, ids of collection figures whose image is unreadable)
-    of one index, L2-normalised float32."""
+    of one index, L2-normalised float32; ``texts`` is the option of that name."""
     from ...embed import build_embeddings, encode_query_text
 
+    if role.is_text and texts == "reference":
+        return (*_reference_text_vectors(collection, queries, role, show_bar), ())
     corpus, what = _field_corpus(collection, role.field)
     built = build_embeddings(corpus, role.encoder, what, show_bar=show_bar)
     emb = built.vectors
@@ -186,17 +248,32 @@ class _Context:
     by_patent: Mapping[str, list[int]]
     by_path: Mapping[object, int]
     unreadable: set[int] = field(default_factory=set)  # rows whose image cannot be read (issue 11)
+    options: SamplingOptions = field(default_factory=SamplingOptions)
+
+    def _own(self, q: Figure) -> set[int]:
+        """The query's own rows: the same id or the same file."""
+        return {p for p in (self.collection.position.get(q.id), self.by_path.get(q.path)) if p is not None}
 
     def own_rows(self, q: Figure) -> list[int]:
-        """Collection rows that are never its candidates and take no part in its percentiles: the
-        query itself (same id or same file) and figures whose image cannot be read."""
-        rows = {self.collection.position.get(q.id), self.by_path.get(q.path)} | self.unreadable
-        return sorted(p for p in rows if p is not None)
+        """Rows left out of the query's percentiles: none (``percentiles=whole-index``), else the
+        query itself and the figures whose image cannot be read."""
+        if self.options.percentiles == "whole-index":
+            return []
+        return sorted(self._own(q) | self.unreadable)
+
+    def not_candidates(self, q: Figure) -> list[int]:
+        """Rows never drawn for the query: unreadable figures (they cannot be judged), and the
+        query itself under ``own_figure=excluded``."""
+        own = self._own(q) if self.options.own_figure == "excluded" else set()
+        return sorted(own | self.unreadable)
 
     def cited_rows(self, q: Figure) -> list[int]:
         cited = self.citations.get(q.patent, set())
-        own = set(self.own_rows(q))
-        return [p for pat in sorted(cited) for p in self.by_patent.get(pat, []) if p not in own]
+        skip = set(self.not_candidates(q))
+        return [p for pat in sorted(cited) for p in self.by_patent.get(pat, []) if p not in skip]
+
+    def nearest(self):
+        return FaissNearest if self.options.scores == "faiss" else NumpyNearest
 
 
 @dataclass
@@ -207,6 +284,7 @@ class _QueryScores:
     thresholds: dict[str, Thresholds] = field(default_factory=dict)
     hits: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (group, index) → rows
     known: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index → (rows, scores)
+    best: dict[str, BestMatch | None] = field(default_factory=dict)  # index → best match
 
     def score(self, name: str, row: int) -> float | None:
         rows, scores = self.known[name]
@@ -214,27 +292,58 @@ class _QueryScores:
         return rounded(scores[i]) if i < len(rows) and rows[i] == row else None
 
 
-def _scan(ctx: _Context, role: IndexRole, x: np.ndarray, qv: np.ndarray, queries: Sequence[Figure],
-          out: list[_QueryScores]) -> None:
-    """One index: per query batch one matrix product; per query its thresholds and band hits."""
-    cfg = ctx.config
-    for sl in batches(len(queries), len(x)):
+def _rows(ctx: _Context, x: np.ndarray, qv: np.ndarray, faiss_rows: FaissRows | None):
+    """(query position, its score row, band function) for every query of one index, in the
+    arithmetic the ``scores`` option names."""
+    if faiss_rows is not None:
+        for j in range(len(qv)):
+            yield j, faiss_rows.row(qv[j]), (lambda lo, up, j=j: faiss_rows.band(qv[j], lo, up)[0])
+        return
+    for sl in batches(len(qv), len(x)):
         block = score_block(qv[sl], x)
         for j in range(sl.start, sl.stop):
-            row, q, qs = block[j - sl.start], queries[j], out[j]
-            own = ctx.own_rows(q)
-            th = thresholds(np.delete(row, own) if own else row, cfg.percentiles)
-            qs.thresholds[role.name] = th
-            parts = [np.asarray(ctx.cited_rows(q), dtype=np.int64)]
-            for g in cfg.groups:
-                band = g.band_for(role)
-                hits = in_band(row, th.values[band.lower], th.values[band.upper])
-                if own:
-                    hits = hits[~np.isin(hits, own)]
-                qs.hits[(g.name, role.name)] = hits
-                parts.append(hits)
-            rows = np.unique(np.concatenate(parts))
-            qs.known[role.name] = (rows, row[rows].copy())
+            row = block[j - sl.start]
+            yield j, row, (lambda lo, up, row=row: in_band(row, lo, up))
+
+
+def _best(ctx: _Context, q: Figure, role: IndexRole, row: np.ndarray, th: Thresholds) -> BestMatch | None:
+    """The query's best-scoring candidate figure on one index and the groups whose band holds it."""
+    skip = ctx.not_candidates(q)
+    r = row.copy()
+    r[skip] = -np.inf
+    if not len(r) or not np.isfinite(r).any():
+        return None
+    pos = int(np.argmax(r))
+    s = r[pos]
+    bands = tuple(g.name for g in ctx.config.groups
+                  if s > np.float32(th.values[g.band_for(role).lower]) and s <= float(th.values[g.band_for(role).upper]))
+    top = th.values.get(ctx.config.percentiles[0]) if ctx.config.percentiles else None
+    return BestMatch(ctx.collection.figures[pos].id, float(s), top, bands)
+
+
+def _scan(ctx: _Context, role: IndexRole, x: np.ndarray, qv: np.ndarray, queries: Sequence[Figure],
+          out: list[_QueryScores]) -> None:
+    """One index: per query its score row (faiss per query, or a matrix product per batch), its
+    thresholds and its band hits."""
+    cfg = ctx.config
+    faiss_rows = FaissRows(x) if ctx.options.scores == "faiss" else None
+    for j, row, band_of in _rows(ctx, x, qv, faiss_rows):
+        q, qs = queries[j], out[j]
+        own = ctx.own_rows(q)
+        th = thresholds(np.delete(row, own) if own else row, cfg.percentiles)
+        qs.thresholds[role.name] = th
+        qs.best[role.name] = _best(ctx, q, role, row, th)
+        skip = ctx.not_candidates(q)
+        parts = [np.asarray(ctx.cited_rows(q), dtype=np.int64)]
+        for g in cfg.groups:
+            band = g.band_for(role)
+            hits = band_of(th.values[band.lower], th.values[band.upper])
+            if skip:
+                hits = hits[~np.isin(hits, skip)]
+            qs.hits[(g.name, role.name)] = hits
+            parts.append(hits)
+        rows = np.unique(np.concatenate(parts))
+        qs.known[role.name] = (rows, row[rows].copy())
 
 
 def _candidate(ctx: _Context, qs: _QueryScores, pos: int, score: float, drawn_by=()) -> Candidate:
@@ -254,7 +363,8 @@ def _draw_cited(ctx: _Context, q: Figure, qs: _QueryScores, rng: random.Random):
     ids = cited_pool(list(pos_of), {i: ctx.collection.figures[p].patent for i, p in pos_of.items()}, cited)
     vec = lambda fid: ctx.dedup[pos_of[fid]]  # noqa: E731
     if len(ids) > cfg.dedup_min or ctx.method == "strict":
-        d = deduplicate(ids, cfg.cited_sample_size, vec, rng, cfg.dedup_threshold, factor=cfg.sample_factor)
+        d = deduplicate(ids, cfg.cited_sample_size, vec, rng, cfg.dedup_threshold, factor=cfg.sample_factor,
+                        nearest=ctx.nearest(), reference_stop=ctx.method == "upair")
         kept, drops = list(d.kept), d.dropped
     else:
         kept, drops = ids, ()
@@ -283,7 +393,8 @@ def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Rando
         def vec(fid: str) -> np.ndarray:
             return ctx.dedup[pos_of[fid] if fid in pos_of else ctx.collection.position[fid]]
 
-        d = deduplicate(list(m.scores), g.size, vec, rng, cfg.dedup_threshold, seeds=prior, factor=cfg.sample_factor)
+        d = deduplicate(list(m.scores), g.size, vec, rng, cfg.dedup_threshold, seeds=prior, factor=cfg.sample_factor,
+                        nearest=ctx.nearest(), reference_stop=ctx.method == "upair")
         kept_ids, drops = list(d.kept), d.dropped
     else:
         kept_ids = list(m.scores)
@@ -303,7 +414,8 @@ def _draw_query(ctx: _Context, q: Figure, qs: _QueryScores, seed: int) -> QueryD
         groups.append(gd)
         if ctx.method == "strict":
             prior = prior + [c.id for c in gd.kept]
-    return QueryDraw(q, dict(qs.thresholds), cited, cited_drops, found, tuple(groups))
+    best = {k: v for k, v in qs.best.items() if v is not None}
+    return QueryDraw(q, dict(qs.thresholds), cited, cited_drops, found, tuple(groups), best)
 
 
 def _candidates(d: QueryDraw) -> list[Candidate]:
@@ -329,6 +441,29 @@ def _order_scores(draws: list[QueryDraw], names: list[str]) -> None:
             c.scores.update(ordered)  # type: ignore[attr-defined]
 
 
+def complete_figures(collection: Corpus) -> Corpus:
+    """The collection as the reference indexes it (``index_figures=complete``): only figures
+    with a title, a description not empty once cleaned with the official ``clean_text``, and
+    labels not empty once joined."""
+    keep = tuple(f for f in collection.figures
+                 if f.title and reference_text(f, "desc") != "" and reference_text(f, "labels") != "")
+    if len(keep) == len(collection.figures):
+        return collection
+    return dataclasses.replace(collection, figures=keep)
+
+
+def _check_citations(queries: Sequence[Figure], cites: Mapping[str, set[str]], options: SamplingOptions) -> None:
+    if not cites or options.missing_citations != "raise":
+        return
+    missing = sorted({q.patent for q in queries if q.patent not in cites})
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise MissingCitations(
+            f"{len(missing)} query patent(s) not in the citations file: {shown} (the reference stops here "
+            f"too). Add them to citations_data.json, or sample with --option missing_citations=empty "
+            f"(or --protocol clean) to give them an empty cited group")
+
+
 def sample_pools(collection: Corpus, queries: Sequence[Figure], config: SamplingConfig, seed: int = 0,
                  method: str = "upair", citations: Mapping[str, Sequence[str]] | None = None,
                  progress: Progress | None = None, show_bar: bool = True) -> SampleRun:
@@ -346,16 +481,29 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if not queries:
         raise ValueError("no queries to sample for")
+    opts = config.options
     problems = check_encoders(config)
+    why = faiss_missing() if opts.scores == "faiss" else None
+    if why:
+        problems.append(f"{why}: the upair protocol scores with faiss as the reference does. "
+                        f"Fix: pip install faiss-cpu, or sample with --protocol fast-scores")
     if problems:
         raise SamplingUnavailable("cannot sample: these encoders are unavailable:\n  " + "\n  ".join(problems))
     queries = list(queries)
+    cites = {k: set(v) for k, v in (citations or {}).items()}
+    _check_citations(queries, cites, opts)
+    full = collection
+    if opts.index_figures == "complete":
+        collection = complete_figures(collection)
+        if not collection.figures:
+            raise ValueError(f"{full.name}: no figure has a title, a description and labels, so the "
+                             f"reference would index none; sample with --option index_figures=all")
     by_patent: dict[str, list[int]] = {}
     for p, f in enumerate(collection.figures):
         by_patent.setdefault(f.patent, []).append(p)
-    cites = {k: set(v) for k, v in (citations or {}).items()}
     by_path = {f.path: p for p, f in enumerate(collection.figures)}
-    ctx = _Context(config, method, collection, np.zeros((0, 0), np.float32), cites, by_patent, by_path)
+    ctx = _Context(config, method, collection, np.zeros((0, 0), np.float32), cites, by_patent, by_path,
+                   options=opts)
     scanned = [_QueryScores() for _ in queries]
     qvecs: dict[str, np.ndarray] = {}
     # image indices first: the figures they find unreadable are then no candidates on any index
@@ -365,7 +513,7 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
         ibar.set_postfix_str(f"{role.name}: {role.encoder} · {role.field}")
         if progress:
             progress(i, len(config.indices), f"index {role.name} ({role.encoder} · {role.field})")
-        x, qvecs[role.name], bad = _index_vectors(collection, queries, role, show_bar)
+        x, qvecs[role.name], bad = _index_vectors(collection, queries, role, show_bar, opts.texts)
         ctx.unreadable.update(collection.position[fid] for fid in bad)
         _scan(ctx, role, x, qvecs[role.name], queries, scanned)
         if role.name == config.dedup_index:
@@ -378,7 +526,7 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
             progress(len(draws), len(queries), f"query {q.id}")
     del scanned
     for role in config.indices:
-        x = ctx.dedup if role.name == config.dedup_index else _vectors(collection, queries, role, False)[0]
+        x = ctx.dedup if role.name == config.dedup_index else _vectors(collection, queries, role, False, opts.texts)[0]
         _fill_scores(draws, role, x, qvecs[role.name])
     _order_scores(draws, [r.name for r in config.indices])
     used = {q.id: q for q in queries}
@@ -386,6 +534,12 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
         for c in (*d.cited, *(c for g in d.groups for c in g.kept)):
             used.setdefault(c.id, collection.by_id[c.id])
     notes = list(config.notes)
+    notes.append(f"sampling protocol {config.protocol}"
+                 + (f" ({', '.join(opts.differences())} differ from the reference)" if opts.differences() else
+                    " (every option as the reference)"))
+    if len(collection.figures) < len(full.figures):
+        notes.append(f"{len(full.figures) - len(collection.figures)} of {len(full.figures)} figures not indexed: "
+                     f"no title, description or labels (index_figures=complete, as the reference)")
     if not cites:
         notes.append("no citation data: the cited group is empty")
     return SampleRun(config, seed, method, collection.name, collection.fingerprint, tuple(draws), used, tuple(notes))

@@ -22,7 +22,8 @@ UNION = "union of samples per index"
 
 @dataclass(frozen=True)
 class Merged:
-    """Merged candidates of one group: figure → summed score, the case, and who contributed."""
+    """Merged candidates of one group: figure → summed score (summed in index order and not
+    rounded, as the reference sums), the case, and who contributed."""
 
     scores: dict[str, float]
     case: str
@@ -66,7 +67,7 @@ def merge(per_index: Mapping[str, Mapping[str, float]], description: str | None,
             pool = sorted(per_index[name])
             for fid in rng.sample(pool, min(union_cap, len(pool))):
                 add(fid, name)
-    return Merged({k: round(v, 6) for k, v in scores.items()}, case,
+    return Merged(scores, case,
                   {k: tuple(v) for k, v in contrib.items()})
 
 
@@ -91,40 +92,92 @@ class Deduped:
     dropped: tuple[Dropped[str], ...]
 
 
+class NumpyNearest:
+    """The kept vectors as a numpy matrix; nearest by one matrix-vector product."""
+
+    def __init__(self, dim: int = 0):
+        self._rows: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, v: np.ndarray) -> None:
+        self._rows.append(np.asarray(v, dtype=np.float32))
+
+    def nearest(self, v: np.ndarray) -> tuple[np.floating, int]:
+        sims = np.stack(self._rows) @ np.asarray(v, dtype=np.float32)
+        j = int(np.argmax(sims))
+        return sims[j], j
+
+
+class FaissNearest:
+    """The kept vectors in a ``faiss.IndexFlatIP``, searched with k = 1, as the reference's
+    ``is_duplicate`` does (its float32 score is compared with the threshold as it comes)."""
+
+    def __init__(self, dim: int):
+        import faiss
+
+        self._index = faiss.IndexFlatIP(int(dim))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, v: np.ndarray) -> None:
+        self._index.add(np.asarray(v, dtype=np.float32).reshape(1, -1))
+
+    def nearest(self, v: np.ndarray) -> tuple[np.floating, int]:
+        D, I = self._index.search(np.asarray(v, dtype=np.float32).reshape(1, -1), 1)
+        return D[0][0], int(I[0][0])
+
+
 def deduplicate(pool: Sequence[str], n: int, vector: Callable[[str], np.ndarray], rng: random.Random,
-                threshold: float = 0.90, seeds: Sequence[str] = (), factor: int = 2) -> Deduped:
+                threshold: float = 0.90, seeds: Sequence[str] = (), factor: int = 2,
+                nearest: Callable[[int], object] = NumpyNearest, reference_stop: bool = False) -> Deduped:
     """Draw up to ``n`` figures from ``pool`` at random, dropping any whose cosine to a figure
     already kept (or to a ``seeds`` figure) is ≥ ``threshold``.
 
     As the reference: rounds of ``factor`` × (still needed) random draws from what is left,
     each examined in order. A dropped figure leaves the pool (the reference leaves it in, and
     can loop forever once only duplicates remain; a duplicate never becomes unique later).
+    ``nearest(dim)`` makes the store of kept vectors (``FaissNearest`` is the reference's
+    arithmetic). ``reference_stop``: stop, as the reference does, after a round that leaves
+    as many figures in the pool as were kept while fewer than ``n`` are kept.
     """
     seed_ids = list(seeds)
     left = sorted(set(pool) - set(seed_ids))
     kept: list[str] = []
     owners: list[str] = list(seed_ids)
-    mat = [np.asarray(vector(s), dtype=np.float32) for s in seed_ids]
+    store = None
     dropped: list[Dropped[str]] = []
+
+    def vec(fid: str) -> np.ndarray:
+        return np.asarray(vector(fid), dtype=np.float32)
+
+    for s in seed_ids:
+        v = vec(s)
+        store = store or nearest(v.shape[0])
+        store.add(v)
     while len(kept) < n and left:
         draw = rng.sample(left, min(len(left), (n - len(kept)) * factor))
         gone: set[str] = set()
         for fid in draw:
-            v = np.asarray(vector(fid), dtype=np.float32)
-            if mat:
-                sims = np.stack(mat) @ v
-                j = int(np.argmax(sims))
-                if sims[j] >= threshold:
-                    dropped.append(Dropped(fid, owners[j], round(float(sims[j]), 6)))
+            v = vec(fid)
+            store = store or nearest(v.shape[0])
+            if len(store):
+                sim, j = store.nearest(v)
+                if sim >= threshold:
+                    dropped.append(Dropped(fid, owners[j], round(float(sim), 6)))
                     gone.add(fid)
                     continue
             kept.append(fid)
             owners.append(fid)
-            mat.append(v)
+            store.add(v)
             gone.add(fid)
             if len(kept) >= n:
                 break
         left = [f for f in left if f not in gone]
+        if reference_stop and len(kept) < n and len(kept) == len(left):
+            break
     return Deduped(tuple(kept), tuple(dropped))
 
 
