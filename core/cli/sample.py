@@ -13,12 +13,19 @@ def cmd_sample(args) -> int:
     from ..annotation.sampling import (
         METHODS, find_citations, load_config, resolve_queries, sample_pools, summary, write_run,
     )
-    from ..annotation.sampling.sampler import SamplingUnavailable, check_encoders
+    from ..annotation.sampling.config import with_protocol
+    from ..annotation.sampling.options import parse_assignments
+    from ..annotation.sampling.sampler import MissingCitations, SamplingUnavailable, check_encoders
     from ..outdir import check_output
 
     check_output(args.out, "sample")
     config = load_config(args.config)
+    if args.protocol or args.option:
+        config = with_protocol(config, args.protocol, parse_assignments(args.option or []))
     print(f"config   {config.source}")
+    diff = config.options.differences()
+    print(f"protocol {config.protocol}: " + (", ".join(diff) + " (differ from the reference)" if diff
+                                             else "every option as the reference"))
     for note in config.notes:
         print(f"note     {note}")
     problems = check_encoders(config)
@@ -42,6 +49,9 @@ def cmd_sample(args) -> int:
     except SamplingUnavailable as exc:
         print(f"error: {exc}")
         return 3
+    except MissingCitations as exc:
+        print(f"error: {exc}")
+        return 2
     out = write_run(run, args.out)
     rows = []
     for name, s in summary(run).items():
@@ -70,6 +80,14 @@ def register(sub) -> None:
     sp.add_argument("--seed", type=int_value, default=0, help="random seed (same seed, same pools; default 0)")
     sp.add_argument("--method", default="upair", choices=list(METHODS),
                     help="upair: deduplicate as the reference; strict: also across groups (default upair)")
+    from ..annotation.sampling.options import OPTIONS, SAMPLING_PROTOCOLS
+
+    sp.add_argument("--protocol", choices=list(SAMPLING_PROTOCOLS),
+                    help="sampling protocol: upair (every choice as the reference, faiss scores; default unless "
+                         "the config names one), fast-scores (numpy scores), clean (this project's choices)")
+    sp.add_argument("--option", action="append", metavar="NAME=VALUE",
+                    help="override one sampling option (repeatable): "
+                         + "; ".join(f"{k}: {'|'.join(v)}" for k, v in OPTIONS.items()))
     sp.add_argument("--citations", type=citations_file, help="citations_data.json (default: the config's, else one at a corpus root)")
     sp.add_argument("--limit", type=nonneg_int, default=0, help="only the first N queries (0, the default: all)")
     sp.add_argument("--out", type=nonempty, required=True, help="output folder (candidates/, trace/, pool/, run.json)")

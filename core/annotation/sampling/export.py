@@ -52,11 +52,17 @@ def _drop(d: Dropped) -> dict:
     return {**_cand(d.candidate), "duplicate_of": d.of, "cosine": d.cosine}
 
 
-def trace(draw: QueryDraw) -> dict:
-    """Why each candidate of one query was drawn: thresholds, bands, merge case, duplicates."""
+def trace(draw: QueryDraw, run: SampleRun | None = None) -> dict:
+    """Why each candidate of one query was drawn: the sampling protocol and options, thresholds,
+    each index's best match and where it fell, bands, merge case, duplicates."""
     q = draw.query
+    head = {"protocol": run.config.protocol, "options": run.config.options.as_json()} if run is not None else {}
     return {
+        **head,
         "query": {"id": q.id, "patent": q.patent, "section": q.section, "file": draw.key},
+        "best_match": {n: {"id": b.id, "score": round(b.score, 6), "score_float32": b.score, "top_threshold": b.top,
+                           "above_top_threshold": b.above_top, "in_bands": list(b.bands)}
+                       for n, b in draw.best.items()},
         "thresholds": {n: {k: round(v, 6) for k, v in t.values.items()} for n, t in draw.thresholds.items()},
         "histograms": {n: {"edges": list(t.hist_edges), "counts": list(t.hist_counts)}
                        for n, t in draw.thresholds.items()},
@@ -123,7 +129,7 @@ def write_run(run: SampleRun, out: Path | str, what: str = "--out") -> Path:
     with open_output(out, "sample", what) as folder:
         for d in run.draws:
             folder.write_bytes(f"candidates/{d.section}/{d.key}.json", _dump(reference_layout(d)))
-            folder.write_bytes(f"trace/{d.section}/{d.key}.json", _dump(trace(d)))
+            folder.write_bytes(f"trace/{d.section}/{d.key}.json", _dump(trace(d, run)))
         meta = pool_metadata(run)
         for fid in sorted({i for qid, e in meta.items() for i in (qid, *(c["hashcode"] for c in e["candidates"]))}):
             f = run.figures[fid]
