@@ -268,6 +268,24 @@ class Protocol:
             return self.clean_text(self.labels_text(figure.labels))
         return self.clean_text(f"{figure.title}. {figure.description}. {self.labels_text(figure.labels)}")
 
+    def training_image(self, path: Path | str, size: int):
+        """A drawing file prepared as this protocol prepares images, before normalisation: read
+        as this protocol reads files, centred on a white square, bicubic resize to ``size``,
+        grayscale replicated to RGB (``upair``: the file as stored, alpha ignored, exactly the
+        steps of ``upair_preprocess``)."""
+        from .figures import open_image
+
+        name = f"figure {Path(path).name}"
+        im = open_as_stored(path, name=name) if self.images_as_stored else open_image(path, name=name)
+        return self.training_image_from(im, size)
+
+    def training_image_from(self, image, size: int):
+        """An image already read (as this protocol reads files), prepared as ``training_image``."""
+        from PIL import Image
+
+        gray = _gray_uint8([image], int(size), as_stored=self.images_as_stored)[0]
+        return Image.fromarray(gray, mode="L").convert("RGB")
+
     def load_image(self, figure):
         """Open a figure's image the way this protocol reads files."""
         from .figures import figure_bytes, load_figure_image

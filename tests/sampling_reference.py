@@ -129,3 +129,23 @@ def run_reference(tmp: Path, groups: dict, index: dict, ids: list[str], patents:
         cs.random = saved_random
         os.chdir(cwd)
     return {p.name[: -len(".json")]: json.loads(p.read_text()) for p in (tmp / "data" / "candidates" / "A").iterdir()}
+
+
+def load_src_utils():
+    """The reference sampler's own ``src/utils.py`` (clean_text, pad, preprocess), loaded as an
+    isolated module (``ref_src_utils``); its sibling ``constants`` is removed again afterwards."""
+    import importlib.util
+
+    src = need_reference_sampler()
+    saved = sys.modules.pop("constants", None)
+    sys.path.insert(0, str(src))
+    try:
+        spec = importlib.util.spec_from_file_location("ref_src_utils", src / "utils.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(src))
+        sys.modules.pop("constants", None)
+        if saved is not None:
+            sys.modules["constants"] = saved

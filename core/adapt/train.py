@@ -478,8 +478,8 @@ def adapt(corpus: Corpus, name: str, cfg: AdaptConfig = AdaptConfig(), *, benchm
     resumed = state["epoch"] if state else 0
     state = state or _fresh_state(name, key)
     size = image_size_of(cfg.arch)
-    write_csv(split.train, run / "train.csv", size)
-    write_csv(split.val, run / "val.csv", size)
+    write_csv(split.train, run / "train.csv", size, cfg.protocol)
+    write_csv(split.val, run / "val.csv", size, cfg.protocol)
     workers = cfg.workers if cfg.workers is not None else (4 if device.startswith("cuda") else 0)
     args = _open_clip_args(cfg, run / "train.csv", run / "val.csv", device, precision, workers)
     tag_cfg = _tag_cfg(cfg.arch, cfg.pretrained)
