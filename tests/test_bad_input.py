@@ -631,7 +631,10 @@ def test_candidate_sampling_never_draws_an_unreadable_figure(tmp_path):
     bad = {"c1": "corrupt", "c4": "empty", "c7": "bomb", "c10": "truncated"}
     corpus = load_corpus(f"upair:{_patented(upair_folder(tmp_path / 'u', bad, n=40))}")
     # q0's patent cites EP-0 (c0..c3, c1 unreadable): cited figures are drawn whatever their score
-    run = sample_pools(corpus, [corpus.by_id["q0"], corpus.by_id["q1"]], load_config(None), seed=1,
-                       citations={"EP-Q": ["EP-0"]}, show_bar=False)
+    from core.annotation.sampling.config import with_protocol
+
+    cfg = with_protocol(load_config(None), options={"index_figures": "all"})  # upair, but these figures have no text
+    run = sample_pools(corpus, [corpus.by_id["q0"], corpus.by_id["q1"]], cfg, seed=1,
+                       citations={"EP-Q": ["EP-0"], "EP-0": []}, show_bar=False)  # upair: every query patent listed
     drawn = _all_drawn(run)
     assert {"c0", "c2", "c3"} <= drawn and not drawn & set(bad)
