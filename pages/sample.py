@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.annotation.sampling import METHODS
+from core.annotation.sampling.sampler import MissingCitations
 from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
@@ -20,14 +21,17 @@ choices = services.sampling.config_choices()
 session.persist("sample_config", services.sampling.DEFAULT)
 session.persist("sample_seed", 1)
 session.persist("sample_method", "upair")
+session.persist("sample_protocol", "upair")
 top = st.columns([4, 3], vertical_alignment="bottom")
+row = st.columns([5, 1.3, 1.2], vertical_alignment="bottom")
 cfg_key = top[0].selectbox("Config", list(choices), format_func=choices.get, key="sample_config",
                            help="Which encoder serves which index (title, description, labels, images) and the "
                                 "percentile bands of each group.")
-method = top[1].segmented_control("Deduplication", list(METHODS), key="sample_method",
+protocol = top[1].selectbox("Sampling protocol", list(sample_widgets.PROTOCOL_LABELS), key="sample_protocol",
+                            format_func=sample_widgets.PROTOCOL_LABELS.get, help=sample_widgets.protocol_help())
+method = row[0].segmented_control("Deduplication", list(METHODS), key="sample_method",
                                   format_func={"upair": "UPAIR: in group", "strict": "Strict: across"}.get,
                                   help="\n\n".join(f"**{k}**: {v}" for k, v in METHODS.items())) or "upair"
-row = st.columns([5, 1.3, 1.2], vertical_alignment="bottom")
 seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sample_seed")
 
 
@@ -52,7 +56,12 @@ qid = row[0].selectbox("Query", qids, key="sample_query", format_func=lambda q: 
                    help="The corpus's benchmark queries, else any of its figures.")
 
 with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
-    run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method)
+    try:
+        run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol)
+    except (MissingCitations, ValueError) as exc:
+        st.error(f"{exc}", icon=":material/block:")
+        st.caption("The Clean protocol gives a missing query patent an empty cited group and indexes every figure.")
+        st.stop()
 qd = run.draws[0]
 order = [r.name for r in run.config.indices]
 
@@ -71,7 +80,10 @@ with right:
                     "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
     st.dataframe(rows, hide_index=True, width="stretch")
     _, where = services.sampling.citations(ctx.corpus_spec, cfg_key)
-    st.caption(f"Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
+    diff = run.config.options.differences()
+    st.caption(f"Protocol **{sample_widgets.PROTOCOL_LABELS.get(protocol, protocol)}**"
+               + (f" ({', '.join(diff)})" if diff else " (every choice as the reference)")
+               + f" · Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
                f"**{run.config.dedup_index}** · citations: {where}. Bands are percentiles of this query's "
                "similarities to every other figure (upper, lower]. Merge cases: " + sample_widgets.CASE_HELP)
 
@@ -82,6 +94,15 @@ for i, name in enumerate(order):
     with cols[i % 3]:
         st.plotly_chart(sample_widgets.band_chart(qd, run, name), key=f"band-{name}", width="stretch",
                         config={"displayModeBar": False})
+
+st.subheader("Best match and the top band")
+best = sample_widgets.best_match_rows(qd, run)
+if best:
+    st.dataframe(best, hide_index=True, width="stretch")
+    st.caption("The top threshold is the highest similarity itself, rounded to 6 decimals as the reference rounds "
+               "it. Whenever the best match's float32 score lies above its rounded value, the best match falls "
+               "outside its own top band (in about half of the query × index cases, as in the reference); under "
+               "the UPAIR protocol the query's own figure, when it is in the corpus, is that best match.")
 
 st.subheader("Drawn candidates")
 st.caption("Σ = summed score the group was merged on; per index the figure's similarity, **bold** where it lies "
@@ -119,7 +140,7 @@ st.caption(f"Draws every query of this corpus ({len(qids)}) with this config, se
 if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
     bar = st.progress(0.0, text="Drawing…")
     data, out = services.sampling.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
-                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"))
+                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"), protocol)
     bar.empty()
     st.session_state["sample_export_data"] = (data, str(out))
 if st.session_state.get("sample_export_data"):

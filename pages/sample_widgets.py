@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import Corpus
 from core.annotation.sampling import QueryDraw, SampleRun
+from core.annotation.sampling.options import SAMPLING_PROTOCOLS
 from core.annotation.sampling.sampler import Candidate, GroupDraw
 from dashboard import services
 from dashboard.components.palette import OKABE_ITO
@@ -22,6 +23,8 @@ CASE_HELP = ("**in every index**: at least 5 figures in every index's band, scor
              "**in every index + desc & visual**: fewer, plus figures in both the description and the visual band "
              "(description score only); **union**: none, so up to 1000 sampled per index, scores summed where "
              "they meet.")
+#: Sampling protocol → label for the selector.
+PROTOCOL_LABELS = {"upair": "UPAIR (reference)", "fast-scores": "Fast scores", "clean": "Clean (project)"}
 GROUP_TITLES = {"cited": "Cited", "easy_positive": "Easy positive", "hard_positive": "Hard positive",
                 "easy_negative": "Easy negative", "hard_negative": "Hard negative"}
 
@@ -101,3 +104,30 @@ def grid(corpus: Corpus, items: list[tuple[Candidate, str]], order: list[str], k
         for col, (c, why) in zip(cols, items[start:start + columns]):
             with col:
                 candidate_card(corpus, c, order, why, f"{key}-{c.id}")
+
+
+def protocol_help() -> str:
+    """What each sampling protocol changes, for the selector's help."""
+    out = []
+    for name, opts in SAMPLING_PROTOCOLS.items():
+        diff = opts.differences()
+        out.append(f"**{PROTOCOL_LABELS.get(name, name)}**: " + (", ".join(diff) if diff else
+                                                                 "every choice as the reference (faiss scores)"))
+    return "\n\n".join(out)
+
+
+def best_match_rows(qd: QueryDraw, run: SampleRun) -> list[dict]:
+    """Per index: the query's best-scoring figure, its float32 score, the top percentile
+    threshold (rounded to 6 decimals, as the reference rounds it) and where the figure fell."""
+    rows = []
+    for r in run.config.indices:
+        b = qd.best.get(r.name)
+        if b is None:
+            continue
+        where = ("above the threshold: in no band" if b.above_top else
+                 "in " + ", ".join(GROUP_TITLES[g] for g in b.bands) if b.bands else "in no band")
+        rows.append({"index": r.name, "best match": ("the query itself" if b.id == qd.query.id else b.id),
+                     "score (float32)": f"{b.score:.7f}",
+                     f"{run.config.percentiles[0]} pct. threshold": "—" if b.top is None else f"{b.top:.6f}",
+                     "where it fell": where})
+    return rows

@@ -89,3 +89,28 @@ def test_query_patents_every_figure_is_a_query(cache, query_patents):
     assert len(at.selectbox(key="sample_query").options) == 120
     assert any("citations_data.json" in c.value for c in at.caption)
     assert not at.error
+
+
+def test_sample_page_shows_the_best_match_and_where_it_fell(cache):
+    """Difference 5 on the page: per index the best match, its float32 score, the rounded top
+    threshold and whether it fell in a band — equal to core's draw; the protocol can be switched."""
+    from core.annotation.sampling import find_citations
+
+    at = _sample_page("demo")
+    corpus = load_corpus("demo")
+    qid = resolve_queries(corpus)[0].id
+    cites = find_citations(load_config(None), corpus)[0]
+    want = sample_pools(corpus, [corpus.by_id[qid]], load_config(None), seed=1, citations=cites,
+                        show_bar=False).draws[0]
+    best = next(d.value for d in at.dataframe if "where it fell" in d.value.columns)
+    assert list(best["index"]) == list(want.best)
+    for row, b in zip(best.to_dict("records"), want.best.values()):
+        assert row["score (float32)"] == f"{b.score:.7f}"
+        assert ("in no band" in row["where it fell"]) == (not b.bands)
+        assert row["best match"] == ("the query itself" if b.id == qid else b.id)
+    assert any(b.id == qid for b in want.best.values())  # upair: the query's own figure is its best match
+    at.selectbox(key="sample_protocol").select("clean").run()
+    assert not at.exception
+    assert any("Clean (project)" in c.value and "own_figure=excluded" in c.value for c in at.caption)
+    best = next(d.value for d in at.dataframe if "where it fell" in d.value.columns)
+    assert "the query itself" not in set(best["best match"])

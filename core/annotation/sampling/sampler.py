@@ -414,7 +414,7 @@ def _draw_query(ctx: _Context, q: Figure, qs: _QueryScores, seed: int) -> QueryD
         groups.append(gd)
         if ctx.method == "strict":
             prior = prior + [c.id for c in gd.kept]
-    best = {k: v for k, v in qs.best.items() if v is not None}
+    best = {r.name: qs.best[r.name] for r in ctx.config.indices if qs.best.get(r.name) is not None}
     return QueryDraw(q, dict(qs.thresholds), cited, cited_drops, found, tuple(groups), best)
 
 
