@@ -16,6 +16,15 @@ def test_sample_page_draws_and_redraws(server, browser):  # noqa: F811 - pytest 
     assert page.locator(".js-plotly-plot").count() == 5  # one band chart per index of the default config
     assert page.get_by_text("Σ ").count() > 0
     SHOTS.mkdir(parents=True, exist_ok=True)
+    assert page.get_by_text("Best match and the top band").count() == 1
+    assert page.get_by_text("where it fell").count() >= 1
+    for w, h in ((1280, 800), (1920, 1080)):
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SHOTS / f"sample-{w}.png"))
+        page.get_by_text("Best match and the top band").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / f"sample-best-{w}.png"))
     page.set_viewport_size({"width": 1500, "height": 2600})  # the app scrolls inside: a tall window shows all
     page.wait_for_timeout(800)
     page.screenshot(path=str(SHOTS / "sample.png"))
