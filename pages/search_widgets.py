@@ -213,16 +213,19 @@ def patent_line(fig) -> str:
 
 
 def _compact_row(fig, header: str, marks: str, key: str) -> None:
-    """One hit in a few short lines: thumbnail beside rank · score · marks, patent (Espacenet) · year,
-    the title (one line, full on hover) and the actions (which wrap rather than being cut)."""
+    """One hit in three short lines: thumbnail beside rank · score · patent (Espacenet) · year, the marks
+    and the title (one line, full on hover), and the actions (which wrap rather than being cut)."""
     a, b = st.columns([1, 3.4], gap="small", vertical_alignment="center")
     with a:
         st.image(services.thumbnail(str(fig.path), 128), width="stretch")
     with b:
-        st.markdown(f"<div style='font-size:0.78em;line-height:1.35'><div class='upair-line'>{header}</div>"
-                    f"<div class='upair-marks'>{marks} <span class='upair-patent'>{patent_line(fig)}</span></div>"
-                    f"<div class='upair-title' title='{html.escape(fig.title)}'>"
-                    f"{html.escape(fig.title)}</div></div>", unsafe_allow_html=True)
+        pat = patent_line(fig)
+        st.markdown(f"<div style='font-size:0.78em;line-height:1.35'><div class='upair-line'>{header}"
+                    + (f" · <span class='upair-patent'>{pat}</span>" if pat else "") + "</div>"
+                    f"<div style='display:flex;gap:4px;align-items:baseline'><span class='upair-marks' "
+                    f"style='flex:none'>{marks}</span><span class='upair-title' style='min-width:0' "
+                    f"title='{html.escape(fig.title)}'>{html.escape(fig.title)}</span></div></div>",
+                    unsafe_allow_html=True)
         with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"acts-{key}"):
             st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
                       type="tertiary", icon=":material/search:")
