@@ -323,7 +323,13 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
         add = st.checkbox(f"Add these judgements to the existing set '{target}'", key="judge_import_add")
     ready = bool(target) and not problem and (add or not set_exists(store, target)) and \
         (source != "Uploaded files" or bool(files))
-    label = (f"Add to set '{target}'" if add else f"Import into new set '{target}'") if target else "Import"
+    in_use = bool(target) and not problem and set_exists(store, target)
+    if not target or problem:
+        label = "Import"
+    elif in_use:
+        label = f"Add to set '{target}'" if add else f"'{target}' is in use: tick the box to add to it"
+    else:
+        label = f"Import into new set '{target}'"
     if st.button(label, key="judge-import", disabled=not ready, icon=":material/upload:"):
         try:
             if source == "Uploaded files":
