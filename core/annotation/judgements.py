@@ -118,8 +118,23 @@ class JournalState:
     undone: frozenset = frozenset()  # ids of withdrawn lines
 
 
+_LAST_US = 0
+
+
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+    """UTC time stamp to the microsecond, from one clock reading, strictly increasing within a process
+    (two lines written in the same microsecond still sort in the order they were written)."""
+    global _LAST_US
+    us = max(time.time_ns() // 1000, _LAST_US + 1)
+    _LAST_US = us
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000)) + f".{us % 1_000_000:06d}Z"
+
+
+def time_key(stamp: str) -> tuple[str, str]:
+    """Sort key of a journal time stamp; stamps with milliseconds (older journals) and with
+    microseconds compare by their value, not their text."""
+    whole, _, frac = stamp.rstrip("Z").partition(".")
+    return whole, frac.ljust(6, "0")
 
 
 def _clean_axes(axes: Mapping[str, int | None]) -> dict[str, int | None]:

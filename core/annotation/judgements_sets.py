@@ -22,7 +22,7 @@ from typing import Mapping
 
 from ..corpora.base import AXES
 from . import judgements as jm
-from .judgements import ADJUDICATOR, Journal, JudgementStore, Pair, PairJudgement
+from .judgements import ADJUDICATOR, Journal, JudgementStore, Pair, PairJudgement, time_key
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
 
@@ -229,7 +229,7 @@ def pair_history(store: JudgementStore, pair: Pair) -> list[HistoryEntry]:
                                     change + (" (withdrawn by undo)" if undone else "")))
             if not undone:
                 prev = j
-    return sorted(out, key=lambda e: e.time)
+    return sorted(out, key=lambda e: time_key(e.time))
 
 
 def summary(axes: Mapping, skip: bool) -> str:
