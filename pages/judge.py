@@ -6,7 +6,7 @@ from core.annotation.judgements import ADJUDICATOR, JudgementStore, check_annota
 from core.annotation.judgements_queue import blind_order, progress, resume_at
 from core.annotation.pooling import benchmark_pool, list_pools, load_pool
 from core.corpora.base import AXES
-from dashboard import identity, services, sidebar
+from dashboard import identity, serve, services, sidebar
 from dashboard.components.status import load_or_stop
 from pages import judge_widgets
 
@@ -131,7 +131,8 @@ if mode == "Judge":
                "three keys of a pair are stored together, then the next pair comes · ← back · → next · "
                "S skip · U undo. Type at any speed: keys wait in the browser until the server has stored "
                "the pair before. "
-               f"Encoders, ranks and scores are hidden. Journal: `{journal.path}`")
+               "Encoders, ranks and scores are hidden."
+               + ("" if serve.served() else f" Journal: `{journal.path}`"))  # no server path in served mode
     judge_widgets.history_panel(store, (q, c))
 
 elif mode == "Agreement":
