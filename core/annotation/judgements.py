@@ -447,6 +447,12 @@ def import_qrels(journal: Journal, qrels: Mapping[str, Mapping[str, Mapping[str,
                  source: str = "qrels") -> int:
     """Write TREC qrels (``{axis: {qid: {docid: rel}}}``, rel > 0 is relevant) into a journal,
     one line per pair with every axis it has; returns the number of pairs."""
+    return journal.record_many(qrels_pairs(qrels), source=source)
+
+
+def qrels_pairs(qrels: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[tuple[str, str, dict[str, int]]]:
+    """TREC qrels (``{axis: {qid: {docid: rel}}}``) as journal items, one per pair with every axis
+    it has (rel > 0 is relevant), sorted by pair."""
     pairs: dict[Pair, dict[str, int]] = {}
     for axis, per_q in qrels.items():
         if axis not in AXES:
@@ -454,7 +460,7 @@ def import_qrels(journal: Journal, qrels: Mapping[str, Mapping[str, Mapping[str,
         for q, docs in per_q.items():
             for d, rel in docs.items():
                 pairs.setdefault((q, d), {})[axis] = 1 if int(rel) > 0 else 0
-    return journal.record_many(((q, c, a) for (q, c), a in sorted(pairs.items())), source=source)
+    return [(q, c, a) for (q, c), a in sorted(pairs.items())]
 
 
 def read_qrels_dir(folder: Path | str) -> dict[str, dict[str, dict[str, int]]]:

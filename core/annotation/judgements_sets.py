@@ -111,17 +111,6 @@ def _sha(path: Path, upto: int) -> str:
     return h.hexdigest()
 
 
-def _pairs_of(qrels: Qrels) -> list[tuple[str, str, dict[str, int]]]:
-    pairs: dict[Pair, dict[str, int]] = {}
-    for axis, per_q in qrels.items():
-        if axis not in AXES:
-            raise ValueError(f"unknown axis {axis!r}; axes are {', '.join(AXES)}")
-        for q, docs in per_q.items():
-            for d, rel in docs.items():
-                pairs.setdefault((q, d), {})[axis] = int(rel)
-    return [(q, c, a) for (q, c), a in sorted(pairs.items())]
-
-
 def set_exists(store: JudgementStore, name: str) -> bool:
     """Whether a set (journal) of that name has any line."""
     path = store.journal(name).path
@@ -142,7 +131,7 @@ def import_set(store: JudgementStore, name: str, qrels: Qrels, source: str, *, a
         raise SetInUse(f"a judgement set named {name!r} exists ({n} judged pair(s)); choose a new name, or "
                        "confirm adding to it")
     batch = secrets.token_hex(8)
-    items = _pairs_of(qrels)
+    items = jm.qrels_pairs(qrels)  # validated: grades are 0 or 1
     journal.record_many(items, source=str(source), **{"import": batch})
     offset, size = journal.last_span
     ev = {"event": "import", "id": batch, "set": journal.annotator, "source": str(source), "t": jm._now(),
