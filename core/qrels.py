@@ -39,13 +39,7 @@ def read_qrels(path: Path | str, strict: bool = True) -> tuple[dict[str, dict[st
     qrels: dict[str, dict[str, int]] = {}
     seen: dict[tuple[str, str], int] = {}
     problems: list[str] = []
-    if path.is_dir():
-        raise DatasetError(f"qrels path {path} is a folder; expected a TREC qrels file ('qid iter docid relevance')")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"cannot read qrels file {path}: {exc.strerror or exc}") from exc
-    text = decode_text(raw, path, problems)
+    text = _read_trec_text(path, "qrels", "'qid iter docid relevance'", problems)
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -94,13 +88,7 @@ def read_run(path: Path | str) -> dict[str, dict[str, float]]:
     import math
 
     path = Path(path)
-    if path.is_dir():
-        raise DatasetError(f"run file path {path} is a folder; expected a TREC run file ('qid Q0 docid rank score tag')")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"cannot read run file {path}: {exc.strerror or exc}") from exc
-    text = decode_text(raw, path, [])
+    text = _read_trec_text(path, "run", "'qid Q0 docid rank score tag'", [])
     run: dict[str, dict[str, float]] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
@@ -133,3 +121,15 @@ def write_qrels(path: Path | str, qrels: Mapping[str, Mapping[str, int]]) -> Pat
     )
     atomic_write_text(path, "".join(lines))
     return path
+
+
+def _read_trec_text(path: Path, kind: str, layout: str, problems: list[str]) -> str:
+    """The decoded text of a TREC ``kind`` file ("qrels" or "run"); DatasetError naming the
+    file for a folder or an unreadable path (undecodable bytes are described in ``problems``)."""
+    if path.is_dir():
+        raise DatasetError(f"{kind} path {path} is a folder; expected a TREC {kind} file ({layout})")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read {kind} file {path}: {exc.strerror or exc}") from exc
+    return decode_text(raw, path, problems)

@@ -3,8 +3,6 @@ deduplication, each checked against the reference's own code (``../shared/refere
 from __future__ import annotations
 
 import random
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -14,39 +12,16 @@ from core.annotation.sampling import SamplingConfigError, load_config, parse_con
 from core.annotation.sampling.bands import in_band, percentile_value, score_block, thresholds
 from core.annotation.sampling.config import DEFAULT_YAML
 from core.annotation.sampling.select import ALL, PARTIAL, UNION, deduplicate, merge
+from tests.sampling_reference import import_reference, need_reference_sampler
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "upair" / "src"
-
-
-def _need_reference() -> Path:
-    if not (REFERENCE / "candidate_sampler.py").is_file():
-        pytest.skip(f"needs the reference UPAIR code at {REFERENCE} (absent on a fresh clone)")
-    return REFERENCE
 
 
 @pytest.fixture(scope="module")
 def reference_sampler():
     """The reference's CandidateSampler class, imported with its model classes stubbed out
     (they load network weights at construction; merge_results needs none of them)."""
-    src = _need_reference()
-    stub = types.ModuleType("encoders")
-    for name in ("PatentNetEncoder", "PaecterEncoder", "CLIPEncoder", "ResNext101Encoder"):
-        setattr(stub, name, type(name, (), {}))
-    saved = {k: sys.modules.get(k) for k in ("encoders", "candidate_sampler", "patent_index", "utils", "constants")}
-    sys.modules["encoders"] = stub
-    sys.path.insert(0, str(src))
-    try:
-        import candidate_sampler
-        import patent_index
-
-        yield candidate_sampler.CandidateSampler, patent_index.PatentIndex
-    finally:
-        sys.path.remove(str(src))
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
+    candidate_sampler, patent_index_cls = import_reference()
+    return candidate_sampler.CandidateSampler, patent_index_cls
 
 
 def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -56,7 +31,7 @@ def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- config
 def test_reference_config_loads_as_it_is():
-    cfg = load_config(_need_reference() / "config.yaml")
+    cfg = load_config(need_reference_sampler() / "config.yaml")
     assert [r.name for r in cfg.indices] == ["title", "desc", "label", "clip", "patentnet", "resnext"]
     assert [r.field for r in cfg.indices] == ["title", "desc", "labels", "image", "image", "image"]
     assert cfg.index("patentnet").encoder.startswith("patentnet:")
@@ -267,7 +242,7 @@ def test_groups_equal_the_reference_select_candidates(reference_sampler):
     from core.figures import Figure
 
     Sampler, PatentIndex = reference_sampler
-    cfg = load_config(_need_reference() / "config.yaml")
+    cfg = load_config(need_reference_sampler() / "config.yaml")
     rng = np.random.default_rng(5)
     n, n_q = 2500, 8
     base = _unit(rng, n + n_q, 8)
@@ -282,7 +257,7 @@ def test_groups_equal_the_reference_select_candidates(reference_sampler):
     ref.config = {"indices": {k: {"dim": d} for k, d in dims.items()}}
     import yaml
 
-    ref.group_config = yaml.safe_load((_need_reference() / "config.yaml").read_text())["groups"]
+    ref.group_config = yaml.safe_load((need_reference_sampler() / "config.yaml").read_text())["groups"]
     ref.indices, ref.thresholds_dict = {}, {}
     grid = np.arange(100.0, 80.0, -0.001)
     for name in dims:

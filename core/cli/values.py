@@ -33,20 +33,23 @@ def int_value(text: str) -> int:
     return value
 
 
+def _allowed(value, shown: str, ok: bool, need: str):
+    """``value`` when ``ok``; otherwise the one-line refusal saying what to give instead."""
+    if not ok:
+        raise _Bad(f"{shown} is not allowed: give {need}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number ≥ 1 (``-k``, ``--workers``, ``--batch-size``)."""
     value = int_value(text)
-    if value < 1:
-        raise _Bad(f"{value} is not allowed: give a whole number of at least 1")
-    return value
+    return _allowed(value, str(value), value >= 1, "a whole number of at least 1")
 
 
 def nonneg_int(text: str) -> int:
     """A whole number ≥ 0 (``--limit`` where 0 means all, ``--warmup``)."""
     value = int_value(text)
-    if value < 0:
-        raise _Bad(f"{value} is not allowed: give a whole number of at least 0")
-    return value
+    return _allowed(value, str(value), value >= 0, "a whole number of at least 0")
 
 
 def finite_float(text: str) -> float:
@@ -63,25 +66,19 @@ def finite_float(text: str) -> float:
 def positive_float(text: str) -> float:
     """A finite number > 0 (``--lr``)."""
     value = finite_float(text)
-    if value <= 0:
-        raise _Bad(f"{text!r} is not allowed: give a finite number above 0 (e.g. 3.54e-6)")
-    return value
+    return _allowed(value, repr(text), value > 0, "a finite number above 0 (e.g. 3.54e-6)")
 
 
 def nonneg_float(text: str) -> float:
     """A finite number ≥ 0 (``--wd``)."""
     value = finite_float(text)
-    if value < 0:
-        raise _Bad(f"{text!r} is not allowed: give a finite number of at least 0")
-    return value
+    return _allowed(value, repr(text), value >= 0, "a finite number of at least 0")
 
 
 def fraction(text: str) -> float:
     """A number strictly between 0 and 1 (``--val-fraction``)."""
     value = finite_float(text)
-    if not 0 < value < 1:
-        raise _Bad(f"{text!r} is not allowed: give a fraction strictly between 0 and 1 (e.g. 0.1)")
-    return value
+    return _allowed(value, repr(text), 0 < value < 1, "a fraction strictly between 0 and 1 (e.g. 0.1)")
 
 
 def iso_date(text: str) -> str:
