@@ -22,9 +22,11 @@ from ..qrels import rank_docs
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
 
-#: Plain measure → the measures for incomplete judgements it is checked against.
+#: Plain measure → its condensed-list counterparts (unjudged documents removed first). On a fully
+#: judged ranking they are equal, so a flip means unjudged hits decide the order. (bpref and
+#: infAP are not here: they differ from AP by construction, even with complete judgements.)
 PLAIN_VS_CONDENSED: dict[str, tuple[str, ...]] = {
-    "AP": ("AP(judged_only=True)", "Bpref", "infAP"),
+    "AP": ("AP(judged_only=True)",),
     "nDCG@10": ("nDCG(judged_only=True)@10",),
 }
 #: Two means closer than this do not order two systems.

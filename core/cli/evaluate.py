@@ -9,7 +9,18 @@ from ..evaluation import DEFAULT_MEASURES, DEFAULT_RUNS, MEASURE_LABELS, RUNS, E
 from ..metrics import INCOMPLETE_MEASURES, canonical
 from ..protocols import protocol_names
 from .common import add_corpus_arg, csv_names, parse_encoders, table
-from .values import finite_float, measure_names, nonempty
+from ..metrics.bootstrap import DEFAULT_RESAMPLES, MIN_RESAMPLES
+from .values import finite_float, measure_names, nonempty, nonneg_int
+
+
+def bootstrap_resamples(text: str) -> int:
+    """``--bootstrap``: 0 (no intervals) or a whole number of resamples >= MIN_RESAMPLES."""
+    import argparse
+
+    n = nonneg_int(text)
+    if 0 < n < MIN_RESAMPLES:
+        raise argparse.ArgumentTypeError(f"expected 0 (none) or at least {MIN_RESAMPLES} resamples, got {text!r}")
+    return n
 
 
 def measure_names_checked(text: str) -> list[str]:
@@ -49,7 +60,8 @@ def cmd_evaluate(args) -> int:
     corpus = load_corpus(args.corpus)
     protocol = get_protocol(args.protocol or default_protocol_for(corpus))
     result = evaluate(corpus, encoders, runs=runs, metrics=metrics, fusion_weight=args.weight,
-                      out_dir=args.out, show_bar=True, protocol=protocol.name)
+                      out_dir=args.out, show_bar=True, protocol=protocol.name, bootstrap=args.bootstrap,
+                      bootstrap_seed=args.bootstrap_seed)
     n_q = result.per_query["qid"].nunique() if len(result.per_query) else 0
     print(f"corpus {corpus.name} · {n_q} queries · fusion weight {result.fusion_weight:g}")
     print(f"protocol {protocol.name}: {protocol.summary}\n")
@@ -68,6 +80,20 @@ def cmd_evaluate(args) -> int:
                      "yes" if r.significant else "no"] for r in sig.itertuples()]
             print(f"\nsignificance ({args.significance}, {canonical(metrics[0])}, best vs others, Holm):")
             print(table(rows, ["axis", "best", "other", "diff", "p", "p (Holm)", "sig. 0.05"]))
+    if result.intervals is not None and len(result.intervals):
+        from ..evaluation.report import format_intervals
+
+        print("\n" + format_intervals(result.intervals, list(result.metrics)))
+    if args.pool_bias or args.pool_encoders:
+        from ..evaluation.report import format_pool_bias, pool_bias
+
+        pool = csv_names(args.pool_encoders, "--pool-encoders") if args.pool_encoders else None
+        print("\n" + format_pool_bias(pool_bias(corpus, result, pool_encoders=pool)))
+    elif args.incomplete:
+        from ..annotation.bias import rank_flips
+        from ..evaluation.report import format_flips
+
+        print("\n" + format_flips(rank_flips(result.table)))
     if args.out:
         print(f"\nrun files, qrels, results.csv, per_query.csv and problems.csv written to {Path(args.out).resolve()}")
     if result.problems and not args.allow_problems:
@@ -109,6 +135,17 @@ def register(sub) -> None:
     sp.add_argument("--incomplete", action="store_true",
                     help="also report the measures for incomplete judgements: bpref, infAP, condensed MAP and "
                          "condensed nDCG@10 (unjudged documents removed before scoring)")
+    sp.add_argument("--bootstrap", type=bootstrap_resamples, default=DEFAULT_RESAMPLES, metavar="N",
+                    help="paired bootstrap over queries with N resamples (>= 100, or 0 for none): 95%% percentile "
+                         "intervals of every metric and of the difference to the best system, printed and in "
+                         "results.csv (default: %(default)s)")
+    sp.add_argument("--bootstrap-seed", type=nonneg_int, default=0, help="seed of the bootstrap (default 0)")
+    sp.add_argument("--pool-bias", action="store_true",
+                    help="report, per system and axis, the share of its top 10 that is unjudged, which systems "
+                         "sampled the pool (from the sample run's run.json, the UPAIR reference sampler, or "
+                         "--pool-encoders), and pairs that plain and condensed measures rank differently")
+    sp.add_argument("--pool-encoders", help="comma-separated encoder specs the pool was sampled with "
+                                            "(implies --pool-bias; overrides what the pool records)")
     sp.add_argument("--weight", type=finite_float, default=1.0,
                     help="text weight w in image + w*text fusion, a finite number (default 1)")
     sp.add_argument("--out", type=nonempty, help="folder for TREC run files, qrels and results CSVs")

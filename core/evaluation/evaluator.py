@@ -52,6 +52,8 @@ class EvalResult:
     metrics: tuple[str, ...] = DEFAULT_MEASURES
     protocol: str = "clean"
     problems: tuple = ()
+    #: Paired bootstrap intervals (``core.metrics.bootstrap``) when asked for, else None.
+    intervals: "pd.DataFrame | None" = None  # noqa: F821
 
     def pivot(self, axis: str):
         """Means on one axis: rows (encoder, run), columns metrics (in requested order)."""
@@ -161,7 +163,8 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
              metrics: Sequence[str] = DEFAULT_MEASURES, fusion_weight: float = 1.0,
              out_dir: Path | str | None = None, progress: Progress | None = None,
              show_bar: bool = False, protocol: str | None = None,
-             qrels: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None) -> EvalResult:
+             qrels: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None,
+             bootstrap: int = 0, bootstrap_seed: int = 0) -> EvalResult:
     """Evaluate every encoder's runs on the corpus's benchmark under ``protocol``.
 
     ``protocol`` (``core.protocols``) defaults to ``upair`` for UPAIR-layout corpora and
@@ -173,7 +176,14 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     cache key. Raises ValueError for a corpus without a benchmark, an unknown run, measure
     or protocol. ``out_dir`` must be new, empty or an earlier ``evaluate``'s output folder
     (``core.outdir``); an earlier run's files that this run does not write again are removed.
+    ``bootstrap`` > 0 adds paired bootstrap intervals with that many resamples (seed
+    ``bootstrap_seed``; ``core.metrics.bootstrap``) as ``intervals`` and as CI columns of
+    ``results.csv``; the values themselves are unchanged.
     """
+    from ..metrics.bootstrap import check_resamples
+
+    if bootstrap:
+        check_resamples(bootstrap, "bootstrap")
     encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol, qrels is None)
     weight = float(fusion_weight)
     if not np.isfinite(weight):
@@ -188,11 +198,11 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open_output(out_dir, "evaluate")) if out_dir is not None else None
         return _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress,
-                             show_bar, problems)
+                             show_bar, problems, (int(bootstrap), int(bootstrap_seed)))
 
 
 def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar,
-                  problems=()):
+                  problems=(), bootstrap=(0, 0)):
     import pandas as pd
 
     qdigest = qrels_digest(corpus, qrels)
@@ -224,6 +234,10 @@ def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unread
             frames.append(_frame(spec, plan.run, values, measures))
             log.info("evaluated %s %s (%s) in %.2fs", spec, plan.run, proto.name, time.perf_counter() - t0)
     result = replace(_result(frames, run_files, skipped, weight, measures, proto.name), problems=tuple(problems))
+    if bootstrap[0] and len(result.per_query):
+        from ..metrics.bootstrap import bootstrap_intervals
+
+        result = replace(result, intervals=bootstrap_intervals(result.per_query, bootstrap[0], bootstrap[1]))
     if out is not None:
         _write_outputs(out, corpus, result, qrels)
     return result
@@ -257,10 +271,29 @@ def _write_outputs(out, corpus: Corpus, result: EvalResult, qrels=None) -> None:
     counts = axis_problem_counts(result.problems, AXES)
     table = result.table.assign(protocol=result.protocol,
                                 problems=[counts.get(a, 0) for a in result.table["axis"]])
-    out.write_text("results.csv", frame_csv(table[["protocol", *result.table.columns, "problems"]], index=False))
+    table = table[["protocol", *result.table.columns, "problems"]]
+    if result.intervals is not None and len(result.intervals):
+        table = _with_intervals(table, result.intervals)
+    out.write_text("results.csv", frame_csv(table, index=False))
     out.write_text("problems.csv", frame_csv(problems_frame(result.problems), index=False))
     out.write_text("per_query.csv", frame_csv(result.per_query.assign(protocol=result.protocol)[
         ["protocol", *result.per_query.columns]], index=False))
+
+
+#: Bootstrap columns appended to results.csv (``ci_`` = the mean's interval, ``diff_`` = best − system).
+CI_COLUMNS = ("ci_low", "ci_high", "best_system", "diff_to_best", "diff_low", "diff_high", "ci_resamples",
+              "ci_seed", "ci_confidence")
+
+
+def _with_intervals(table, intervals):
+    """``table`` (one row per encoder, run, axis, metric) with the bootstrap columns merged in."""
+    from ..metrics import system_label
+
+    iv = intervals.assign(best_system=[system_label(e, r) for e, r in zip(intervals["best_encoder"],
+                                                                          intervals["best_run"])])
+    iv = iv.rename(columns={"resamples": "ci_resamples", "seed": "ci_seed", "confidence": "ci_confidence"})
+    keep = ["encoder", "run", "axis", "metric", *CI_COLUMNS]
+    return table.merge(iv[keep], on=["encoder", "run", "axis", "metric"], how="left", sort=False)
 
 
 def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],
