@@ -1,6 +1,6 @@
 """Citations files: a citing patent → the patents it cites, as JSON (``{"US123A1": ["EP9B1", ...]}``,
 the ``citations_data.json`` of the query-patents layout) or CSV/TSV rows ``citing,cited``.
-One reader serves candidate sampling and examiner search."""
+One reader and one finder (:func:`find_citations_file`) serve candidate sampling and examiner search."""
 from __future__ import annotations
 
 import csv
@@ -8,6 +8,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import DatasetError
 
@@ -57,3 +58,26 @@ def read_citations(path: Path | str) -> dict[str, tuple[str, ...]]:
         return parse_citations(data, str(p))
     except ValueError as exc:
         raise DatasetError(str(exc)) from exc
+
+
+def find_citations_file(roots: Iterable[Path | str], named: str | Path | None = None,
+                        beside: Path | str | None = None) -> Path | None:
+    """The citations file to use, or None. The one set of lookup rules, in this order:
+
+    1. ``named`` (e.g. a sampling config's ``citations_data``): as given (absolute, or relative to
+       the working folder), then relative to ``beside`` (the config file's folder) and one folder up;
+    2. ``citations_data.json`` at each corpus root, in the order given;
+    3. ``citations_data.json`` one folder above each corpus root (a corpus loaded from a
+       sub-folder of its dataset).
+    Only existing files count; nothing is read here.
+    """
+    roots = [Path(r).expanduser() for r in roots]
+    candidates: list[Path] = []
+    if named:
+        candidates.append(Path(named).expanduser())
+        if beside is not None:
+            b = Path(beside).expanduser()
+            candidates += [b / named, b.parent / named]
+    candidates += [r / CITATIONS_FILE for r in roots]
+    candidates += [r.parent / CITATIONS_FILE for r in roots]
+    return next((c for c in candidates if c.is_file()), None)

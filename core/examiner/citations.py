@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Mapping
 
 from ..corpora.base import Corpus
-from ..corpora.citations import CITATIONS_FILE, parse_citations, patent_base
+from ..corpora.citations import find_citations_file, parse_citations, patent_base, read_citations
 from ..search import EncoderResult
 
 def corpus_citations(corpus: Corpus) -> tuple[dict[str, tuple[str, ...]], Path | None]:
-    """The corpus's own citations file (``citations_data.json`` at its root or one folder up)."""
-    for folder in (corpus.root, corpus.root.parent):
-        path = folder / CITATIONS_FILE
-        if path.is_file():
-            return parse_citations(path.read_bytes(), str(path)), path
-    return {}, None
+    """The corpus's own citations file (found by :func:`~core.corpora.citations.find_citations_file`:
+    ``citations_data.json`` at its root, else one folder up) and its citations; ``({}, None)`` when none."""
+    path = find_citations_file([corpus.root])
+    return (read_citations(path), path) if path is not None else ({}, None)
 
 
 def cited_by(citations: Mapping[str, tuple[str, ...]], patent: str) -> tuple[str, ...]:

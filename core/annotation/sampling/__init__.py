@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ...corpora import Corpus, load_corpus
-from ...corpora.citations import read_citations
+from ...corpora.citations import find_citations_file, read_citations
 from ...figures import Figure
 from .config import (
     DEFAULT_YAML, METHODS, REFERENCE_INDICES, Band, GroupSpec, IndexRole, SamplingConfig, SamplingConfigError,
@@ -53,16 +53,13 @@ def load_citations(path: Path | str) -> dict[str, list[str]]:
 
 def find_citations(config: SamplingConfig, *corpora: Corpus, explicit: str | Path | None = None
                    ) -> tuple[Mapping[str, list[str]], str]:
-    """(citations, where from): ``explicit``, else the config's ``citations_data`` when that
-    file exists, else a ``citations_data.json`` at a corpus root; ({}, reason) when none."""
+    """(citations, where from): ``explicit``, else the file :func:`find_citations_file` finds
+    (the config's ``citations_data``, else ``citations_data.json`` at a corpus root or one folder
+    up); ({}, reason) when none."""
     if explicit:
         return load_citations(explicit), str(explicit)
-    candidates = []
-    if config.citations_data:
-        src = Path(config.source).parent if config.source and Path(config.source).is_file() else Path.cwd()
-        candidates += [Path(config.citations_data), src / config.citations_data, src.parent / config.citations_data]
-    candidates += [c.root / "citations_data.json" for c in corpora]
-    for c in candidates:
-        if c.is_file():
-            return load_citations(c), str(c)
-    return {}, "no citations_data.json found"
+    src = Path(config.source).parent if config.source and Path(config.source).is_file() else Path.cwd()
+    path = find_citations_file([c.root for c in corpora], named=config.citations_data or None, beside=src)
+    if path is None:
+        return {}, "no citations_data.json found"
+    return load_citations(path), str(path)
