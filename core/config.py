@@ -19,9 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One ``UPAIR_*`` variable: its type (``int``, ``path``, ``choice``, ``list``, ``flag``),
-    the default (shown as ``shown`` when it is computed), the smallest value of an ``int``,
-    the choices of a ``choice`` (a ``cuda:N`` pattern is allowed for the device), and what it means."""
+    """One ``UPAIR_*`` variable: its type (``int``, ``path``, ``choice``, ``list``, ``flag``,
+    ``bool``, ``address``), the default (shown as ``shown`` when it is computed), the range of an
+    ``int`` (``low`` to ``high``), the choices of a ``choice`` (a ``cuda:N`` pattern is allowed
+    for the device), and what it means. ``scope`` ``serve``: a served-mode setting, read by
+    ``dashboard/serve.py`` over the ``[upair]`` table of the secrets file (key ``secret``);
+    ``check_environment`` (every CLI command) checks only the ``core`` ones."""
 
     name: str
     kind: str
@@ -30,6 +33,9 @@ class EnvVar:
     low: int = 1
     choices: tuple[str, ...] = ()
     shown: str = ""
+    high: int | None = None
+    scope: str = "core"
+    secret: str = ""
 
 
 #: Every environment variable the tool reads (tests/test_env.py checks none is missing).
@@ -53,36 +59,89 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("UPAIR_FUZZ_EXAMPLES", "int", 25, "examples per hypothesis property in tests/test_readers_fuzz.py"),
     EnvVar("UPAIR_DOCS_SHOTS", "flag", "0", "1: the browser tests also write the README's screenshots to docs/",
            choices=("0", "1")),
+    # served mode (dashboard/serve.py): the environment wins over the [upair] table of the secrets file
+    EnvVar("UPAIR_SERVE", "bool", False, "1 = served mode (else the single-user workbench)", scope="serve",
+           secret="serve"),
+    EnvVar("UPAIR_SERVE_ADDRESS", "address", "127.0.0.1", "address `make serve` listens on", scope="serve",
+           secret="address"),
+    EnvVar("UPAIR_SERVE_PORT", "int", 8502, "port `make serve` listens on", low=1024, high=65535, scope="serve",
+           secret="port"),
+    EnvVar("UPAIR_CORPORA", "list", "", "served mode: allow-list of corpus specs, comma-separated, each "
+           "optionally 'Label=spec'", shown="demo", scope="serve", secret="corpora"),
+    EnvVar("UPAIR_UPLOAD_MB", "int", 20, "served mode: largest upload per file, MB", high=200, scope="serve",
+           secret="upload_mb"),
+    EnvVar("UPAIR_UPLOAD_PIXELS", "int", 25_000_000, "served mode: largest upload, pixels", high=400_000_000,
+           scope="serve", secret="upload_pixels"),
+    EnvVar("UPAIR_UPLOADS_PER_MINUTE", "int", 10, "served mode: uploads one session may make per minute", high=1000,
+           scope="serve", secret="uploads_per_minute"),
+    EnvVar("UPAIR_SECRETS", "path", None, "served mode: the secrets file to read", shown=".streamlit/secrets.toml",
+           scope="serve"),
 )
 #: name → declaration.
 ENV: dict[str, EnvVar] = {v.name: v for v in ENV_VARS}
 _DEVICE = re.compile(r"^cuda:\d{1,2}$")
 
 
-def _parse(var: EnvVar, raw: str) -> object:
-    """The typed value of ``raw`` for ``var``; ``ConfigError`` (one line naming it) otherwise."""
-    where = f"{var.name}={raw!r}"
-    if "\x00" in raw:
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def parse_value(var: EnvVar, raw: object, source: str = "") -> object:
+    """The typed value of ``raw`` for ``var`` (a string from the environment, or a TOML value
+    from a secrets file); ``ConfigError`` (one line naming ``source``, default the variable) otherwise."""
+    where = f"{source or var.name}={raw!r}"
+    fix = f"fix it or unset {var.name}" if not source else f"fix {source}"
+    if isinstance(raw, str) and "\x00" in raw:
         raise ConfigError(f"{where} contains a NUL byte; unset {var.name} or fix it")
     if var.kind == "int":
-        try:
-            value = int(raw.strip().replace("_", ""))
-        except ValueError:
-            value = None
-        if value is None or value < var.low:
-            raise ConfigError(f"{where} is not a whole number ≥ {var.low}; set it to e.g. {var.default} or unset it")
+        value = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        if value is None and isinstance(raw, str):
+            try:
+                value = int(raw.strip().replace("_", ""))
+            except ValueError:
+                value = None
+        if value is None or value < var.low or (var.high is not None and value > var.high):
+            span = f"from {var.low:,} to {var.high:,}" if var.high is not None else f"≥ {var.low}"
+            raise ConfigError(f"{where} is not a whole number {span}; set it to e.g. {var.default} or "
+                              f"{'unset it' if not source else 'fix it'}")
         return value
+    if var.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigError(f"{where} is not 1/0 (true/false); {fix}")
+    if var.kind == "address":
+        import ipaddress
+
+        try:
+            return str(ipaddress.ip_address(str(raw).strip()))
+        except ValueError:
+            raise ConfigError(f"{where} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface); "
+                              f"{fix}") from None
     if var.kind == "path":
-        if not raw.strip() or raw != raw.strip():
+        if not isinstance(raw, str) or not raw.strip() or raw != raw.strip():
             raise ConfigError(f"{where} is blank or has spaces around it; set {var.name} to a folder or unset it")
         return Path(raw).expanduser().resolve()
     if var.kind in ("choice", "flag"):
-        value = raw.strip().lower()
+        value = str(raw).strip().lower()
         if value in var.choices or (var.name == "UPAIR_DEVICE" and _DEVICE.match(value)):
             return value
         extra = ", cuda:N" if var.name == "UPAIR_DEVICE" else ""
-        raise ConfigError(f"{where} is not one of {', '.join(var.choices)}{extra}; fix it or unset {var.name}")
-    return tuple(s.strip() for s in raw.split(",") if s.strip())  # list
+        raise ConfigError(f"{where} is not one of {', '.join(var.choices)}{extra}; {fix}")
+    if isinstance(raw, (list, tuple)):  # list, from a TOML array
+        return tuple(str(s).strip() for s in raw if str(s).strip())
+    return tuple(s.strip() for s in str(raw).split(",") if s.strip())  # list
+
+
+def _parse(var: EnvVar, raw: str) -> object:
+    """The typed value of the environment string ``raw`` for ``var`` (see ``parse_value``)."""
+    return parse_value(var, raw)
+
+
+def env_raw(name: str) -> str:
+    """The declared variable ``name`` as set in the environment ('' when unset), unparsed."""
+    return os.environ.get(ENV[name].name, "")
 
 
 def env(name: str) -> object:
@@ -107,7 +166,8 @@ def env_report() -> list[list[str]]:
     for var in ENV_VARS:
         try:
             value = env(var.name)
-            shown = (", ".join(value) or "-") if isinstance(value, tuple) else str(value if value is not None
+            value = ("1" if value else "0") if isinstance(value, bool) else value
+            shown = (", ".join(value) or var.shown or "-") if isinstance(value, tuple) else str(value if value is not None
                                                                                   else var.shown)
         except ConfigError as exc:
             shown = f"invalid: {exc}"
@@ -195,9 +255,10 @@ MAX_IMAGE_PIXELS: int = env_at_import("UPAIR_MAX_IMAGE_PIXELS")  # type: ignore[
 
 def check_environment() -> None:
     """Raise ``ConfigError`` (one line naming the variable) for the first unusable ``UPAIR_*``
-    setting; the cache folder is created."""
+    setting of the library (served-mode settings are checked by the app); the cache folder is created."""
     for var in ENV_VARS:
-        env(var.name)
+        if var.scope == "core":
+            env(var.name)
     cache_dir()
 
 #: Largest upload accepted by the dashboard (also set in .streamlit/config.toml).

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import secrets
@@ -28,23 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from core.config import ROOT
+from core.config import ENV, ENV_VARS, ROOT, env_raw, parse_value
 from core.errors import ConfigError
 
 LOG = logging.getLogger("upair.serve")
 SECRETS = ROOT / ".streamlit" / "secrets.toml"
 TABLE = "upair"
-#: The UPAIR_* variables of served mode (name → what it sets); the environment wins over the secrets file.
-VARIABLES: dict[str, str] = {
-    "UPAIR_SERVE": "1 = served mode (else the single-user workbench)",
-    "UPAIR_SERVE_ADDRESS": "address `make serve` listens on (default 127.0.0.1)",
-    "UPAIR_SERVE_PORT": "port `make serve` listens on (default 8502)",
-    "UPAIR_CORPORA": "comma-separated allow-list of corpus specs, each optionally 'Label=spec' (default: demo)",
-    "UPAIR_UPLOAD_MB": "largest upload per file in served mode, MB (default 20)",
-    "UPAIR_UPLOAD_PIXELS": "largest upload in pixels in served mode (default 25,000,000)",
-    "UPAIR_UPLOADS_PER_MINUTE": "uploads one session may make per minute in served mode (default 10)",
-    "UPAIR_SECRETS": "the secrets file to read (default .streamlit/secrets.toml)",
-}
+#: The UPAIR_* variables of served mode: declared (name, type, default, meaning, secrets key) with every
+#: other one in ``core.config.ENV_VARS``; the environment wins over the secrets file.
+VARIABLES: tuple[str, ...] = tuple(v.name for v in ENV_VARS if v.scope == "serve")
 SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 
@@ -76,43 +67,18 @@ class Policy:
 # --------------------------------------------------------------------------- parsing (one parser per value)
 def _key(var: str) -> str:
     """The secrets-file key of a variable: UPAIR_SERVE_PORT → port, UPAIR_UPLOAD_MB → upload_mb."""
-    return {"UPAIR_SERVE_ADDRESS": "address", "UPAIR_SERVE_PORT": "port"}.get(var, var.removeprefix("UPAIR_").lower())
+    return ENV[var].secret
 
 
-def _bool(raw, where: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{where}={raw!r} is not 1/0 (true/false); set it to 1 for served mode or unset it")
+def _value(var: str, raw, where: str):
+    """``raw`` (from the environment or the secrets file, named by ``where``) typed by its declaration."""
+    return parse_value(ENV[var], raw, "" if where == var else where)
 
 
-def _int(raw, where: str, low: int, high: int) -> int:
-    try:
-        value = raw if isinstance(raw, int) and not isinstance(raw, bool) else int(str(raw).strip().replace("_", ""))
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise ConfigError(f"{where}={raw!r} is not a whole number from {low:,} to {high:,}")
-    return value
-
-
-def _address(raw, where: str) -> str:
-    text = str(raw).strip()
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise ConfigError(f"{where}={raw!r} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every "
-                          "interface)") from None
-
-
-def _corpora(raw, where: str) -> tuple[tuple[str, str], ...]:
+def _corpora(items: tuple[str, ...], where: str, raw) -> tuple[tuple[str, str], ...]:
+    """(label, spec) pairs of the allow-list ``items`` (already split by the list parser)."""
     from core import known_corpora
 
-    items = [p for p in (raw.split(",") if isinstance(raw, str) else raw)]
     known = {c.spec: c.label for c in known_corpora()}
     out: list[tuple[str, str]] = []
     for item in items:
@@ -163,7 +129,8 @@ def read_secrets(path: Path) -> dict:
 def load_policy(env: Mapping[str, str] | None = None, secrets_path: Path | None = None) -> Policy:
     """The policy from ``env`` (default ``os.environ``) over the secrets file's ``[upair]`` table."""
     env = os.environ if env is None else env
-    path = Path(secrets_path or env.get("UPAIR_SECRETS") or SECRETS)
+    named = env.get("UPAIR_SECRETS", "")
+    path = Path(secrets_path or (_value("UPAIR_SECRETS", named, "UPAIR_SECRETS") if named else SECRETS))
     table = read_secrets(path)
 
     def pick(var: str):
@@ -175,22 +142,13 @@ def load_policy(env: Mapping[str, str] | None = None, secrets_path: Path | None 
         return None, ""
 
     kw: dict = {}
-    raw, where = pick("UPAIR_SERVE")
-    kw["served"] = _bool(raw, where) if where else False
-    raw, where = pick("UPAIR_SERVE_ADDRESS")
-    if where:
-        kw["address"] = _address(raw, where)
-    raw, where = pick("UPAIR_SERVE_PORT")
-    if where:
-        kw["port"] = _int(raw, where, 1024, 65535)
-    raw, where = pick("UPAIR_CORPORA")
-    if where:
-        kw["corpora"] = _corpora(raw, where)
-    for var, field, high in (("UPAIR_UPLOAD_MB", "upload_mb", 200), ("UPAIR_UPLOAD_PIXELS", "upload_pixels", 400_000_000),
-                             ("UPAIR_UPLOADS_PER_MINUTE", "uploads_per_minute", 1000)):
+    for var, field in (("UPAIR_SERVE", "served"), ("UPAIR_SERVE_ADDRESS", "address"), ("UPAIR_SERVE_PORT", "port"),
+                       ("UPAIR_CORPORA", "corpora"), ("UPAIR_UPLOAD_MB", "upload_mb"),
+                       ("UPAIR_UPLOAD_PIXELS", "upload_pixels"), ("UPAIR_UPLOADS_PER_MINUTE", "uploads_per_minute")):
         raw, where = pick(var)
         if where:
-            kw[field] = _int(raw, where, 1, high)
+            value = _value(var, raw, where)
+            kw[field] = _corpora(value, where, raw) if var == "UPAIR_CORPORA" else value
     if "annotators" in table:
         kw["annotators"] = _annotators(table["annotators"], f"{TABLE}.annotators in {path.name}")
     if "adjudicators" in table:
@@ -212,7 +170,7 @@ def served() -> bool:
     try:
         return policy().served
     except ConfigError:
-        return os.environ.get("UPAIR_SERVE", "").strip() not in ("", "0")
+        return env_raw("UPAIR_SERVE").strip() not in ("", "0")
 
 
 def check() -> None:
