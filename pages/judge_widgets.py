@@ -3,33 +3,26 @@ buttons (with keyboard shortcuts), the agreement tables and the adjudication que
 from __future__ import annotations
 
 import html
-import io
 import math
-import tempfile
 import threading
-import time
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from core import Corpus, Figure
-from core.annotation.agreement import disagreements, judgement_set, judgement_sets, krippendorff_alpha, pairwise
+from core.annotation.agreement import disagreements, judgement_sets, krippendorff_alpha, pairwise
 from core.annotation.judgements import (
     ADJUDICATOR,
     Journal,
     JudgementStore,
     PairJudgement,
-    export_qrels,
-    export_upair,
 )
-from core.annotation.judgements_check import check_qrels, check_qrels_files, uploaded_files
 from core.annotation.judgements_events import apply_events, pair_id
-from core.annotation.judgements_sets import import_set, pair_history, provenance, set_exists, summary, undo_import
+from core.annotation.judgements_sets import pair_history, provenance, set_exists, summary, undo_import
 from core.corpora.base import AXES, AXIS_LABELS
 from dashboard import identity
+from dashboard.services import judging
 
 
 @dataclass(frozen=True)
@@ -246,28 +239,8 @@ def adjudication_section(corpus: Corpus, store: JudgementStore, thumb) -> None:
             b1, b2 = cols[2].columns(2)
             key = f"adj-{i}-{d.axis}"
             pair = (adj, d.query, d.candidate, d.axis)
-            b1.button("Relevant", key=key + "-yes", on_click=_adjudicate, args=(*pair, 1))
-            b2.button("Not relevant", key=key + "-no", on_click=_adjudicate, args=(*pair, 0))
-
-
-def _adjudicate(journal: Journal, query: str, candidate: str, axis: str, value: int) -> None:
-    before = journal.judgements().get((query, candidate))
-    axes = dict(before.axes) if before and not before.skip else {}
-    axes[axis] = value
-    journal.record(query, candidate, axes)
-
-
-def services_target(store: JudgementStore, name: str) -> tuple[str, str]:
-    """(set name, "") for a usable import target; ("", why) otherwise (nothing typed: ("", ""))."""
-    if not (name or "").strip():
-        return "", ""
-    try:
-        target = store.journal(name).annotator
-    except ValueError as exc:
-        return "", str(exc)
-    if target == ADJUDICATOR:
-        return "", f"'{ADJUDICATOR}' holds adjudication decisions; choose another name"
-    return target, ""
+            b1.button("Relevant", key=key + "-yes", on_click=judging.adjudicate, args=(*pair, 1))
+            b2.button("Not relevant", key=key + "-no", on_click=judging.adjudicate, args=(*pair, 0))
 
 
 def sets_provenance(store: JudgementStore, user: str) -> None:
@@ -309,7 +282,7 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
                                  key="judge-qrels-files")
     name = st.text_input("Name of the judgement set to write", key="judge_import_name", placeholder="e.g. upair-2025",
                          help="An import always writes a named set of its own; a name in use needs confirmation.")
-    target, problem = services_target(store, name)
+    target, problem = judging.import_target(store, name)
     if target and not problem and not identity.may_write(target):
         problem = f"On this server you may not write the set '{target}' (only your own)."
     add = False
@@ -332,13 +305,8 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
         label = f"Import into new set '{target}'"
     if st.button(label, key="judge-import", disabled=not ready, icon=":material/upload:"):
         try:
-            if source == "Uploaded files":
-                qrels = check_qrels_files(uploaded_files((f.name, f.getvalue()) for f in files), corpus)
-                where = "upload: " + ", ".join(sorted(f.name for f in files))
-            else:
-                where = f"{corpus.name} qrels"
-                qrels = check_qrels(corpus.benchmark.qrels, corpus, where)
-            b = import_set(store, target, qrels, where, add=add, by=user)
+            given = [(f.name, f.getvalue()) for f in files] if source == "Uploaded files" else None
+            b = judging.import_qrels(store, corpus, target, given, add=add, by=user)
             st.session_state["judge_imported"] = f"Imported {b.lines} judged pairs into set '{b.set}' from {b.source}."
         except ValueError as exc:  # refused: names every file:line; nothing was written
             st.error(str(exc), icon=":material/block:")
@@ -351,16 +319,10 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
         st.info("No judgements to export yet.")
         return
     chosen = st.selectbox("Judgement set", sets, key="judge_export_set")
-    qrels = judgement_set(chosen, store, corpus)
-    buf = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w") as zf:
-        for p in export_qrels(qrels, tmp):
-            zf.write(p, Path(p).name)
     c1, c2 = st.columns(2)
-    c1.download_button("Download TREC qrels (zip, one file per axis)", buf.getvalue(),
+    c1.download_button("Download TREC qrels (zip, one file per axis)", judging.qrels_zip(store, corpus, chosen),
                        f"qrels-{chosen.replace(':', '-')}.zip", "application/zip", icon=":material/download:")
     if c2.button("Write a UPAIR-layout folder", key="judge-export-upair", icon=":material/folder:",
                  help="metadata.json, test/images/ and test/qrels_<axis>.txt of the judged pairs"):
-        out = store.dir / "exports" / f"{chosen.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
-        export_upair(corpus, qrels, out)
+        out = judging.write_upair_export(store, corpus, chosen)
         st.success(f"Written to `{out}` — open it as a corpus with `upair:{out}`.")

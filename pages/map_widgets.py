@@ -39,18 +39,19 @@ def thin_for_drawing(frame: pd.DataFrame):
     """(the rows drawn as markers, a density layer or None): above ``core.maps.MAX_DRAWN``
     points every point counts in a grey density layer and a bounded subset that keeps every
     region (outliers too) is drawn as markers, so hover and box/lasso act on what is drawn."""
-    from core.maps import MAX_DRAWN, density, visible_points
+    from dashboard.services.maps import thin_points
 
-    if len(frame) <= MAX_DRAWN:
+    xy = frame[["x", "y"]].to_numpy()
+    drawn, dens = thin_points(xy)
+    if dens is None:
         return frame, None
     import numpy as np
     import plotly.graph_objects as go
 
-    xy = frame[["x", "y"]].to_numpy()
-    counts, centres = density(xy, bins=160)
+    counts, centres = dens
     layer = go.Heatmap(x=centres, y=centres, z=np.where(counts > 0, np.log1p(counts), np.nan), name="density",
                        colorscale="Greys", zmin=0, showscale=False, hoverinfo="skip", opacity=0.55)
-    return frame.iloc[visible_points(xy, MAX_DRAWN)], layer
+    return frame.iloc[drawn], layer
 
 
 def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None, query: str | None,

@@ -4,7 +4,6 @@ and its CSV / HTML report. ``pages/search.py`` calls each in one line."""
 from __future__ import annotations
 
 import html
-import io
 
 import streamlit as st
 
@@ -30,14 +29,9 @@ def query_thumbnail(corpus: Corpus, query: str) -> bytes | None:
     reg = examiner.region(query)
     if reg is None:
         return None
-    from core.examiner.report import part_picture
+    from dashboard.services.examiner import part_thumbnail
 
-    part = examiner.query_parts(corpus, query)[0]
-    im = part_picture(corpus, part)
-    im.thumbnail((384, 384))
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
+    return part_thumbnail(corpus, examiner.query_parts(corpus, query)[0])
 
 
 def region_label(query: str) -> str:

@@ -11,8 +11,7 @@ nothing (imports no widget module of the app); and ``pages/`` render only:
 * a page imports from the computing modules of core (``COMPUTING``: encoding, indexing,
   search, maps, evaluation, sampling, training, integrity checks, downloads) only types and
   constants (CapWords and UPPER_CASE names, e.g. ``EncoderUnavailable``, ``MAX_DRAWN``), never a
-  function; the work itself is called through ``dashboard.services``. Today's exceptions are
-  listed in ``PAGE_CALLS_TODAY`` (to shrink; a stale entry fails too).
+  function; the work itself is called through ``dashboard.services`` (no exceptions).
 """
 from __future__ import annotations
 
@@ -153,13 +152,7 @@ APP_DIRS = ("dashboard", "pages")
 COMPUTING = ("core.embed", "core.index", "core.search", "core.engine", "core.maps", "core.evaluation",
              "core.annotation.sampling", "core.adapt.train", "core.adapt.compare", "core.integrity",
              "core.download", "core.examiner.query", "core.examiner.patents", "core.examiner.report")
-#: Functions of computing modules that pages call directly today (file, module, name): to move
-#: into dashboard/services; the test fails on any other, and on an entry that is gone.
-PAGE_CALLS_TODAY = {
-    ("pages/map_widgets.py", "core.maps", "density"),
-    ("pages/map_widgets.py", "core.maps", "visible_points"),
-    ("pages/search_examiner.py", "core.examiner.report", "part_picture"),
-}
+
 
 
 def _app_files(*dirs: str) -> list[Path]:
@@ -241,9 +234,7 @@ def _page_calls() -> set[tuple[str, str, str]]:
 
 def test_pages_render_only():
     """Pages take only types and constants from the computing modules of core (see the docstring)."""
-    calls = _page_calls()
-    assert sorted(calls - PAGE_CALLS_TODAY) == [], "call it through dashboard/services instead"
-    assert sorted(PAGE_CALLS_TODAY - calls) == [], "moved out of the page: remove it from PAGE_CALLS_TODAY"
+    assert sorted(_page_calls()) == [], "call it through dashboard/services instead"
 
 
 def test_page_helpers_are_imported_under_their_own_names():

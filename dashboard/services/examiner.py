@@ -35,3 +35,16 @@ def search(corpus_spec: str, spec: str, encoders: tuple[str, ...], k: int, combi
            for s, r in res.results.items()}
     return out, {"combination": res.combination, "description": res.description, "excluded": res.excluded,
                  "before": res.before}
+
+
+def part_thumbnail(corpus_obj, part, size: int = 384) -> bytes:
+    """PNG of a query part's figure with its region outlined, at most ``size`` pixels a side."""
+    import io
+
+    from core.examiner.report import part_picture
+
+    im = part_picture(corpus_obj, part)
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()

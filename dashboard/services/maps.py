@@ -103,3 +103,13 @@ def thumb_uris(corpus_spec: str, ids: tuple[str, ...], size: int) -> dict[str, s
             png = thumbnail(str(c.by_id[i].path), size)
             out[i] = "data:image/png;base64," + base64.b64encode(png).decode()
     return out
+
+
+def thin_points(xy) -> tuple[list[int], tuple | None]:
+    """(indices of the points to draw as markers, (counts, centres) of a density of every point or
+    None): above ``core.maps.MAX_DRAWN`` points a bounded subset keeping every region is drawn."""
+    from core.maps import MAX_DRAWN, density, visible_points
+
+    if len(xy) <= MAX_DRAWN:
+        return list(range(len(xy))), None
+    return list(visible_points(xy, MAX_DRAWN)), density(xy, bins=160)
