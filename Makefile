@@ -32,7 +32,9 @@ serve: build ## serve a room: served mode on the address/port of .streamlit/secr
 
 test: $(STAMP) ## run the whole test suite (slow and browser tests included)
 	@command -v chromium >/dev/null || echo "note: chromium not on PATH; browser tests will skip (apt-get install -y chromium)"
-	$(PY) -m pytest -q
+	@start=$$(date +%s); $(PY) -m pytest -q; rc=$$?; \
+	  echo "make test: $$(( $$(date +%s) - start )) s wall (load: $$(cut -d' ' -f1-3 /proc/loadavg); per-test durations in .pytest_cache/upair-durations.json)"; \
+	  exit $$rc
 
 test-fast: $(STAMP) ## the suite without slow and browser tests
 	$(PY) -m pytest -q -m "not slow and not browser"

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -96,12 +96,9 @@ def vector_namespace(enc: Encoder, what: str) -> str:
     return _namespace(enc, what)
 
 
-def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: list[str],
-                 dim: int | None = None) -> np.ndarray:
-    """The mapper every engine runs on one batch: items that are callables are loaded first,
-    then the batch is encoded. An unusable image is never encoded: its row is NaN (the
-    cache's mark for "unreadable", see ``unreadable_rows``) and its message is appended to
-    ``problems``. ``dim`` is needed only when no item of the batch can be loaded."""
+def load_batch(items: list, problems: list[str]) -> tuple[list, list[int]]:
+    """(loaded items, positions of the unusable ones) of a batch: items that are callables
+    are loaded; an ``ImageError`` appends its message to ``problems``."""
     loaded, bad = [], []
     for i, item in enumerate(items):
         if callable(item):
@@ -112,15 +109,52 @@ def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: li
                 bad.append(i)
                 continue
         loaded.append(item)
+    return loaded, bad
+
+
+def encode_loaded(encode: Callable[[list], np.ndarray], loaded: list, bad: list[int], n: int,
+                  dim: int | None = None) -> np.ndarray:
+    """Vectors of a batch of ``n`` items from its loaded ones: rows of unusable items are NaN."""
     if not bad:
         return encode(loaded)
     vecs = np.asarray(encode(loaded), dtype=np.float32) if loaded else None
     width = vecs.shape[1] if vecs is not None else int(dim or getattr(getattr(encode, "__self__", None), "dim"))
-    out = np.full((len(items), width), np.nan, dtype=np.float32)
-    good = [i for i in range(len(items)) if i not in set(bad)]
+    out = np.full((n, width), np.nan, dtype=np.float32)
+    bad_set = set(bad)
+    good = [i for i in range(n) if i not in bad_set]
     if vecs is not None:
         out[good] = vecs
     return out
+
+
+def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: list[str],
+                 dim: int | None = None) -> np.ndarray:
+    """The mapper every engine runs on one batch: items that are callables are loaded first,
+    then the batch is encoded. An unusable image is never encoded: its row is NaN (the
+    cache's mark for "unreadable", see ``unreadable_rows``) and its message is appended to
+    ``problems``. ``dim`` is needed only when no item of the batch can be loaded."""
+    loaded, bad = load_batch(items, problems)
+    return encode_loaded(encode, loaded, bad, len(items), dim)
+
+
+def encode_batches(encode: Callable[[list], np.ndarray], batches: list[list], problems: list[str],
+                   dim: int | None = None) -> Iterator[np.ndarray]:
+    """``encode_batch`` over consecutive batches, the next batch decoded in a reader thread
+    while this one is encoded (decoding and the forward pass overlap; at most one batch is
+    held ahead). Yields one array per batch, in order; problems keep their order."""
+    if len(batches) <= 1:
+        for items in batches:
+            yield encode_batch(encode, items, problems, dim)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upair-decode") as pool:
+        ahead = pool.submit(load_batch, batches[0], problems)
+        for i, items in enumerate(batches):
+            loaded, bad = ahead.result()
+            if i + 1 < len(batches):
+                ahead = pool.submit(load_batch, batches[i + 1], problems)
+            yield encode_loaded(encode, loaded, bad, len(items), dim)
 
 
 def unreadable_rows(vectors: np.ndarray) -> np.ndarray:
@@ -168,9 +202,9 @@ def _encode_missing(
     bar = tqdm(total=len(todo), desc=label, unit="item", disable=not show_bar, leave=False)
     done = 0
     try:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
-            vecs = encode_batch(encode, [payloads[k] for k in chunk], problems)
+        chunks = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
+        batches = [[payloads[k] for k in chunk] for chunk in chunks]
+        for chunk, vecs in zip(chunks, encode_batches(encode, batches, problems)):
             store.add(chunk, vecs, meta)
             done += len(chunk)
             bar.update(len(chunk))
@@ -212,7 +246,8 @@ def build_embeddings(
         if what == "image":
             keys = [figure_digest(f) for f in corpus.figures]
             payloads: dict[str, object] = {}
-            load = get_protocol(enc.protocol).load_image  # as stored (upair) or normalised (clean)
+            proto, mode = get_protocol(enc.protocol), getattr(enc, "image_mode", "RGB")
+            load = lambda f: proto.load_image(f, mode)  # noqa: E731 - as stored (upair) or normalised (clean)
             for f, k in zip(corpus.figures, keys):
                 payloads.setdefault(k, (lambda f=f: load(f)))
             encode, bs = enc.encode_images, enc.batch_size

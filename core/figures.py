@@ -117,7 +117,7 @@ def _bomb_message(name: str, exc: BaseException) -> str:
     )
 
 
-def open_image(source: Path | str | bytes, name: str | None = None):
+def open_image(source: Path | str | bytes, name: str | None = None, mode: str = "RGB"):
     """Open any supported image safely and return it as an 8-bit RGB ``PIL.Image``.
 
     ``source`` is a path, the file's bytes (``bytes``/``bytearray``/``memoryview``) or a
@@ -126,8 +126,15 @@ def open_image(source: Path | str | bytes, name: str | None = None):
     and EXIF orientation. Raises ``ImageError`` with a plain message for anything that is
     not a usable image, including decompression bombs, which are refused from their header
     alone (the pixels are never decoded). The returned image holds no open file.
+
+    ``mode="L"`` returns the same pixels as 8-bit grey (what the grey descriptors need): a
+    grey file stays grey instead of going to RGB and back (the same values: PIL's RGB → L
+    weights sum to one, so a grey pixel maps to itself).
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if mode not in ("RGB", "L"):
+        raise ValueError(f"open_image: mode must be 'RGB' or 'L', not {mode!r}")
 
     if hasattr(source, "read"):  # file-like (an upload): read it whole, keep its name
         name = name or Path(str(getattr(source, "name", "") or "the upload")).name
@@ -168,7 +175,9 @@ def open_image(source: Path | str | bytes, name: str | None = None):
                     oriented = ImageOps.exif_transpose(im) or im
                 except Exception:  # malformed EXIF: the pixels are fine, keep them unrotated
                     oriented = im
-                out = to_rgb(oriented)
+                out = to_rgb(oriented, keep_grey=mode == "L")
+                if mode == "L" and out.mode != "L":
+                    out = out.convert("L")
                 if out is im:  # still backed by the file we are about to close
                     out = im.copy()
     except ImageError:
@@ -186,8 +195,9 @@ def open_image(source: Path | str | bytes, name: str | None = None):
     return out
 
 
-def to_rgb(im):
-    """Convert any PIL image mode to 8-bit RGB, compositing transparency onto white."""
+def to_rgb(im, keep_grey: bool = False):
+    """Convert any PIL image mode to 8-bit RGB, compositing transparency onto white
+    (``keep_grey``: an image that is grey once transparency is handled stays 8-bit grey)."""
     from PIL import Image
 
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -212,6 +222,8 @@ def to_rgb(im):
         im = Image.alpha_composite(bg, im)
     if im.mode == "1":
         im = im.convert("L")
+    if keep_grey and im.mode == "L":
+        return im
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
@@ -284,12 +296,13 @@ def figure_digest(figure: Figure) -> str:
     return file_digest(figure.path)
 
 
-def load_figure_image(figure: Figure):
-    """Open a figure's image (RGB); raises ``ImageError`` naming the figure when unusable."""
+def load_figure_image(figure: Figure, mode: str = "RGB"):
+    """Open a figure's image (RGB, or grey with ``mode="L"``); raises ``ImageError`` naming
+    the figure when unusable."""
     if figure.member:
         name = f"figure {figure.id} ({Path(shard_of(figure)).name}:{figure.member})"
-        return open_image(figure_bytes(figure), name=name)
-    return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})")
+        return open_image(figure_bytes(figure), name=name, mode=mode)
+    return open_image(figure.path, name=f"figure {figure.id} ({Path(figure.path).name})", mode=mode)
 
 
 def store_upload(data: bytes, name: str = "the upload") -> Path:

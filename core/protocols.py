@@ -286,15 +286,16 @@ class Protocol:
         gray = _gray_uint8([image], int(size), as_stored=self.images_as_stored)[0]
         return Image.fromarray(gray, mode="L").convert("RGB")
 
-    def load_image(self, figure):
-        """Open a figure's image the way this protocol reads files."""
+    def load_image(self, figure, mode: str = "RGB"):
+        """Open a figure's image the way this protocol reads files (``mode="L"``: grey, for
+        encoders that work on grey; ``upair`` keeps the file's own mode either way)."""
         from .figures import figure_bytes, load_figure_image
 
         if self.images_as_stored:
             name = f"figure {figure.id} ({Path(figure.path).name})"
             return open_as_stored(figure_bytes(figure) if figure.member else figure.path, name=name)
 
-        return load_figure_image(figure)
+        return load_figure_image(figure, mode)
 
 
 PROTOCOLS: dict[str, Protocol] = {

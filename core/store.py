@@ -118,7 +118,13 @@ def key_of(*parts: object) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose output a cached artefact depends on."""
+    """Versions of the libraries whose output a cached artefact depends on (looked up once
+    per process: ``importlib.metadata`` scans site-packages on every call)."""
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"store": str(STORE_VERSION)}

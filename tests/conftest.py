@@ -82,3 +82,48 @@ def fresh_streamlit_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+
+
+# ---- test durations: every run writes them, and long unmarked tests are named --------------
+# Written to $UPAIR_TEST_DURATIONS or .pytest_cache/upair-durations.json (setup + call +
+# teardown per test, seconds), so a CI run of `make test` leaves the numbers behind.
+SLOW_LIMIT_S = 20.0
+_DURATIONS: dict[str, dict] = {}
+
+
+def pytest_runtest_logreport(report):
+    entry = _DURATIONS.setdefault(report.nodeid, {"seconds": 0.0, "slow": False, "outcome": "passed"})
+    entry["seconds"] += float(getattr(report, "duration", 0.0) or 0.0)
+    if report.outcome != "passed":
+        entry["outcome"] = report.outcome
+    if "slow" in getattr(report, "keywords", {}):
+        entry["slow"] = True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _DURATIONS or hasattr(session.config, "workerinput"):
+        return
+    path = Path(os.environ.get("UPAIR_TEST_DURATIONS", ROOT / ".pytest_cache" / "upair-durations.json"))
+    old = {}
+    try:
+        old = json.loads(path.read_text())["tests"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = {}
+    old.update(_DURATIONS)  # a partial run (one file) refreshes its own tests, keeps the rest
+    data = {"tests": dict(sorted(old.items(), key=lambda kv: -kv[1]["seconds"]))}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def pytest_terminal_summary(terminalreporter):
+    long = sorted(((e["seconds"], n) for n, e in _DURATIONS.items()
+                   if e["seconds"] > SLOW_LIMIT_S and not e["slow"]), reverse=True)
+    if long:
+        terminalreporter.write_sep("-", f"tests over {SLOW_LIMIT_S:.0f} s not marked slow")
+        for s, n in long:
+            terminalreporter.write_line(f"{s:8.1f} s  {n}")

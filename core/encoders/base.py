@@ -55,6 +55,9 @@ class Encoder(ABC):
     protocol: str = "clean"
     #: Preferred batch size for ``encode_images``.
     batch_size: int = 32
+    #: The pixel mode images are decoded to for this encoder ("RGB", or "L" for grey
+    #: descriptors, so a grey drawing is never widened to RGB and narrowed back).
+    image_mode: str = "RGB"
     #: Where the vectors are computed ("cpu", "cuda"); recorded in the cache manifest.
     device: str = "cpu"
 

@@ -58,6 +58,7 @@ class ClassicEncoder(Encoder):
     kind = "classic"
     capabilities = frozenset({IMAGE})
     batch_size = 64
+    image_mode = "L"
 
 
 class HOGEncoder(ClassicEncoder):

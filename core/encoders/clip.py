@@ -15,6 +15,7 @@ evaluation) or the model's own mean/std on the upright, alpha-on-white image (``
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import sys
@@ -98,10 +99,30 @@ def open_clip_cache_dir() -> Path:
 
 
 def checkpoint_digest(path: Path | str) -> str:
-    """SHA-256 of a checkpoint file, memoised on (path, size, mtime) (``store.cached_file_hash``)."""
-    from ..store import cached_file_hash
+    """SHA-256 of a checkpoint file, remembered by (path, size, mtime, inode): in this process
+    (``store.cached_file_hash``) and across processes in ``cache/digests/`` (a checkpoint of
+    ~350 MB is hashed once, not on every build). A memo whose file facts differ is ignored."""
+    from ..store import atomic_write_json, cached_file_hash, load_json
 
-    return cached_file_hash(Path(path).resolve())
+    path = Path(path).resolve()
+    st = path.stat()
+    facts = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+    memo = None
+    try:
+        memo = config.cache_dir() / "digests" / (hashlib.sha1(str(path).encode("utf-8", "surrogatepass")).hexdigest() + ".json")
+        got = load_json(memo)
+        if (isinstance(got, dict) and {k: got.get(k) for k in facts} == facts
+                and isinstance(got.get("sha256"), str) and len(got["sha256"]) == 64):
+            return got["sha256"]
+    except Exception:  # noqa: BLE001 - no usable cache folder: hash without the memo
+        memo = None
+    digest = cached_file_hash(path)
+    if memo is not None:
+        try:
+            atomic_write_json(memo, {**facts, "sha256": digest})
+        except OSError:  # a read-only cache: hashed again next time
+            pass
+    return digest
 
 
 def _hf_candidates(hf_hub: str) -> tuple[str, list[str]]:

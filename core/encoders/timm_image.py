@@ -9,6 +9,7 @@ pooled feature vector, L2-normalised.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -32,13 +33,19 @@ HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 NAMES_HOW = "list them with `python -c \"import timm; print(timm.list_models('*resnet*'))\"`"
 
 
+@functools.lru_cache(maxsize=1)
+def _timm_version() -> str:
+    """timm's installed version, looked up once per process."""
+    return metadata.version("timm")
+
+
 def timm_names() -> frozenset[str] | None:
     """timm's architecture names, remembered in the cache per timm version so that checking a
     name usually imports nothing (None when timm is not installed)."""
     from ..store import atomic_write_json, load_json
 
     try:
-        version = metadata.version("timm")
+        version = _timm_version()
     except metadata.PackageNotFoundError:
         return None
     path = config.cache_dir() / "timm" / f"models-{version}.json"
@@ -162,7 +169,7 @@ class TimmEncoder(TorchImageEncoder):
 
             digest = checkpoint_digest(self.checkpoint) if self.checkpoint.is_file() else "missing"
             return f"{self.model_name}|sha256:{digest}"
-        return f"{self.model_name}|tag|timm={metadata.version('timm')}"
+        return f"{self.model_name}|tag|timm={_timm_version()}"
 
     # -- loading -------------------------------------------------------------------
 
@@ -194,7 +201,8 @@ class TimmEncoder(TorchImageEncoder):
         cfg = resolve_model_data_config(model)
         tf = create_transform(**cfg, is_training=False)
         mode = "RGB" if cfg["input_size"][0] == 3 else "L"
-        return lambda images: torch.stack([tf(im.convert(mode)) for im in images])
+        batched = _batched_transform(tf, mode)
+        return batched or (lambda images: torch.stack([tf(im.convert(mode)) for im in images]))
 
     def upair_input(self) -> tuple[int, int]:
         if self.arch in UPAIR_INPUT_SIZE:
@@ -205,3 +213,33 @@ class TimmEncoder(TorchImageEncoder):
     def dim(self) -> int:
         model = self.load()
         return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+
+def _batched_transform(tf, mode: str):
+    """timm's eval transform with its tensor steps done once per batch: the PIL steps
+    (resize, crop) per image, then one uint8 stack → float ÷ 255 → (x − mean) ÷ std for the
+    whole batch — the same arithmetic as ``ToTensor`` + ``Normalize`` image by image. None
+    when the transform does not end in those two steps (then it is applied as it is)."""
+    import numpy as np
+    import torch
+
+    steps = list(getattr(tf, "transforms", ()))
+    if len(steps) < 2 or type(steps[-1]).__name__ != "Normalize" or \
+            type(steps[-2]).__name__ not in ("ToTensor", "MaybeToTensor"):
+        return None
+    head, norm = steps[:-2], steps[-1]
+    mean = torch.as_tensor(norm.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.as_tensor(norm.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def run(images):
+        arrays = []
+        for im in images:
+            im = im.convert(mode)
+            for step in head:
+                im = step(im)
+            a = np.asarray(im, dtype=np.uint8)
+            arrays.append(a[:, :, None] if a.ndim == 2 else a)
+        x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+        return x.sub_(mean).div_(std).contiguous()
+
+    return run

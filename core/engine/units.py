@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpora.base import Corpus
-from ..embed import encode_batch, require
+from ..embed import encode_batches, require
 from ..figures import Figure, figure_digest, open_image, shard_of
 from ..protocols import get_protocol, open_as_stored
 
@@ -84,15 +84,16 @@ class Mapper:
     def __call__(self, unit: WorkUnit, wanted: list[str]) -> UnitResult:
         enc = self.encoder
         problems: list[str] = []
-        keys, loaders = self._read(unit, set(wanted), enc.protocol, problems)
-        out = []
-        for start in range(0, len(loaders), enc.batch_size):
-            out.append(encode_batch(enc.encode_images, loaders[start:start + enc.batch_size], problems))
+        keys, loaders = self._read(unit, set(wanted), enc.protocol, problems,
+                                   getattr(enc, "image_mode", "RGB"))
+        batches = [loaders[start:start + enc.batch_size] for start in range(0, len(loaders), enc.batch_size)]
+        out = list(encode_batches(enc.encode_images, batches, problems))
         vectors = np.concatenate(out) if out else np.zeros((0, int(enc.dim)), dtype=np.float32)
         return UnitResult(unit.name, tuple(keys), vectors, tuple(problems))
 
     @staticmethod
-    def _read(unit: WorkUnit, wanted: set[str], protocol: str, problems: list[str]) -> tuple[list[str], list]:
+    def _read(unit: WorkUnit, wanted: set[str], protocol: str, problems: list[str],
+              mode: str = "RGB") -> tuple[list[str], list]:
         """(keys, image loaders) of the wanted images of a unit, each key once; images are
         opened as the encoder's protocol opens them in the local build."""
         proto = get_protocol(protocol)
@@ -108,7 +109,7 @@ class Mapper:
                     continue
                 seen.add(digest)
                 keys.append(digest)
-                loaders.append(lambda d=data, m=member: _open_bytes(proto, d, f"{unit.shard}:{m}"))
+                loaders.append(lambda d=data, m=member: _open_bytes(proto, d, f"{unit.shard}:{m}", mode))
             problems += [f"shard {unit.shard}: {e}" for e in errors]
             return keys, loaders
         for f in unit.figures:
@@ -116,12 +117,12 @@ class Mapper:
             if digest in wanted and digest not in seen:
                 seen.add(digest)
                 keys.append(digest)
-                loaders.append(lambda f=f: proto.load_image(f))
+                loaders.append(lambda f=f: proto.load_image(f, mode))
         return keys, loaders
 
 
-def _open_bytes(protocol, data: bytes, name: str):
+def _open_bytes(protocol, data: bytes, name: str, mode: str = "RGB"):
     """A streamed image opened the way ``protocol.load_image`` opens a file."""
     if protocol.images_as_stored:
         return open_as_stored(io.BytesIO(data), name=name)
-    return open_image(data, name=name)
+    return open_image(data, name=name, mode=mode)
