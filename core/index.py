@@ -10,11 +10,16 @@ section c, in ``bench/report.md``):
   quantizer with ``nlist = 4 sqrt(n)`` lists, trained on ``50 x nlist`` sampled vectors)
   searched with ``nprobe = max(16, nlist / 200)`` lists. Vectors are stored uncompressed,
   so scores are exact cosines; only lists the query is far from are skipped.
-* ``ivfpq`` — when an uncompressed index would exceed the memory budget
+* ``ivfpq`` with ``sq8`` — when an uncompressed index would exceed the memory budget
   (``UPAIR_INDEX_MEMORY_MB``, default ``MEMORY_BUDGET_MB``): the same inverted file with
   product-quantised codes (``IndexIVFPQ``, ``m`` bytes per vector), searched for
-  ``RERANK_FACTOR x k`` candidates that are re-scored exactly from the stored vectors, so
-  the scores shown are still exact cosines.
+  ``RERANK_FACTOR x k`` candidates that are re-scored from 8-bit scalar codes the index
+  holds (``IndexRefine`` over ``IndexScalarQuantizer``, ``dim`` bytes per vector), so no
+  float vector is read at query time; scores are cosines to within the 8-bit step
+  (~1e-3). Memory counts codes and re-scoring codes.
+* ``ivfpq`` (on request, ``kind="ivfpq"``) — the same candidates re-scored exactly from the
+  stored float vectors (exact cosines); its whole memory (``IndexSpec.touched_bytes``)
+  includes those float vectors, read at random rows by every query.
 * ``hnsw`` — on request (``kind="hnsw"``, ``--index hnsw`` or ``UPAIR_INDEX=hnsw``).
 
 The kind is overridable per call (``kind``), or for the whole process with the
@@ -86,12 +91,19 @@ class IndexSpec:
         (the stored vectors used to re-score ``ivfpq`` hits are not counted)."""
         p = self.param_dict
         if self.kind == "ivfpq":
-            return n * ((p["m"] or dim) + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
+            codes = n * ((p["m"] or dim) + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
+            return codes + (n * dim + 2 * dim * 4 if p.get("sq8") else 0)  # + the 8-bit re-scoring codes
         if self.kind == "ivf":
             return n * (dim * 4 + 8) + p["nlist"] * dim * 4
         if self.kind == "hnsw":
             return n * (dim * 4 + p["M"] * 2 * 4 * 2)
         return n * dim * 4
+
+    def touched_bytes(self, n: int, dim: int) -> int:
+        """Every byte a query may read, resident or memory-mapped: the index itself plus, for
+        ``ivfpq``, the float vectors its hits are re-scored from (read at random rows)."""
+        extra = n * dim * 4 if self.kind == "ivfpq" and not self.param_dict.get("sq8") else 0
+        return self.memory_bytes(n, dim) + extra
 
     def describe(self) -> str:
         """Short human-readable form, e.g. ``ivf(nlist=4000, nprobe=20)``."""
@@ -148,9 +160,11 @@ def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpe
     if kind == "auto":
         kind = "flat" if n <= exact_limit(dim) else "ivf"
         if kind == "ivf" and IndexSpec("ivf", ivf_params(n)).memory_bytes(n, dim or 512) > budget_bytes():
-            kind = "ivfpq"
-    if kind == "ivfpq" and n < PQ_MIN_N:  # too few vectors to train 256 codewords: exact
+            kind = "ivfpq-sq8"  # beyond the budget: no float vector is read at query time
+    if kind.startswith("ivfpq") and n < PQ_MIN_N:  # too few vectors to train 256 codewords: exact
         kind = "flat"
+    if kind == "ivfpq-sq8":
+        return IndexSpec("ivfpq", pq_params(n, dim or 512) + (("sq8", 1),))
     if kind == "ivfpq":
         return IndexSpec("ivfpq", pq_params(n, dim or 512))
     if kind == "hnsw":
@@ -190,9 +204,16 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
             sample = vectors[rows]
         else:
             sample = vectors
+        if p.get("sq8"):  # candidates re-scored from 8-bit scalar codes held by the index itself
+            base = index
+            fine = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexRefine(base, fine)
+            base.this.disown()
+            fine.this.disown()
+            index.own_fields = True
         index.train(sample)
         del sample
-        index.nprobe = p["nprobe"]
+        _apply_search_params(index, spec)
     else:  # pragma: no cover - guarded by choose_index
         raise ValueError(f"unknown index kind {spec.kind!r}")
     index.add(vectors)
@@ -204,8 +225,14 @@ def _apply_search_params(index, spec: IndexSpec) -> None:
     if spec.kind == "hnsw":
         index.hnsw.efSearch = p["efSearch"]
     elif spec.kind in ("ivf", "ivfpq"):
-        index.nprobe = p["nprobe"]
-        index.parallel_mode = 0  # one query: one thread; batches: one thread per query
+        import faiss
+
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = p["nprobe"]
+        ivf.parallel_mode = 0  # one query: one thread; batches: one thread per query
+        if p.get("sq8"):
+            refine = faiss.downcast_index(index)
+            refine.k_factor = float(p.get("rerank", RERANK_FACTOR))
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,7 +257,7 @@ class VectorIndex:
         if q.shape[1] != self.embeddings.dim:
             raise ValueError(f"query has dimension {q.shape[1]}, index has {self.embeddings.dim}")
         k = max(1, min(int(k), self.ntotal))
-        if self.spec.kind == "ivfpq":
+        if self.spec.kind == "ivfpq" and not self.spec.param_dict.get("sq8"):
             return self._search_rescored(q, k)
         scores, rows = self.index.search(q, k)
         short = np.flatnonzero((rows < 0).any(axis=1))
@@ -288,7 +315,7 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.n
 
 
 def _index_dir(emb: Embeddings, spec: IndexSpec) -> Path:
-    return config.cache_dir() / "indices" / f"{emb.key}-{spec.kind}"
+    return config.cache_dir() / "indices" / f"{emb.key}-{spec.kind}{'-sq8' if spec.param_dict.get('sq8') else ''}"
 
 
 def index_paths(emb: Embeddings, kind: str = "auto") -> tuple[Path, Path]:
@@ -372,6 +399,7 @@ def build_index(emb: Embeddings, kind: str = "auto") -> VectorIndex:
         size, digest = _write_index(index, path)
         atomic_write_json(man_path, {**expect, "bytes": size, "sha256": digest,
                                      "memory_bytes": spec.memory_bytes(len(emb.ids), emb.dim),
+                                     "touched_bytes": spec.touched_bytes(len(emb.ids), emb.dim),
                                      "budget_bytes": budget_bytes()})
         _apply_search_params(index, spec)
         return VectorIndex(emb, index, spec, source="built")

@@ -26,8 +26,12 @@ def test_automatic_choice_compresses_above_the_memory_budget(monkeypatch):
     assert ix.choose_index(n, dim=512).kind == "ivf"  # 2 GB uncompressed: inside the default budget
     monkeypatch.setenv("UPAIR_INDEX_MEMORY_MB", "1024")
     spec = ix.choose_index(n, dim=512)
-    assert spec.kind == "ivfpq" and spec.param_dict["m"] == 64
-    assert spec.memory_bytes(n, 512) < ix.IndexSpec("ivf", ix.ivf_params(n)).memory_bytes(n, 512) / 20
+    assert spec.kind == "ivfpq" and spec.param_dict["m"] == 64 and spec.param_dict["sq8"] == 1
+    ivf_bytes = ix.IndexSpec("ivf", ix.ivf_params(n)).memory_bytes(n, 512)
+    # whole memory: PQ codes + ids + the 8-bit re-scoring codes; no float vector is read
+    assert spec.touched_bytes(n, 512) == spec.memory_bytes(n, 512) < ivf_bytes / 3
+    exact = ix.choose_index(n, "ivfpq", 512)  # re-scored from the float vectors: they count too
+    assert not exact.param_dict.get("sq8") and exact.touched_bytes(n, 512) > n * 512 * 4
     assert ix.choose_index(10_000_000, dim=512).kind == "ivfpq"
     assert ix.choose_index(500, "ivfpq").kind == "flat"  # too few vectors to train codewords
 
@@ -37,7 +41,7 @@ def test_ivfpq_scores_are_exact_cosines_and_recall_is_high(cache, monkeypatch):
     monkeypatch.setattr(ix, "EXACT_MAX", 1_000)
     x = _clustered(6_000, 48)
     emb = _emb(x)
-    vi = ix.build_index(emb)
+    vi = ix.build_index(emb, "ivfpq")
     assert vi.spec.kind == "ivfpq" and vi.source == "built"
     q = _clustered(100, 48, seed=1)
     scores, rows = vi.search(q, 10)
@@ -48,10 +52,11 @@ def test_ivfpq_scores_are_exact_cosines_and_recall_is_high(cache, monkeypatch):
     assert recall >= 0.9
     assert np.allclose(scores, np.take_along_axis(sims, rows, axis=1), atol=1e-5)  # shown scores are exact
     assert np.all(np.diff(scores, axis=1) <= 1e-7)  # best first
-    manifest = json.loads(ix.index_paths(emb)[1].read_text())
+    manifest = json.loads(ix.index_paths(emb, "ivfpq")[1].read_text())
     assert manifest["kind"] == "ivfpq" and manifest["budget_bytes"] == 1 << 20
     assert manifest["memory_bytes"] == vi.spec.memory_bytes(6_000, 48) < x.nbytes
-    again = ix.build_index(emb)
+    assert manifest["touched_bytes"] == manifest["memory_bytes"] + x.nbytes
+    again = ix.build_index(emb, "ivfpq")
     assert again.source in ("mmap", "read")
     s2, r2 = again.search(q, 10)
     assert np.array_equal(r2, rows) and np.array_equal(s2, scores)
@@ -72,3 +77,29 @@ def test_dimension_without_a_code_size_divisor_uses_scalar_codes(cache):
     scores, rows = vi.search(x[:20], 5)
     assert (rows[:, 0] == np.arange(20)).all()
     assert np.allclose(scores, np.take_along_axis(x[:20] @ x.T, rows, axis=1), atol=1e-5)
+
+
+def test_beyond_the_budget_hits_are_rescored_from_8_bit_codes(cache, monkeypatch):
+    import faiss
+
+    monkeypatch.setenv("UPAIR_INDEX_MEMORY_MB", "1")
+    monkeypatch.setattr(ix, "EXACT_MAX", 1_000)
+    x = _clustered(6_000, 48)
+    emb = _emb(x, "sq8")
+    vi = ix.build_index(emb)
+    assert vi.spec.kind == "ivfpq" and vi.spec.param_dict["sq8"] == 1
+    q = _clustered(100, 48, seed=1)
+    monkeypatch.setattr(ix, "exact_search", None)  # the float vectors are never read (no short rows here)
+    scores, rows = vi.search(q, 10)
+    sims = q @ x.T  # independent exact answer
+    truth = np.argsort(-sims, axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth)])
+    assert recall >= 0.9
+    # 8-bit codes: each of 48 components within (max - min) / 255 / 2 of its value
+    assert np.allclose(scores, np.take_along_axis(sims, rows, axis=1), atol=2e-2)
+    manifest = json.loads(ix.index_paths(emb)[1].read_text())
+    assert manifest["touched_bytes"] == manifest["memory_bytes"] < x.nbytes
+    again = ix.build_index(emb)
+    assert again.source in ("mmap", "read") and isinstance(faiss.downcast_index(again.index), faiss.IndexRefine)
+    s2, r2 = again.search(q, 10)
+    assert np.array_equal(r2, rows) and np.allclose(s2, scores)
