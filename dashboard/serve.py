@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import sys
 import time
@@ -62,6 +63,10 @@ class Policy:
 
     def corpus_label(self, spec: str) -> str:
         return dict((s, lab) for lab, s in self.corpora).get(spec, spec)
+
+    def corpus_for_label(self, label: str) -> str | None:
+        """The allow-listed spec a label names (None: not one this server serves)."""
+        return dict(self.corpora).get(label)
 
 
 # --------------------------------------------------------------------------- parsing (one parser per value)
@@ -253,6 +258,58 @@ def incident(exc: BaseException) -> str:
     ident = secrets.token_hex(4)
     LOG.error("incident %s: %s", ident, type(exc).__name__, exc_info=exc)
     return ident
+
+
+# --------------------------------------------------------------------------- what a browser may see
+#: An absolute path inside a text: '/' (not '//', so no URL) or '~/' at the start, after a space,
+#: quote, bracket, '=' or ':' (a spec such as folder:/data/x), up to the next space, quote or bracket.
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~/\\])(?:~/|/(?!/))[^\s'\"`()\[\]{},;<>|]*")
+_HASHLIKE = re.compile(r"[0-9a-f]{16,}")
+
+
+def _hide(path: str) -> str:
+    """What served mode shows of a server path: its last name, unless that is a hash (an internal id)."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    stem = name.split(".", 1)[0]
+    if not name or _HASHLIKE.fullmatch(stem):
+        return "(a file on the server)"
+    return name
+
+
+def shown_text(text: str) -> str:
+    """``text`` as a browser may see it: in served mode every absolute path in it is cut to its
+    last name (a hash-like name is not shown at all); in the workbench unchanged."""
+    if not served():
+        return text
+    return _PATH_IN_TEXT.sub(lambda m: _hide(m.group(0)), str(text))
+
+
+def shown_path(path) -> str:
+    """A server path as a browser may see it: the path in the workbench, only its name when served."""
+    return _hide(str(path)) if served() else str(path)
+
+
+def shown_error(exc: BaseException | str) -> str:
+    """An expected error's message for the page (``st.error(shown_error(exc))``): in served mode
+    without server paths (``shown_text``); the workbench shows it whole."""
+    return shown_text(str(exc))
+
+
+def url_corpus(spec: str) -> str:
+    """The corpus as a link names it: the allow-list label in served mode (never a server path)."""
+    pol = policy() if served() else None
+    return pol.corpus_label(spec) if pol is not None and spec in pol.corpus_specs else spec
+
+
+def corpus_from_url(value: str) -> str:
+    """The corpus spec a link's ``?corpus=`` names (served mode: an allow-list label, resolved;
+    anything else is returned as given, and the sidebar refuses it)."""
+    if not served():
+        return value
+    try:
+        return policy().corpus_for_label(value) or value
+    except ConfigError:
+        return value
 
 
 # --------------------------------------------------------------------------- make serve

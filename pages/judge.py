@@ -28,7 +28,7 @@ try:
         raise ValueError(f"'{ADJUDICATOR}' is where adjudication decisions are kept; type your own name "
                          "(adjudicate under Adjudicate)")
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(serve.shown_error(exc))
     st.stop()
 
 store = JudgementStore(corpus.name)

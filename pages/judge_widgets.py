@@ -21,7 +21,7 @@ from core.annotation.judgements import (
 from core.annotation.judgements_events import apply_events, pair_id
 from core.annotation.judgements_sets import pair_history, provenance, set_exists, summary, undo_import
 from core.corpora.base import AXES, AXIS_LABELS
-from dashboard import identity
+from dashboard import identity, serve
 from dashboard.services import judging
 
 
@@ -253,18 +253,18 @@ def sets_provenance(store: JudgementStore, user: str) -> None:
         prov = provenance(store, name)
         live = [b for b in prov.imports if not b.undone]
         a, b = st.columns([4, 1], vertical_alignment="center")
-        a.markdown(f"`{name}` — " + "; ".join(prov.lines()))
+        a.markdown(f"`{name}` — " + serve.shown_text("; ".join(prov.lines())))
         if live and b.button("Undo import", key=f"judge-undo-import-{name}", icon=":material/undo:",
                              help=f"Restore '{name}' byte for byte to what it was before the import of "
-                                  f"{live[-1].source}"):
+                                  f"{serve.shown_text(live[-1].source)}"):
             try:
                 undo_import(store, name, by=user)
                 st.session_state["judge_imported"] = f"Undid the import of {live[-1].source} into '{name}'."
             except ValueError as exc:
-                st.session_state["judge_imported"] = str(exc)
+                st.session_state["judge_imported"] = serve.shown_error(exc)
             st.rerun()
     for p in store.problems():
-        st.warning(p, icon=":material/report:")
+        st.warning(serve.shown_text(p), icon=":material/report:")
 
 
 def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> None:
@@ -309,7 +309,7 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
             b = judging.import_qrels(store, corpus, target, given, add=add, by=user)
             st.session_state["judge_imported"] = f"Imported {b.lines} judged pairs into set '{b.set}' from {b.source}."
         except ValueError as exc:  # refused: names every file:line; nothing was written
-            st.error(str(exc), icon=":material/block:")
+            st.error(serve.shown_error(exc), icon=":material/block:")
     if "judge_imported" in st.session_state:
         st.success(st.session_state.pop("judge_imported"), icon=":material/task_alt:")
     sets_provenance(store, user)

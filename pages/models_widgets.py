@@ -10,6 +10,7 @@ import streamlit as st
 from core import config
 from core.adapt import UNPUBLISHED, AdaptConfig, AdaptedModel
 from core.corpora import AXIS_LABELS
+from dashboard import serve
 
 #: UPAIR's published value of each setting (supplementary A.1.1); others are "not published".
 _UPAIR = {f: getattr(AdaptConfig(), f) for f in ("arch", "pretrained", "lr", "batch_size", "max_steps")}
@@ -88,7 +89,7 @@ def health(m: AdaptedModel, corpus_spec: str) -> None:
             with st.spinner(f"Encoding the corpus with {m.name}…"):
                 services.index(corpus_spec, m.spec)
         except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
-            st.error(f"{m.name} could not encode this corpus: {exc}", icon=":material/block:")
+            st.error(f"{m.name} could not encode this corpus: {serve.shown_error(exc)}", icon=":material/block:")
             return
         services.model_health.clear()
         st.rerun()
@@ -228,7 +229,7 @@ def _start_training(corpus_spec: str, name: str, d: AdaptConfig, **settings) -> 
         cfg = d.with_(**settings).validate()
         split = services.models.preflight(corpus_spec, name, cfg)
     except AdaptError as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(serve.shown_error(exc), icon=":material/block:")
         return
     job = services.models.start_training(
         corpus_spec, name, cfg,

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core import Corpus
-from dashboard import navigation
+from dashboard import navigation, serve
 from dashboard.components.cards import figure_card
 from dashboard.components.grids import follow_search_request, pager, use_as_query
 
@@ -19,7 +19,7 @@ def corpus_summary(corpus: Corpus) -> None:
     b = corpus.benchmark
     cols[3].metric("Benchmark queries", f"{len(b.queries):,}" if b else "—")
     cols[4].metric("Judged axes", len(b.qrels) if b else "—")
-    st.caption(f"`{corpus.name}`" + ("" if corpus.kind == corpus.name else f" · {corpus.kind} layout"))
+    st.caption(f"`{serve.shown_text(corpus.name)}`" + ("" if corpus.kind == corpus.name else f" · {corpus.kind} layout"))
 
 
 def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
@@ -28,10 +28,14 @@ def encoder_table(status: list[dict], selected: tuple[str, ...]) -> None:
     df["status"] = df.apply(lambda r: ("in use" if r["spec"] in selected else "available")
                             if r["available"] else "unavailable", axis=1)
     df["fix"] = [fix_command(r) for r in status]
-    st.dataframe(df[["label", "kind", "status", "reason", "fix", "spec"]], hide_index=True, width="stretch",
+    # served mode: reasons and fixes name server paths, and a hidden column still reaches the browser
+    cols = ["label", "kind", "status", "spec"] if serve.served() else ["label", "kind", "status", "reason", "fix", "spec"]
+    if serve.served():
+        df["spec"] = df["spec"].map(serve.shown_text)
+    st.dataframe(df[cols], hide_index=True, width="stretch",
                  column_order=("label", "kind", "status", "spec"),  # reasons and fixes, in full, below
                  column_config={"label": "Encoder", "spec": st.column_config.TextColumn("Spec", width="large")})
-    if not df["available"].all():
+    if not df["available"].all() and not serve.served():
         st.caption("Why an encoder is unavailable, and the fix, are listed in full under **Get the missing "
                    "encoders** below.")
 

@@ -34,7 +34,7 @@ def _on_upload() -> None:
             raise ImageError(why)
         path = str(store_upload(data, up.name))
     except ImageError as exc:
-        st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"
+        st.session_state["upload_error"] = f"**{up.name}** cannot be used: {serve.shown_error(exc)}"
         return
     session.note_upload(path, up.name)
     same = services.figure_with_bytes(ctx.corpus_spec, data)
@@ -90,16 +90,17 @@ if query not in corpus.by_id:
     if same_fid in corpus.by_id:
         same_as = same_fid
     with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
-        side = st.session_state.get(f"sidecar-{query}")
-        if side is not None and st.session_state.get(f"_sidecar_used-{query}") != side.file_id:
-            st.session_state[f"desc-{query}"] = search_widgets.sidecar_text(side.getvalue())
-            st.session_state[f"_sidecar_used-{query}"] = side.file_id
-        st.session_state.setdefault(f"desc-{query}", session.upload_text(query))
-        desc = st.text_area("Description", key=f"desc-{query}",
+        qk = urlstate.token(query)  # widget keys reach the browser: the upload's token, not its server path
+        side = st.session_state.get(f"sidecar-{qk}")
+        if side is not None and st.session_state.get(f"_sidecar_used-{qk}") != side.file_id:
+            st.session_state[f"desc-{qk}"] = search_widgets.sidecar_text(side.getvalue())
+            st.session_state[f"_sidecar_used-{qk}"] = side.file_id
+        st.session_state.setdefault(f"desc-{qk}", session.upload_text(query))
+        desc = st.text_area("Description", key=f"desc-{qk}",
                             help="Text encoders (TF-IDF) search with it; e.g. the figure's caption or claims.")
         session.set_upload_text(query, desc)
         st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
-                         type=["txt", "json"], key=f"sidecar-{query}")
+                         type=["txt", "json"], key=f"sidecar-{qk}")
 # an upload byte-identical to a corpus figure is searched as that figure: its own text, itself left out
 searched = same_as or query
 upload_text = session.upload_text(query) if searched not in corpus.by_id else ""
@@ -107,7 +108,7 @@ search_examiner.region_tool(corpus, searched)
 try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
     results, facts = search_examiner.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
 except ImageError as exc:
-    st.error(str(exc))
+    st.error(serve.shown_error(exc))
     st.stop()
 if searched not in corpus.by_id and not upload_text:
     results = {s: (dict(r, error="Reads text, not drawings: describe this upload (button above).")

@@ -96,7 +96,7 @@ def _region_controls(query: str, image, reg: Region | None, gen: int) -> None:
         try:
             examiner.set_region(query, Region(xs[0] / 100, ys[0] / 100, xs[1] / 100, ys[1] / 100))
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(serve.shown_error(exc))
             return
         refresh_box(query)
         st.rerun()
@@ -144,7 +144,7 @@ def _on_more(query: str) -> None:
                 raise ImageError(why)
             path = str(store_upload(up.getvalue(), up.name))
         except ImageError as exc:
-            st.session_state["upload_error"] = f"**{up.name}** cannot be used: {exc}"
+            st.session_state["upload_error"] = f"**{up.name}** cannot be used: {serve.shown_error(exc)}"
             continue
         session.note_upload(path, up.name)
         parts = st.session_state.setdefault(examiner.PARTS, {}).setdefault(query, [])

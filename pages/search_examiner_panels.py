@@ -11,7 +11,7 @@ from core import Corpus
 from core.examiner import (ExaminerQuery, citation_recall, corpus_citations, group_by_patent, parse_citations,
                            patent_figures, render_report)
 from dashboard import examiner
-from dashboard import services, session, workspace
+from dashboard import serve, services, session, workspace
 from dashboard.components.cards import fig_label
 
 
@@ -107,7 +107,7 @@ def citations(corpus: Corpus, results, own: list[str], k: int) -> None:
         try:
             cits, path = parse_citations(up.getvalue(), up.name), up.name
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(serve.shown_error(exc))
     patents = own or [p for p in [st.text_input("Patent number of the query", key="ex_cit_patent").strip()] if p]
     if not cits:
         st.info("This corpus has no citations file (citations_data.json); give one above.", icon=":material/info:")
@@ -117,7 +117,7 @@ def citations(corpus: Corpus, results, own: list[str], k: int) -> None:
         return
     checks = citation_recall(corpus, patents, results, cits, k)
     first = next(iter(checks.values()))
-    st.caption(f"{', '.join(patents)} cites {len(first.cited)} patents ({html.escape(str(path))}); "
+    st.caption(f"{', '.join(patents)} cites {len(first.cited)} patents ({html.escape(serve.shown_path(path))}); "
                f"{len(first.in_corpus)} of them are in this corpus.")
     if not first.in_corpus:
         st.info("None of the cited patents is in this corpus, so no encoder can find one: recall is undefined.",

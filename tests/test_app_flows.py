@@ -206,11 +206,11 @@ def test_upload_with_description_feeds_tfidf(cache):
     ex = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("*.png"))[0]
     at.file_uploader(key="upload").set_value((ex.name, ex.read_bytes(), "image/png")).run()
     _ok(at)
-    upload = at.session_state["query_trail"][-1]
+    upload = "upload:" + Path(at.session_state["query_trail"][-1]).stem  # widget keys use the upload's token
     assert any("Reads text, not drawings" in c.value for c in at.caption)  # no text yet: says what to do
     at.text_area(key=f"desc-{upload}").set_value("a gear train with a spring").run()
     _ok(at)
-    expected = search(load_corpus("demo"), upload, ["tfidf"], k=5, text="a gear train with a spring")
+    expected = search(load_corpus("demo"), at.session_state["query_trail"][-1], ["tfidf"], k=5, text="a gear train with a spring")
     assert not expected["tfidf"].error
     assert _result_ids(at, "tfidf") == expected["tfidf"].ids
 
@@ -220,7 +220,7 @@ def test_sidecar_fills_the_description(cache):
     at.switch_page("../pages/search.py").run()
     ex = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("*.png"))[0]
     at.file_uploader(key="upload").set_value((ex.name, ex.read_bytes(), "image/png")).run()
-    upload = at.session_state["query_trail"][-1]
+    upload = "upload:" + Path(at.session_state["query_trail"][-1]).stem  # widget keys use the upload's token
     side = json.dumps({"fig_desc": "a gear train with a spring"}).encode()
     at.file_uploader(key=f"sidecar-{upload}").set_value(("fig.json", side, "application/json")).run()
     _ok(at)

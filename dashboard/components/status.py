@@ -29,7 +29,13 @@ def load_or_stop(spec: str) -> Corpus:
     try:
         return services.corpus(spec)
     except (DatasetError, OSError, ValueError) as exc:
-        st.error(corpus_error(spec, exc), icon=":material/folder_off:")
+        from dashboard import serve
+
+        if serve.served():  # no server path, and nothing a visitor could fix: the operator's log has the detail
+            st.error(f"The corpus **{serve.url_corpus(spec)}** cannot be opened on this server (incident "
+                     f"**{serve.incident(exc)}**); please tell the person running it.", icon=":material/folder_off:")
+        else:
+            st.error(corpus_error(spec, exc), icon=":material/folder_off:")
         st.stop()
 
 

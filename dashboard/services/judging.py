@@ -59,7 +59,9 @@ def import_target(store, name: str) -> tuple[str, str]:
     try:
         target = store.journal(name).annotator
     except ValueError as exc:
-        return "", str(exc)
+        from dashboard import serve
+
+        return "", serve.shown_error(exc)  # served mode: no server path
     if target == ADJUDICATOR:
         return "", f"'{ADJUDICATOR}' holds adjudication decisions; choose another name"
     return target, ""
