@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import Corpus, config
 
-from . import session
+from . import serve, session
 
 UPLOAD_PREFIX = "upload:"
 
@@ -22,12 +22,22 @@ def token(query: str) -> str:
     return query
 
 
+def upload_path(tok: str, owned_only: bool = True) -> str | None:
+    """The stored upload an ``upload:<sha1>`` token names (None: none, or — served mode,
+    ``owned_only`` — not one of this session's workspace: a hash seen elsewhere opens nothing)."""
+    stem = tok[len(UPLOAD_PREFIX):]
+    path = config.cache_dir() / "uploads" / f"{stem}.png"
+    if not (stem.isalnum() and path.is_file()):
+        return None
+    if owned_only and serve.served() and str(path) not in st.session_state.get(session.UPLOAD_NAMES, {}):
+        return None  # uploaded by this session, or restored from its own workspace, only
+    return str(path)
+
+
 def resolve(tok: str, corpus: Corpus) -> str | None:
     """The query a URL token names, when it exists here (None otherwise)."""
     if tok.startswith(UPLOAD_PREFIX):
-        stem = tok[len(UPLOAD_PREFIX):]
-        path = config.cache_dir() / "uploads" / f"{stem}.png"
-        return str(path) if stem.isalnum() and path.is_file() else None
+        return upload_path(tok)
     return tok if tok in corpus.by_id else None
 
 
@@ -38,7 +48,7 @@ def restore_corpus() -> None:
     st.session_state["_url_seen"] = True
     spec = st.query_params.get("corpus")
     if spec and "corpus_pick" not in st.session_state:
-        st.session_state["corpus_pick"] = spec
+        st.session_state["corpus_pick"] = serve.corpus_from_url(spec)  # served: a label of the allow-list
 
 
 def restore_query(corpus: Corpus) -> None:
@@ -51,15 +61,17 @@ def restore_query(corpus: Corpus) -> None:
     if query is not None and query != session.current_query():
         session.push_query(query)
     elif query is None:
-        st.warning(f"The link names a figure that is not in this corpus ({tok}).", icon=":material/link_off:")
+        shown = "an upload of another session" if tok.startswith(UPLOAD_PREFIX) and serve.served() else tok
+        st.warning(f"The link names a figure that is not in this corpus ({shown}).", icon=":material/link_off:")
 
 
 def store_query(query: str, corpus_spec: str) -> None:
     """Write the current query (and corpus) into the URL."""
     tok = token(query)
     st.session_state["_url_q"] = tok
-    if st.query_params.get("q") != tok or st.query_params.get("corpus") != corpus_spec:
-        st.query_params.update({"corpus": corpus_spec, "q": tok})
+    shown = serve.url_corpus(corpus_spec)  # served mode: the allow-list label, never a server path
+    if st.query_params.get("q") != tok or st.query_params.get("corpus") != shown:
+        st.query_params.update({"corpus": shown, "q": tok})
 
 
 def scroll_to_top_if_asked() -> None:

@@ -21,7 +21,7 @@ import streamlit as st
 from core.examiner import Region
 from core.examiner import workspace as core_ws
 
-from . import session
+from . import serve, session
 
 WS_PARAM = "ws"
 IDENTITY_KEY = "_workspace_user"  # served mode: the logged-in user's name
@@ -42,8 +42,10 @@ def workspace_id() -> str:
         given = st.query_params.get(WS_PARAM)
         try:
             wid = core_ws.check_id(given, "the ws= parameter of the URL") if given else core_ws.new_id()
+            if serve.served() and wid.startswith("u-"):  # a signed-in user's id is derived from the name:
+                raise ValueError("the link's workspace belongs to a signed-in user")  # never opened from a URL
         except ValueError as exc:
-            st.warning(f"{exc}; a new workspace was started.", icon=":material/link_off:")
+            st.warning(f"{serve.shown_error(exc)}; a new workspace was started.", icon=":material/link_off:")
             wid = core_ws.new_id()
         st.session_state[_ID] = wid
     if st.query_params.get(WS_PARAM) != wid:
@@ -58,14 +60,17 @@ def _token(query: str) -> str:
     return urlstate.token(query)
 
 
-def _query(tok: str) -> str | None:
-    """The session's query string for a token (figure id, or a stored upload's path)."""
-    from core import config
+def _query(tok: str, own: bool = False) -> str | None:
+    """The session's query string for a token (figure id, or a stored upload's path). ``own``:
+    the token comes from this workspace's own file; otherwise (a URL) served mode resolves only
+    uploads this session made or restored (``urlstate.upload_path``)."""
+    from . import urlstate
 
-    if tok.startswith("upload:"):
-        stem = tok[len("upload:"):]
-        path = config.cache_dir() / "uploads" / f"{stem}.png"
-        return str(path) if stem.isalnum() and path.is_file() else None
+    if tok.startswith(urlstate.UPLOAD_PREFIX):
+        path = urlstate.upload_path(tok, owned_only=not own)
+        if path and own:  # restored from this workspace: the session owns it from now on
+            st.session_state.setdefault(session.UPLOAD_NAMES, {}).setdefault(path, "uploaded figure")
+        return path
     return tok
 
 
@@ -81,7 +86,7 @@ def restore(corpus_spec: str) -> None:
         try:
             ws = core_ws.load(corpus_spec, workspace_id())
         except OSError as exc:
-            st.warning(f"Your saved workspace could not be read ({exc}); starting afresh.", icon=":material/error:")
+            st.warning(f"Your saved workspace could not be read ({serve.shown_error(exc)}); starting afresh.", icon=":material/error:")
             ws = None
         if ws is not None:
             _apply(ws)
@@ -95,25 +100,25 @@ def _apply(ws: core_ws.Workspace) -> None:
     from . import examiner as ex
 
     for p in ws.problems:
-        st.warning(f"Workspace: {p}", icon=":material/error:")
-    trail = [q for q in (_query(t) for t in ws.trail) if q]
+        st.warning(f"Workspace: {serve.shown_text(p)}", icon=":material/error:")
+    trail = [q for q in (_query(t, own=True) for t in ws.trail) if q]
     st.session_state.setdefault("_trails", {})[ws.corpus] = trail
     regions = st.session_state.setdefault(ex.REGIONS, {})
     for tok, box in ws.regions.items():
-        q = _query(tok)
+        q = _query(tok, own=True)
         if q:
             regions[q] = box
     parts = st.session_state.setdefault(ex.PARTS, {})
     for tok, extra in ws.added.items():
-        q = _query(tok)
+        q = _query(tok, own=True)
         if q:
-            parts[q] = [a for a in (_query(t) for t in extra) if a]
+            parts[q] = [a for a in (_query(t, own=True) for t in extra) if a]
     for tok, name in ws.upload_names.items():
-        q = _query(tok)
+        q = _query(tok, own=True)
         if q:
             st.session_state.setdefault(session.UPLOAD_NAMES, {})[q] = name
     for tok, text in ws.upload_texts.items():
-        q = _query(tok)
+        q = _query(tok, own=True)
         if q:
             st.session_state.setdefault(session.UPLOAD_TEXTS, {})[q] = text
     if ws.shortlist:
@@ -145,7 +150,7 @@ def _apply_url() -> None:
         try:
             reg = Region.parse(qp["region"], "the link's region=")
         except ValueError as exc:
-            st.warning(f"{exc}; ignored.", icon=":material/link_off:")
+            st.warning(f"{serve.shown_error(exc)}; ignored.", icon=":material/link_off:")
             return
         q = _query(qp["q"])
         if q:
@@ -193,8 +198,9 @@ def save(corpus_spec: str) -> None:
         try:
             core_ws.save(ws, workspace_id())
         except OSError as exc:
-            st.error(f"Your workspace could not be saved ({exc}): free space or fix the permissions of "
-                     f"{core_ws.workspace_dir()}; until then a reload loses your changes.", icon=":material/save:")
+            where = "the server's workspace folder" if serve.served() else str(core_ws.workspace_dir())
+            st.error(f"Your workspace could not be saved ({serve.shown_error(exc)}): free space or fix the "
+                     f"permissions of {where}; until then a reload loses your changes.", icon=":material/save:")
             return
         saved[corpus_spec] = text
     _store_view(ws)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.annotation.sampling import METHODS
 from core.annotation.sampling.sampler import MissingCitations
-from dashboard import services, session, sidebar
+from dashboard import serve, services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
 from pages import sample_widgets
@@ -59,7 +59,7 @@ with st.spinner("Drawing (the first time encodes the corpus once per index)…")
     try:
         run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol)
     except (MissingCitations, ValueError) as exc:
-        st.error(f"{exc}", icon=":material/block:")
+        st.error(serve.shown_error(exc), icon=":material/block:")
         st.caption("The Clean protocol gives a missing query patent an empty cited group and indexes every figure.")
         st.stop()
 qd = run.draws[0]
@@ -137,6 +137,11 @@ st.subheader("Export")
 st.caption(f"Draws every query of this corpus ({len(qids)}) with this config, seed and method: per-query JSON in "
            "the reference's layout, a trace of why, and a UPAIR-layout pool folder (metadata.json, images, empty "
            "qrels) that the app and `python -m core evaluate` read as a corpus.")
+if serve.served():  # served mode is read-only: the export draws every query and writes a run folder
+    st.info("Exporting pools draws every query (minutes of CPU for the whole room) and writes a run folder on "
+            "the server, so it is the workbench's (`make run`); here the pool above is for reading.",
+            icon=":material/lock:")
+    st.stop()
 if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
     bar = st.progress(0.0, text="Drawing…")
     data, out = services.sampling.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
