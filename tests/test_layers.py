@@ -25,7 +25,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"config", "errors", "textio", "store", "figures", "outdir"}),  # ground: paths, errors, files
     frozenset({"qrels", "metrics", "protocols"}),  # judgements, measures, named preprocessing
     frozenset({"corpora"}),  # datasets and their benchmarks
-    frozenset({"download", "encoders", "integrity"}),  # fetching datasets; figure/text → vectors; checks
+    frozenset({"download", "encoders", "integrity", "numerals", "families"}),  # fetching datasets; figure/text → vectors; checks; OCR, pHash
     frozenset({"embed"}),  # cached embeddings of a corpus
     frozenset({"index", "maps"}),  # what is built on embeddings
     frozenset({"search", "evaluation", "annotation", "adapt", "engine", "comparison", "examiner"}),  # users

@@ -1,0 +1,142 @@
+"""OCR engines that read the words of a drawing with their boxes; a registry, one entry per engine.
+
+``tesseract`` (the default) is Tesseract 5 from Debian's ``tesseract-ocr`` through pytesseract:
+page segmentation mode 11 (sparse text: labels scattered over a drawing), the image scaled up
+so that a numeral is ~30 px high (UPAIR figures are 384 px). ``rapidocr`` is RapidOCR on
+onnxruntime (PP-OCRv4 models shipped inside the ``rapidocr_onnxruntime`` wheel, so it needs no
+download); it is optional and not pinned — see the README for the comparison that chose Tesseract.
+"""
+from __future__ import annotations
+
+import functools
+import shutil
+from dataclasses import dataclass
+from typing import Callable
+
+#: Long side, in pixels, an image is scaled up to before OCR (never down).
+OCR_LONG_SIDE = 1152
+#: Tokens Tesseract reports with a lower confidence (0-100) are dropped.
+MIN_CONFIDENCE = 40.0
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word read in a drawing: its text, its box ``(x0, y0, x1, y1)`` in the original image's
+    pixels and the engine's confidence (0-100)."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    conf: float
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "box": list(self.box), "conf": round(float(self.conf), 1)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Token":
+        box = tuple(int(v) for v in d["box"])
+        if len(box) != 4 or not isinstance(d["text"], str):
+            raise ValueError("a token needs a text and four box coordinates")
+        return cls(d["text"], box, float(d["conf"]))
+
+
+class EngineUnavailable(RuntimeError):
+    """An OCR engine's program or package is not installed; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    describe: str
+    version: Callable[[], str]  # raises EngineUnavailable
+    read: Callable[[object], list[Token]]  # a PIL image → tokens
+
+
+def _scaled(im):
+    from PIL import Image
+
+    im = im.convert("L")
+    scale = max(1.0, OCR_LONG_SIDE / max(im.size))
+    if scale > 1.0:
+        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    return im, scale
+
+
+def _tesseract_version() -> str:
+    if shutil.which("tesseract") is None:
+        raise EngineUnavailable("Tesseract is not installed: apt-get install -y tesseract-ocr")
+    try:
+        import pytesseract
+    except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
+        raise EngineUnavailable("pytesseract is missing: pip install -r requirements.txt") from exc
+    return f"tesseract {pytesseract.get_tesseract_version()} pytesseract {pytesseract.__version__}"
+
+
+def _tesseract_read(im) -> list[Token]:
+    import pytesseract
+
+    big, scale = _scaled(im)
+    data = pytesseract.image_to_data(big, config="--psm 11", output_type=pytesseract.Output.DICT)
+    out = []
+    for text, conf, x, y, w, h in zip(data["text"], data["conf"], data["left"], data["top"], data["width"],
+                                      data["height"]):
+        text, conf = str(text).strip(), float(conf)
+        if not text or conf < MIN_CONFIDENCE:
+            continue
+        box = (int(x / scale), int(y / scale), int(round((x + w) / scale)), int(round((y + h) / scale)))
+        out.append(Token(text, box, conf))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _rapid_engine():
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError as exc:
+        raise EngineUnavailable("rapidocr is not installed: pip install rapidocr_onnxruntime==1.4.4 "
+                                "(its models ship in the wheel)") from exc
+    return RapidOCR()
+
+
+def _rapid_version() -> str:
+    from importlib import metadata
+
+    _rapid_engine()
+    return f"rapidocr_onnxruntime {metadata.version('rapidocr_onnxruntime')}"
+
+
+def _rapid_read(im) -> list[Token]:
+    import numpy as np
+
+    res, _ = _rapid_engine()(np.asarray(im.convert("RGB")))
+    out = []
+    for quad, text, score in res or []:
+        xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+        out.append(Token(str(text).strip(), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))),
+                         100.0 * float(score)))
+    return out
+
+
+ENGINES: dict[str, Engine] = {
+    "tesseract": Engine("tesseract", "Tesseract 5 (Debian tesseract-ocr), sparse text, scaled up",
+                        _tesseract_version, _tesseract_read),
+    "rapidocr": Engine("rapidocr", "RapidOCR PP-OCRv4 on onnxruntime (optional package)", _rapid_version,
+                       _rapid_read),
+}
+DEFAULT_ENGINE = "tesseract"
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name``; ValueError listing the engines when there is none."""
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown OCR engine {name!r}; engines: {', '.join(ENGINES)}") from None
+
+
+def engine_available(name: str = DEFAULT_ENGINE) -> str:
+    """"" when the engine can run here, else the reason it cannot (with the install command)."""
+    try:
+        get_engine(name).version()
+        return ""
+    except EngineUnavailable as exc:
+        return str(exc)
