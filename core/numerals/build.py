@@ -21,7 +21,7 @@ from ..figures import Figure, ImageError, figure_digest, load_figure_image
 from ..store import atomic_write_json, key_of, load_json, sha256_bytes
 from .labels import key as numeral_key
 from .labels import parse_numeral_labels, _singular
-from .ocr import DEFAULT_ENGINE, MIN_CONFIDENCE, OCR_LONG_SIDE, Token, get_engine
+from .ocr import DEFAULT_ENGINE, MAX_RING_INK, MIN_CONFIDENCE, OCR_LONG_SIDE, TOKEN_HEIGHT, Token, get_engine
 
 #: Bump when what is cached per figure changes.
 NUMERALS_VERSION = 1
@@ -88,7 +88,8 @@ class NumeralBuild:
 
 def engine_key(engine: str) -> str:
     """The cache key of an engine's results: its name, version and this module's settings."""
-    return key_of("numerals", NUMERALS_VERSION, engine, get_engine(engine).version(), OCR_LONG_SIDE, MIN_CONFIDENCE)
+    return key_of("numerals", NUMERALS_VERSION, engine, get_engine(engine).version(), OCR_LONG_SIDE, MIN_CONFIDENCE,
+                  TOKEN_HEIGHT, MAX_RING_INK)
 
 
 def _cache_path(ekey: str, digest: str):

@@ -39,7 +39,10 @@ _STOP = {"a", "an", "the", "said", "this", "that", "these", "those", "each", "it
          "between", "when", "while", "then", "also", "such", "can", "may", "will", "provided", "formed",
          "connected", "coupled", "attached", "mounted", "arranged", "disposed", "located", "positioned",
          "fig", "figs", "figure", "figures", "first", "second", "third", "fourth", "plurality", "pair",
-         "one", "two", "three", "four", "both", "all", "some", "it", "they", "there", "here", "not", "no"}
+         "one", "two", "three", "four", "both", "all", "some", "it", "they", "there", "here", "not", "no",
+         # verbs in -ing that join two parts ("a frame 20 carrying rollers 22")
+         "carrying", "holding", "supporting", "containing", "receiving", "showing", "forming", "defining",
+         "connecting", "surrounding", "extending", "enclosing", "providing", "using", "being", "engaging"}
 _ORDINALS = {"first", "second", "third", "fourth", "fifth", "upper", "lower", "left", "right", "front",
              "rear", "inner", "outer"}
 MAX_NAME_WORDS = 4

@@ -17,6 +17,12 @@ from typing import Callable
 OCR_LONG_SIDE = 1152
 #: Tokens Tesseract reports with a lower confidence (0-100) are dropped.
 MIN_CONFIDENCE = 40.0
+#: A token's height as a fraction of the image's height: outside this, it is no printed label
+#: (a 384-px UPAIR figure: 5 to 40 px).
+TOKEN_HEIGHT = (0.013, 0.105)
+#: Most ink (fraction of dark pixels) in the 4-px ring around a token: a numeral is printed in
+#: white space; text "read" in hatching or a dense part of a drawing is not.
+MAX_RING_INK = 0.20
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,25 @@ class Token:
 
 class EngineUnavailable(RuntimeError):
     """An OCR engine's program or package is not installed; the message says how to get it."""
+
+
+def plausible(tokens: list[Token], image) -> list[Token]:
+    """The tokens that can be printed labels: of a label's height, with white space around."""
+    import numpy as np
+
+    ink = np.asarray(image.convert("L")) < 128
+    h, w = ink.shape
+    out = []
+    for t in tokens:
+        x0, y0, x1, y1 = (max(0, t.box[0]), max(0, t.box[1]), min(w, t.box[2]), min(h, t.box[3]))
+        if not (TOKEN_HEIGHT[0] * h <= y1 - y0 <= TOKEN_HEIGHT[1] * h) or x1 <= x0:
+            continue
+        X0, Y0, X1, Y1 = max(0, x0 - 4), max(0, y0 - 4), min(w, x1 + 4), min(h, y1 + 4)
+        ring_area = (X1 - X0) * (Y1 - Y0) - (x1 - x0) * (y1 - y0)
+        ring = (int(ink[Y0:Y1, X0:X1].sum()) - int(ink[y0:y1, x0:x1].sum())) / max(1, ring_area)
+        if ring <= MAX_RING_INK:
+            out.append(t)
+    return out
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,7 @@ def _tesseract_read(im) -> list[Token]:
             continue
         box = (int(x / scale), int(y / scale), int(round((x + w) / scale)), int(round((y + h) / scale)))
         out.append(Token(text, box, conf))
-    return out
+    return plausible(out, im)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,7 +138,7 @@ def _rapid_read(im) -> list[Token]:
         xs, ys = [p[0] for p in quad], [p[1] for p in quad]
         out.append(Token(str(text).strip(), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))),
                          100.0 * float(score)))
-    return out
+    return plausible(out, im)
 
 
 ENGINES: dict[str, Engine] = {

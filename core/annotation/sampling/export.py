@@ -73,6 +73,7 @@ def trace(draw: QueryDraw, run: SampleRun | None = None) -> dict:
             "size": g.spec.size, "case": g.case, "in_band": dict(g.in_band), "merged": g.merged,
             "deduplicated": g.deduplicated, "shortfall": g.shortfall, "excluded_as_kept_elsewhere": g.excluded,
             "kept": [_cand(c) for c in g.kept], "dropped": [_drop(d) for d in g.dropped],
+            **({"family_copies": list(g.family_copies)} if g.family_copies else {}),
         } for g in draw.groups},
     }
 

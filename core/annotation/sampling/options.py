@@ -54,6 +54,13 @@ OPTIONS: dict[str, dict[str, str]] = {
                 "into a band or the cited group",
         "excluded": "the query's own figure is never a candidate",
     },
+    "families": {
+        "kept": "as the reference: two copies of one drawing (family members' publications, re-scans) "
+                "can both be drawn",
+        "one-per-family": "a figure that is a near-identical copy (pHash within 10 bits and cosine >= 0.90 "
+                          "on the dedup index, core.families) of one already drawn for the query — cited "
+                          "first, then group by group — is left out, so one copy of each drawing is judged",
+    },
 }
 
 #: What the reference does, option by option.
@@ -70,6 +77,7 @@ class SamplingOptions:
     index_figures: str = REFERENCE["index_figures"]
     missing_citations: str = REFERENCE["missing_citations"]
     own_figure: str = REFERENCE["own_figure"]
+    families: str = REFERENCE["families"]
 
     def as_json(self) -> dict[str, str]:
         return asdict(self)

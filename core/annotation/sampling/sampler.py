@@ -76,6 +76,7 @@ class GroupDraw:
     kept: tuple[Candidate, ...]
     dropped: tuple[Dropped[Candidate], ...] = ()
     excluded: int = 0  # merged figures already kept as cited (or, strict, by an earlier group)
+    family_copies: tuple[str, ...] = ()  # drawn figures left out as copies of one already drawn (families option)
 
     @property
     def name(self) -> str:
@@ -249,6 +250,7 @@ class _Context:
     by_path: Mapping[object, int]
     unreadable: set[int] = field(default_factory=set)  # rows whose image cannot be read (issue 11)
     options: SamplingOptions = field(default_factory=SamplingOptions)
+    hashes: Mapping[str, int] = field(default_factory=dict)  # figure id → pHash (families=one-per-family)
 
     def _own(self, q: Figure) -> set[int]:
         """The query's own rows: the same id or the same file."""
@@ -404,13 +406,32 @@ def _draw_group(ctx: _Context, g: GroupSpec, qs: _QueryScores, rng: random.Rando
                      tuple(dataclasses.replace(d, candidate=mk(d.candidate)) for d in drops), excluded)
 
 
+def _one_per_family(ctx: _Context, gd: GroupDraw, drawn: list[str]) -> GroupDraw:
+    """``gd`` without the figures that copy one already drawn for the query (or an earlier one
+    of the group): the ``families=one-per-family`` option."""
+    from ...families import copies_of_kept
+
+    ids = [c.id for c in gd.kept]
+    pos = ctx.collection.position
+    vectors = {i: ctx.dedup[pos[i]] for i in ids + drawn if i in pos and pos[i] < len(ctx.dedup)}
+    copies = copies_of_kept(ids, drawn, ctx.hashes, vectors)
+    if not copies:
+        return gd
+    return dataclasses.replace(gd, kept=tuple(c for c in gd.kept if c.id not in copies),
+                               family_copies=tuple(i for i in ids if i in copies))
+
+
 def _draw_query(ctx: _Context, q: Figure, qs: _QueryScores, seed: int) -> QueryDraw:
     rng = random.Random(f"{seed}:{q.id}")
     cited, cited_drops, found = _draw_cited(ctx, q, qs, rng)
     prior = [c.id for c in cited]
+    drawn = list(prior)
     groups = []
     for g in ctx.config.groups:
         gd = _draw_group(ctx, g, qs, rng, prior)
+        if ctx.options.families == "one-per-family":
+            gd = _one_per_family(ctx, gd, drawn)
+        drawn += [c.id for c in gd.kept]
         groups.append(gd)
         if ctx.method == "strict":
             prior = prior + [c.id for c in gd.kept]
@@ -504,6 +525,10 @@ def sample_pools(collection: Corpus, queries: Sequence[Figure], config: Sampling
     by_path = {f.path: p for p, f in enumerate(collection.figures)}
     ctx = _Context(config, method, collection, np.zeros((0, 0), np.float32), cites, by_patent, by_path,
                    options=opts)
+    if opts.families == "one-per-family":
+        from ...families import corpus_hashes
+
+        ctx.hashes = corpus_hashes(collection)
     scanned = [_QueryScores() for _ in queries]
     qvecs: dict[str, np.ndarray] = {}
     # image indices first: the figures they find unreadable are then no candidates on any index
