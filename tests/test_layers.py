@@ -28,7 +28,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"download", "encoders", "integrity", "numerals", "families"}),  # fetching datasets; figure/text → vectors; checks; OCR, pHash
     frozenset({"embed"}),  # cached embeddings of a corpus
     frozenset({"index", "maps"}),  # what is built on embeddings
-    frozenset({"search", "evaluation", "annotation", "adapt", "engine", "comparison", "examiner"}),  # users
+    frozenset({"search", "evaluation", "annotation", "adapt", "engine", "comparison", "examiner", "explain"}),  # users
     frozenset({"cli", "__init__", "__main__"}),  # entry points (the package root re-exports)
 )
 FLOOR_OF = {room: i for i, rooms in enumerate(FLOORS) for room in rooms}
@@ -151,8 +151,8 @@ APP_DIRS = ("dashboard", "pages")
 #: a page imports from them only types and constants. A name is matched with its submodules.
 COMPUTING = ("core.embed", "core.index", "core.search", "core.engine", "core.maps", "core.evaluation",
              "core.annotation.sampling", "core.adapt.train", "core.adapt.compare", "core.integrity",
-             "core.download", "core.examiner.query", "core.examiner.patents", "core.examiner.report")
-
+             "core.download", "core.examiner.query", "core.examiner.patents", "core.examiner.report",
+             "core.explain")
 
 
 def _app_files(*dirs: str) -> list[Path]:
