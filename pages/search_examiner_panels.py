@@ -13,6 +13,7 @@ from core.examiner import (ExaminerQuery, citation_recall, corpus_citations, gro
 from dashboard import examiner
 from dashboard import serve, services, session, workspace
 from dashboard.components.cards import fig_label
+from pages import search_explain
 
 
 def panels(corpus_spec: str, corpus: Corpus, query: str, results: dict[str, dict], k: int, combine: str) -> None:
@@ -80,6 +81,7 @@ def whole_patent(corpus: Corpus, query: str, patent: str, hit: tuple[str, ...]) 
         c1, c2 = st.columns(2)
         c1.image(q_img, caption="query", width="stretch")
         c2.image(h_img, caption=f"{patent} · {other}", width="stretch")
+    search_explain.patent_compare(corpus, query, other)  # heatmap: where it agrees with the query
     st.button("Use this figure as the query", key=f"ex-use-{other}", on_click=session.push_query, args=(other,))
 
 

@@ -10,6 +10,7 @@ from core.corpora import AXES
 from dashboard import services, session
 from dashboard.components.cards import badges, fig_label, figure_card, figure_caption, figure_details
 from dashboard.components.judging import unjudged_badge
+from pages import search_explain
 from pages.search_examiner import hit_actions, query_thumbnail, region_label
 
 #: What a result's score is, per search mode.
@@ -193,12 +194,14 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                 with col:
                     if compact:
                         _compact_row(fig, header, _marks(corpus, query, fid, counts, k, qrels),
-                                     f"{key}-{spec}-{rank}")
+                                     f"{key}-{spec}-{rank}", (query, spec))
                     else:
                         figure_card(fig, header=header, extra_html=_marks(corpus, query, fid, counts, k, qrels),
                                     button="Use as query", key=f"{key}-{spec}-{rank}", on_click=session.push_query)
                         with st.container(horizontal=True, gap="small"):
                             hit_actions(fig, f"{key}-{spec}-{rank}")
+                            search_explain.explain_button(query, spec, fig, f"{key}-{spec}-{rank}")
+                    search_explain.hit_panel(st.session_state.get("_ex_corpus", ""), query, spec, fid)
 
 
 def patent_line(fig) -> str:
@@ -212,7 +215,7 @@ def patent_line(fig) -> str:
     return " · ".join(parts)
 
 
-def _compact_row(fig, header: str, marks: str, key: str) -> None:
+def _compact_row(fig, header: str, marks: str, key: str, explain: tuple = (None, "")) -> None:
     """One hit in three short lines: thumbnail beside rank · score · patent (Espacenet) · year, the marks
     and the title (one line, full on hover), and the actions (which wrap rather than being cut)."""
     a, b = st.columns([1, 3.4], gap="small", vertical_alignment="center")
@@ -230,6 +233,7 @@ def _compact_row(fig, header: str, marks: str, key: str) -> None:
             st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
                       type="tertiary", icon=":material/search:")
             hit_actions(fig, key)  # star, add to the query
+            search_explain.explain_button(*explain, fig, key)  # heatmap of where it matches
 
 
 COMPACT_CSS = """

@@ -238,3 +238,37 @@ def test_best_windows_prefers_first_and_larger_on_ties():
     t1 = Template(np.array([[[1, 0]]], np.float32), 0.25)
     w = best_windows([t1], feats, ink)[0]
     assert (w.r0, w.c0, w.score) == (1, 1, pytest.approx(1.0))
+
+
+# --------------------------------------------------------------------------- the command line
+def test_examine_explain_writes_pictures_into_its_own_folder_and_finds_parts(cache, tmp_path, capsys):
+    from core.cli import main
+
+    root = tmp_path / "figs"
+    root.mkdir()
+    for i in range(3):
+        background(100 + i).save(root / f"other{i}.png")
+    with_component(10).save(root / "target.png")
+    with_component(3, at=(32, 128)).save(root / "query.png")
+    box = f"{32 / 256},{128 / 256},{(32 + SIDE) / 256},{(128 + SIDE) / 256}"
+    out = tmp_path / "explained"
+    args = ["examine", "query", "--corpus", f"folder:{root}", "--encoders", "hog,ahdh", "-k", "3",
+            "--region", box, "--parts", "--explain", str(out), "--explain-top", "2"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    part_lines = text.split("part-level search:")[1].splitlines()
+    first = next(line for line in part_lines if line.startswith("1 "))
+    assert first.split()[1] == "target"
+    assert "no parts  ahdh:" in text
+    summary = json.loads((out / "explain.json").read_text())
+    assert "no common grid" in summary["encoders"]["ahdh"]["none"]
+    hits = summary["encoders"]["hog"]["hits"]
+    assert len(hits) == 2 and all((out / h["file"]).is_file() for h in hits)
+    if "target" in [h["figure"] for h in hits]:
+        assert iou(next(h for h in hits if h["figure"] == "target")["box"], TRUE_BOX) > 0.5
+    assert main(args) == 0  # its own folder: claimed again
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    assert main(args[:-4] + ["--explain", str(stranger)]) == 2  # not a folder it made: refused
+    assert (stranger / "notes.txt").read_text() == "mine" and len(list(stranger.iterdir())) == 1

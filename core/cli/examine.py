@@ -34,6 +34,11 @@ def cmd_examine(args) -> int:
                             group_by_patent, has_dates, parse_citations, query_priority, render_report,
                             search_query)
 
+    if args.explain:
+        from ..explain.outputs import COMMAND
+        from ..outdir import check_output
+
+        check_output(args.explain, COMMAND, "--explain")  # refused now, before any search
     corpus = load_corpus(args.corpus)
     encoders = parse_encoders(args.encoders)
     parts = (_part(corpus, args.query, _region(args.region)),) + tuple(_part(corpus, s) for s in args.also or [])
@@ -80,7 +85,35 @@ def cmd_examine(args) -> int:
     if args.report:
         atomic_write_text(args.report, render_report(corpus, query, sl, groups, encoders, checks))
         print(f"report → {args.report}")
+    if args.parts:
+        _part_search(corpus, parts[0], encoders, args.k)
+    if args.explain:
+        from ..explain.outputs import write_explanations
+
+        write_explanations(args.explain, corpus, parts[0].full_image(corpus), parts[0].region, res.results,
+                           args.explain_top)
+        print(f"explanations (top {args.explain_top} per encoder: heatmap + match box) → {args.explain}")
     return 0 if any(r.neighbours for r in res.results.values()) else 2
+
+
+def _part_search(corpus, part, encoders, k: int) -> None:
+    """Part-level search: the query (its region, if any) found inside every figure, with the box."""
+    from ..embed import EncoderUnavailable
+    from ..explain import NoSpatialMap, build_part_index, search_parts
+    from ..explain.outputs import part_rows
+
+    image = part.full_image(corpus)
+    image = part.region.crop(image) if part.region is not None else image
+    print(f"\npart-level search: {part.label} found inside figures (best window per figure)")
+    for spec in encoders:
+        try:
+            index = build_part_index(corpus, spec)
+        except (NoSpatialMap, EncoderUnavailable) as exc:
+            print(f"no parts  {spec}: {exc}")
+            continue
+        hits = search_parts(index, image, k=k, exclude=(part.figure,) if part.figure else ())
+        print(f"{spec} ({index.computed} figures computed, {len(index.ids) - index.computed} cached)")
+        print(table(part_rows(corpus, hits), ["rank", "figure", "patent", "cosine", "box", "size"]))
 
 
 def register(sub) -> None:
@@ -100,4 +133,9 @@ def register(sub) -> None:
     sp.add_argument("--shortlist", type=positive_int, default=5, help="best patents put into the CSV / report")
     sp.add_argument("--csv", type=output_file, help="write the shortlist as CSV here")
     sp.add_argument("--report", type=output_file, help="write a self-contained HTML report here")
+    sp.add_argument("--parts", action="store_true",
+                    help="also part-level search: the query (or its --region) found inside every figure, with the box")
+    sp.add_argument("--explain", type=nonempty, metavar="DIR",
+                    help="write a heatmap + match-box PNG for the top hits of each encoder into this new folder")
+    sp.add_argument("--explain-top", type=positive_int, default=3, help="hits per encoder explained (default 3)")
     sp.set_defaults(fn=cmd_examine)

@@ -9,7 +9,8 @@
   cell, the box is the best window.
 
 ``overlay(hit_image, explanation)`` draws the heat over the hit (transparent → yellow → red, its
-opacity growing with the heat) and the box in blue, as a PNG the page and the CLI show.
+opacity growing with the heat; only the better half of the hit's ink cells is coloured, relative to
+its own best cell) and the box in blue, as a PNG the page and the CLI show.
 """
 from __future__ import annotations
 
@@ -77,14 +78,16 @@ def _heat_rgba(heat: np.ndarray, size: tuple[int, int], frame, alpha: float):
     from PIL import Image
 
     h = np.clip(heat.astype(np.float32), 0.0, 1.0)
-    lo = float(h[h > 0].min()) if (h > 0).any() else 0.0
+    # relative to this hit: the better half of its ink cells is coloured, the best one darkest
+    lo = float(np.median(h[h > 0])) if (h > 0).any() else 0.0
     hi = float(h.max())
-    t = np.where(h > 0, (h - lo) / (hi - lo), 0.0) if hi > lo else (h > 0).astype(np.float32)
+    t = np.clip((h - lo) / (hi - lo), 0.0, 1.0) if hi > lo else (h > 0).astype(np.float32)
+    t = np.where(h > 0, t, 0.0)
     # transparent → yellow (255, 200, 0) → red (214, 39, 40)
     r = 255 + (214 - 255) * t
     g = 200 + (39 - 200) * t
     b = 0 + 40 * t
-    a = np.where(h > 0, alpha * (0.25 + 0.75 * t), 0.0)
+    a = np.where(t > 0, alpha * (0.2 + 0.8 * t), 0.0)
     layer = np.stack([r, g, b, a * 255], axis=-1).round().clip(0, 255).astype(np.uint8)
     w, hgt = size
     fx0, fy0, fx1, fy1 = frame
