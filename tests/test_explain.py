@@ -163,11 +163,18 @@ def test_hog_cells_of_identical_aligned_pixels_are_identical():
 
 
 # --------------------------------------------------------------------------- heatmaps on a known paste
-@pytest.mark.parametrize("which", ["hog", "vit"])
-def test_region_heat_peaks_inside_the_pasted_box(which, vit_spec):
+ENCODERS = ["hog", pytest.param("vit", marks=pytest.mark.slow)]  # the ViT imports torch (seconds)
+
+
+def _spec(which: str, request) -> str:
+    return "hog" if which == "hog" else request.getfixturevalue("vit_spec")
+
+
+@pytest.mark.parametrize("which", ENCODERS)
+def test_region_heat_peaks_inside_the_pasted_box(which, request):
     from core.examiner import Region
 
-    enc = get_encoder("hog" if which == "hog" else vit_spec)
+    enc = get_encoder(_spec(which, request))
     query = with_component(3, at=(32, 128))  # the same component elsewhere on another drawing
     region = Region(32 / 256, 128 / 256, (32 + SIDE) / 256, (128 + SIDE) / 256)
     ex = explain(enc, query, with_component(10), region=region)
@@ -191,9 +198,9 @@ def test_whole_query_heat_is_one_on_the_pasted_cells_for_hog():
 
 
 # --------------------------------------------------------------------------- part-level search
-@pytest.mark.parametrize("which", ["hog", "vit"])
-def test_part_search_finds_the_figure_with_the_component(which, vit_spec, cache, tmp_path):
-    spec = "hog" if which == "hog" else vit_spec
+@pytest.mark.parametrize("which", ENCODERS)
+def test_part_search_finds_the_figure_with_the_component(which, request, cache, tmp_path):
+    spec = _spec(which, request)
     corpus = _corpus(tmp_path)
     seen = []
     index = build_part_index(corpus, spec, progress=lambda d, t: seen.append((d, t)))
