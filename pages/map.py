@@ -7,7 +7,7 @@ from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label
 from dashboard.components.grids import figure_grid, pager
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import map_interaction, map_widgets
+from pages import map_agreement, map_export, map_interaction, map_pictures, map_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -31,10 +31,14 @@ left_spec = c1.selectbox("Encoder", image_encoders, format_func=services.encoder
 others = ["(none)"] + [e for e in image_encoders if e != left_spec]
 right_spec = c2.selectbox("Compare with", others, index=min(1, len(others) - 1), key="map_right",
                           format_func=lambda s: s if s == "(none)" else services.encoder_label(s))
-colour = c3.selectbox("Colour by", list(map_widgets.COLOURINGS), key="map_colour", persist_state="session")
+colour = c3.selectbox("Colour by", list(map_widgets.COLOURINGS) + [map_agreement.COLOURING], key="map_colour",
+                      persist_state="session")
 axis = None
 if colour == "Relevance to the query":
     axis = c4.selectbox("Axis", list(AXES), key="map_axis", format_func=AXIS_LABELS.get, persist_state="session")
+elif colour == map_agreement.COLOURING and right_spec != "(none)":
+    with c4:
+        map_agreement.k_control(len(corpus))
 with st.expander("UMAP parameters"):
     p1, p2 = st.columns(2)
     nn = p1.slider("Neighbours", 2, 100, 15, key="map_nn", help="Larger values keep more global structure.")
@@ -54,11 +58,21 @@ for spec in specs:
     else:
         frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
 
-_, no_data = map_widgets.colour_groups(corpus, frames[left_spec], colour, axis, query)
+agree_groups = None
+if colour == map_agreement.COLOURING:
+    no_data = None if right_spec != "(none)" else "it compares two encoders: choose one under **Compare with**."
+    if not no_data:
+        agree = map_agreement.agreement(ctx.corpus_spec, left_spec, right_spec,
+                                        int(st.session_state[map_agreement.K_KEY]), len(corpus))
+        if agree is not None:
+            agree_groups = {spec: map_agreement.groups(frames[spec], agree) for spec in specs}
+else:
+    _, no_data = map_widgets.colour_groups(corpus, frames[left_spec], colour, axis, query)
 if no_data:
     st.info(f"**Colour by {colour.lower()}:** {no_data} All points are drawn in grey.", icon=":material/format_color_reset:")
 
 selected: set[str] = set(st.session_state.get("map_selection", [])) & set(corpus.by_id)
+overlay = map_pictures.controls(corpus, ctx.corpus_spec, bool(selected))
 query_name = fig_label(corpus, query) if query else "query"
 cols = st.columns(len(specs))
 for col, spec in zip(cols, specs):
@@ -68,9 +82,13 @@ for col, spec in zip(cols, specs):
         if query and qxy is None:
             st.caption("The query cannot be placed on this map: a text encoder needs a description "
                        "(add one to the upload on the Search page).")
-        fig = map_widgets.map_figure(corpus, frames[spec], colour, axis, query, qxy, selected, query_name)
+        fig = map_widgets.map_figure(corpus, frames[spec], colour, axis, query, qxy, selected, query_name,
+                                     *((agree_groups[spec], map_agreement.PALETTE) if agree_groups else ()))
+        drawn = map_pictures.decorate(fig, ctx.corpus_spec, frames[spec], overlay, selected)
         event = st.plotly_chart(fig, key=f"map-{spec}", on_select="rerun", selection_mode=("box", "lasso"),
                                 width="stretch")
+        if drawn:
+            st.caption(drawn)
         picked = map_widgets.selected_ids(event)
         if picked and set(picked) != selected:
             st.session_state["map_selection"] = picked
@@ -88,7 +106,11 @@ if selected:
     h1.subheader(f"Selection · {len(selected)} figures")
     h2.button("Clear selection", key="map_clear", on_click=lambda: session.forget("map_selection", "map_sel_page"))
     ids = [i for i in frames[left_spec]["id"] if i in selected]
+    map_export.actions(corpus, ctx.corpus_spec, ids, frames[left_spec], query, left_spec)
     figure_grid(corpus, ids[pager(len(ids), 48, "map_sel_page")], key="mapsel")
+
+map_agreement.section(corpus, ctx.corpus_spec, left_spec, None if right_spec == "(none)" else right_spec,
+                      show_k=colour != map_agreement.COLOURING)
 
 clip_specs = [s for s in image_encoders if services.can(s, "text-to-image")]
 if clip_specs:

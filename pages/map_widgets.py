@@ -55,25 +55,26 @@ def thin_for_drawing(frame: pd.DataFrame):
 
 
 def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | None, query: str | None,
-               query_xy: tuple[float, float] | None, selected: set[str], query_name: str = "query"):
-    """Plotly scatter of one encoder's map, coloured as asked, selection ringed, the query a
-    named star drawn last (above every point and ring)."""
+               query_xy: tuple[float, float] | None, selected: set[str], query_name: str = "query",
+               groups: pd.Series | None = None, palette: dict | None = None):
+    """Plotly scatter of one encoder's map, coloured as asked (or by the given ``groups`` and
+    ``palette``), selection ringed, the query a named star drawn last (above every point and ring)."""
     import plotly.graph_objects as go
 
     frame = frame.reset_index(drop=True).copy()
-    groups, _ = colour_groups(corpus, frame, colour, axis, query)
+    if groups is None:
+        groups, _ = colour_groups(corpus, frame, colour, axis, query)
     frame["group"] = groups.to_numpy()
-    if colour == "Relevance to the query":
-        palette = RELEVANCE_COLOURS
-    elif colour == "CPC section":
-        palette = {section_name(k): v for k, v in SECTION_COLOURS.items()}
-    else:
-        palette = {}
+    rank = {g: i for i, g in enumerate(palette)} if palette is not None else {}
+    if palette is None:
+        palette = (RELEVANCE_COLOURS if colour == "Relevance to the query" else
+                   {section_name(k): v for k, v in SECTION_COLOURS.items()} if colour == "CPC section" else {})
     fig = go.Figure()
     drawn, layer = thin_for_drawing(frame)
     if layer is not None:
         fig.add_trace(layer)
-    order = sorted(frame["group"].unique(), key=lambda g: (g in ("unjudged", section_name("?")), str(g)))
+    order = sorted(frame["group"].unique(), key=lambda g: (rank.get(g, len(rank)),
+                                                           g in ("unjudged", section_name("?")), str(g)))
     for g in order:
         part = drawn[drawn["group"] == g]
         muted = g in ("unjudged", section_name("?"))
