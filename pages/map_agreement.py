@@ -12,6 +12,7 @@ from dashboard.components.cards import fig_label
 
 COLOURING = "Neighbourhood agreement"
 K_KEY = "map_agree_k"
+ON_KEY = "map_agree_on"
 #: Jaccard bands, from disagreement (warm) to agreement (blue); colour-blind-safe RdBu.
 BANDS = (("none shared (0)", "#b2182b"), ("< 0.25", "#ef8a62"), ("0.25 – 0.5", "#fddbc7"),
          ("0.5 – 0.75", "#92c5de"), ("≥ 0.75", "#2166ac"), ("not in both spaces", "#cfcfcf"))
@@ -82,6 +83,13 @@ def section(corpus: Corpus, corpus_spec: str, spec_a: str, spec_b: str | None, s
     st.subheader("Do the two encoders agree on each figure's neighbours?")
     if not spec_b:
         st.caption("Choose a second encoder under **Compare with** to compare neighbourhoods.")
+        return
+    if show_k and not st.toggle("Compare the neighbourhoods", key=ON_KEY,
+                                help="Finds every figure's nearest neighbours in both embedding spaces (exact; "
+                                     "once per corpus and encoder, then cached)."):
+        st.caption(f"Per figure, how many of its nearest neighbours {services.encoder_label(spec_a)} and "
+                   f"{services.encoder_label(spec_b)} share — and the figures where they disagree most. "
+                   "Also a colouring of the maps (**Colour by**).")
         return
     la, lb = services.encoder_label(spec_a), services.encoder_label(spec_b)
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")

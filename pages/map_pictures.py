@@ -88,16 +88,23 @@ def add_pictures(fig, corpus_spec: str, frame: pd.DataFrame, across: int,
     rows, side = spread_sample(xy, box, across=across)
     ids = frame["id"].to_numpy()[rows]
     uris = services.map_agreement.point_thumbs(corpus_spec, tuple(ids), PICTURE_PX)
-    images = [dict(source=uris[i], xref="x", yref="y", x=float(xy[r, 0]), y=float(xy[r, 1]),
-                   sizex=side * 0.94, sizey=side * 0.94, xanchor="center", yanchor="middle",
-                   layer="above", sizing="contain", opacity=1.0)
-              for r, i in zip(rows, ids) if i in uris]
-    fig.update_layout(images=images)
+    n = place_images(fig, xy[rows], ids, side, uris)
     if box is not None:
         fig.update_xaxes(range=[box[0], box[1]], autorange=False)
         fig.update_yaxes(range=[box[2], box[3]], autorange=False)
-        return f"{len(images)} pictures of the selected region (double-click the map to zoom back out)."
-    return f"{len(images)} pictures spread over the map."
+        return f"{n} pictures of the selected region (double-click the map to zoom back out)."
+    return f"{n} pictures spread over the map."
+
+
+def place_images(fig, xy: np.ndarray, ids, side: float, uris: dict[str, str]) -> int:
+    """Put the pictures ``uris[id]`` on ``fig`` centred at ``xy``, ``side`` map units wide
+    (a little less, so neighbouring pictures keep a gap); returns how many were placed."""
+    images = [dict(source=uris[i], xref="x", yref="y", x=float(x), y=float(y),
+                   sizex=side * 0.94, sizey=side * 0.94, xanchor="center", yanchor="middle",
+                   layer="above", sizing="contain", opacity=1.0)
+              for (x, y), i in zip(xy, ids) if i in uris]
+    fig.update_layout(images=images)
+    return len(images)
 
 
 def add_pair_lines(fig, frame: pd.DataFrame, overlay: Overlay) -> str:

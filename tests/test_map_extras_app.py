@@ -70,6 +70,9 @@ def _vectors(spec: str, encoder: str):
 
 def test_agreement_colouring_histogram_and_neighbours_equal_brute_force(cache, drawings):
     at = _map(drawings)
+    assert not at.get("plotly_chart")[2:]  # the comparison is computed only when asked
+    at.toggle(key="map_agree_on").set_value(True).run()
+    assert len(at.get("plotly_chart")) == 3 and at.metric  # the histogram and the numbers
     at.selectbox(key="map_colour").set_value("Neighbourhood agreement").run()
     at.number_input(key="map_agree_k").set_value(5).run()
     assert not at.exception and not at.error
