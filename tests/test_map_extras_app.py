@@ -68,6 +68,7 @@ def _vectors(spec: str, encoder: str):
     return get_index(load_corpus(spec), encoder, show_bar=False).embeddings
 
 
+@pytest.mark.slow
 def test_agreement_colouring_histogram_and_neighbours_equal_brute_force(cache, drawings):
     at = _map(drawings)
     assert not at.get("plotly_chart")[2:]  # the comparison is computed only when asked
