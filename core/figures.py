@@ -46,6 +46,7 @@ class Figure:
     digest: str = ""
     priority_date: str = ""  # ISO ``YYYY-MM-DD`` of the patent, "" when unknown
     publication_date: str = ""
+    cpc: tuple[str, ...] = ()  # full CPC symbols (``A01D34/73``) where the corpus carries them
 
     @property
     def labels_text(self) -> str:

@@ -261,7 +261,7 @@ def test_shortlist_roundtrip_and_csv(demo):
     sl = sl.with_note(only, 'looks "close", see claim 1')
     assert Shortlist.from_dict(json.loads(json.dumps(sl.to_dict()))) == sl
     rows = sl.to_csv().splitlines()
-    assert rows[0] == "patent,figure,encoder,rank,score,priority_date,title,note"
+    assert rows[0] == "patent,figure,encoder,rank,score,priority_date,title,note,category"
     n_rows = sum(1 for f in [*both[:1], only] for s in ENCODERS if f in res[s].ids)
     assert len(rows) == 1 + n_rows
     rank = res["hog"].ids.index(only) + 1

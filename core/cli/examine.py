@@ -9,7 +9,7 @@ from ..corpora import load_corpus
 from ..figures import ImageError
 from .common import add_corpus_arg, parse_encoders, table
 from ..store import atomic_write_text
-from .values import citations_file, iso_date, nonempty, output_file, positive_int, region_box
+from .values import citations_file, cpc_filter, iso_date, nonempty, output_file, positive_int, region_box
 
 
 def _region(box):
@@ -30,7 +30,7 @@ def _part(corpus, source: str, region=None):
 
 
 def cmd_examine(args) -> int:
-    from ..examiner import (NO_DATES, ExaminerQuery, Shortlist, ShortlistItem, citation_recall, corpus_citations,
+    from ..examiner import (NO_CLASSES, NO_DATES, ExaminerQuery, class_depth, report_filters, Shortlist, ShortlistItem, citation_recall, corpus_citations,
                             group_by_patent, has_dates, parse_citations, query_priority, render_report,
                             search_query)
 
@@ -54,9 +54,14 @@ def cmd_examine(args) -> int:
                 raise ValueError("--earlier needs the query's priority date: give --priority YYYY-MM-DD")
     elif args.priority:
         print("note: --priority is used only with --earlier", file=sys.stderr)
-    res = search_query(corpus, query, encoders, k=args.k, before=before)
+    classes = args.cpc or ()
+    if classes and not class_depth(corpus):
+        print(NO_CLASSES, file=sys.stderr)
+        classes = ()
+    res = search_query(corpus, query, encoders, k=args.k, before=before, classes=classes)
     print(f"query: {' + '.join(p.label for p in parts)} · {res.description}"
-          + (f" · priority before {before} ({res.excluded} figures left out)" if before else ""))
+          + (f" · priority before {before} ({res.excluded} figures left out)" if before else "")
+          + (f" · CPC {', '.join(classes)} ({res.off_class} figures outside)" if classes else ""))
     own = sorted({corpus.by_id[f].patent for f in own_figs if corpus.by_id[f].patent} | set(args.patent or []))
     groups = group_by_patent(corpus, res.results, exclude_patents=own)
     rows = [[g.patent or g.key, g.section, g.priority_date or "—", f"{g.n_hits}/{g.total_figures}",
@@ -83,7 +88,8 @@ def cmd_examine(args) -> int:
         atomic_write_text(args.csv, sl.to_csv())
         print(f"\nshortlist ({len(sl.items)} best patents' best figures) → {args.csv}")
     if args.report:
-        atomic_write_text(args.report, render_report(corpus, query, sl, groups, encoders, checks))
+        atomic_write_text(args.report, render_report(corpus, query, sl, groups, encoders, checks,
+                                                     filters=report_filters(before, classes)))
         print(f"report → {args.report}")
     if args.parts:
         _part_search(corpus, parts[0], encoders, args.k)
@@ -128,6 +134,8 @@ def register(sub) -> None:
                     help="several figures: mean of normalised vectors (default) or reciprocal-rank fusion")
     sp.add_argument("--earlier", action="store_true", help="only figures with a priority date before the query's")
     sp.add_argument("--priority", type=iso_date, help="the query's priority date (YYYY-MM-DD or YYYYMMDD), for an uploaded image")
+    sp.add_argument("--cpc", type=cpc_filter, help="only figures in these CPC classes, comma-separated, at any depth "
+                    "(A, A01, A01D, A01D34, A01D34/73); combines with --earlier")
     sp.add_argument("--patent", type=nonempty, action="append", help="the query's own patent number (excluded; its citations used)")
     sp.add_argument("--citations", type=citations_file, help="citations file: JSON {citing: [cited, ...]} or CSV citing,cited")
     sp.add_argument("--shortlist", type=positive_int, default=5, help="best patents put into the CSV / report")

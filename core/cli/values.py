@@ -91,6 +91,19 @@ def iso_date(text: str) -> str:
     return d.isoformat()
 
 
+def cpc_filter(text: str) -> tuple[str, ...]:
+    """CPC symbols, comma-separated, at any depth (``A01D, H04N5/00``); canonical spellings."""
+    from ..examiner.classes import parse_class_filter
+
+    try:
+        codes = parse_class_filter(text, "--cpc")
+    except ValueError as exc:
+        raise _Bad(str(exc).removeprefix("--cpc: ")) from None
+    if not codes:
+        raise _Bad("names no CPC class; give e.g. A01D or H04N,G06F")
+    return codes
+
+
 def nonempty(text: str) -> str:
     """A non-blank string (a spec, a name)."""
     if not str(text).strip():

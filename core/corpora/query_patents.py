@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_date, parse_labels
 from .base import Corpus, DatasetError, decode_text
+from .cpc import parse_cpc_list
 
 
 def read_sidecar(path: Path, warnings: list[str]) -> dict:
@@ -46,6 +47,7 @@ def figure_from_sidecar(fid: str, image: Path, meta: dict, source: str, patent: 
         source=source,
         priority_date=parse_date(meta.get("priority_date")),
         publication_date=parse_date(meta.get("publication_date")),
+        cpc=parse_cpc_list(meta.get("cpc", meta.get("cpc_codes"))),
     )
 
 

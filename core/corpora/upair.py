@@ -7,6 +7,7 @@ from pathlib import Path
 from ..figures import IMAGE_EXTENSIONS, Figure, parse_date, parse_labels
 from ..qrels import read_qrels
 from .base import AXES, Benchmark, Corpus, DatasetError, decode_text
+from .cpc import parse_cpc_list
 
 
 def find_metadata(root: Path) -> Path:
@@ -136,6 +137,7 @@ def _load_upair(root: Path, meta_path: Path, name: str | None) -> Corpus:
             source="upair",
             priority_date=parse_date(rec.get("priority_date")),
             publication_date=parse_date(rec.get("publication_date")),
+            cpc=parse_cpc_list(rec.get("cpc", rec.get("cpc_codes"))),
         )
         if hid in figures and figures[hid] != fig:
             warnings.append(f"{meta_path}: duplicate id {hid} with different metadata; kept the first")

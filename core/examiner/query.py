@@ -186,6 +186,8 @@ class ExaminerResult:
     combination: str
     excluded: int = 0  # figures left out by the date filter
     before: str = ""  # the priority-date bound applied ("" = none)
+    classes: tuple[str, ...] = ()  # the CPC class filter applied (() = none)
+    off_class: int = 0  # figures left out by the class filter (and not already by the date)
 
     @property
     def description(self) -> str:
@@ -256,18 +258,23 @@ def _check_vectors(query: ExaminerQuery, index: VectorIndex, sources: list, corp
 
 def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: int = 10,
                  indices: Mapping[str, VectorIndex] | None = None, before: str = "",
-                 text: str | None = None) -> ExaminerResult:
+                 text: str | None = None, classes: tuple[str, ...] = ()) -> ExaminerResult:
     """Per encoder, the ``k`` figures nearest to the query, combined as ``query.combination`` says.
 
     ``before`` (ISO date) keeps only figures whose patent's priority date is earlier (figures
-    without a date are left out too). ``text`` is the description text-only encoders use for a
-    single whole figure. Raises ``ImageError`` when a query image is unusable.
+    without a date are left out too). ``classes`` (canonical CPC symbols, ``classes.parse_class_filter``)
+    keeps only figures inside one of them; both filters combine (a hit passes both). ``text`` is
+    the description text-only encoders use for a single whole figure. Raises ``ImageError`` when a
+    query image is unusable.
     """
+    from .classes import not_in_classes
     from .dates import not_before
 
     own = query.corpus_figures()
     late = not_before(corpus, before) if before else set()
-    exclude = own | late
+    off = not_in_classes(corpus, tuple(classes)) if classes else set()
+    exclude = own | late | off
+    counts = dict(classes=tuple(classes), off_class=len(off - own - late))
     sources = [p.searchable(corpus) for p in query.parts]
     if query.combination == "single":
         res = search(corpus, sources[0], encoders, k=k, indices=indices, exclude=exclude, text=text)
@@ -275,7 +282,7 @@ def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: i
             res = {s: (EncoderResult(s, error=f"{s} reads text, not drawings: a region of a figure has no text "
                                               "of its own") if r.error and "searches by text" in r.error else r)
                    for s, r in res.items()}
-        return ExaminerResult(res, "single", len(late - own), before)
+        return ExaminerResult(res, "single", len(late - own), before, **counts)
     _check_parts(query, sources)
     results: dict[str, EncoderResult] = {}
     for spec in encoders:
@@ -290,4 +297,4 @@ def search_query(corpus: Corpus, query: ExaminerQuery, encoders: list[str], k: i
             raise
         except (EncoderUnavailable, ValueError, NotImplementedError, RuntimeError) as exc:
             results[spec] = EncoderResult(spec, error=str(exc))
-    return ExaminerResult(results, query.combination, len(late - own), before)
+    return ExaminerResult(results, query.combination, len(late - own), before, **counts)

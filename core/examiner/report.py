@@ -16,7 +16,7 @@ from ..figures import espacenet_url, open_image
 from .citations import CitationCheck
 from .patents import PatentHit
 from .query import COMBINATION_LABELS, ExaminerQuery, QueryPart
-from .shortlist import Shortlist
+from .shortlist import CATEGORIES, Shortlist
 
 THUMB = 360
 _CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:1100px}
@@ -27,7 +27,10 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;border-bottom:1px solid #ccd;padding-bo
 table{border-collapse:collapse;margin:.4rem 0;max-width:100%}
 td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 .muted{color:#667}td.date,td.num{white-space:nowrap}
-.note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}"""
+.note{white-space:pre-wrap;background:#f6f7f9;padding:.5rem;border-left:3px solid #889}
+.cat{display:inline-block;min-width:1.4em;text-align:center;font-weight:700;border:1px solid #556;border-radius:3px;
+padding:0 .25rem;margin-right:.3rem}.cat-X{background:#fde2e1}.cat-Y{background:#fff1cc}.cat-A{background:#e6eef8}
+table.facts th{background:#f6f7f9;width:11rem}"""
 
 
 def _patent_link(patent: str) -> str:
@@ -86,7 +89,10 @@ def _items_html(corpus: Corpus, shortlist: Shortlist) -> str:
                  else '<p class="muted">not in any encoder\'s current list</p>')
         date = f"<br>priority date {_e(item.priority_date)}" if item.priority_date else ""
         note = f'<div class="note">{_e(item.note)}</div>' if item.note else ""
-        out.append(f'<div class="fig result" data-figure="{_e(item.figure)}">{img}<br><b>{_patent_link(item.patent)}</b>'
+        cat = (f'<span class="cat cat-{_e(item.category)}" title="{_e(CATEGORIES[item.category])}">'
+               f"{_e(item.category)}</span>") if item.category else ""
+        out.append(f'<div class="fig result" data-figure="{_e(item.figure)}" data-category="{_e(item.category)}">'
+                   f"{img}<br>{cat}<b>{_patent_link(item.patent)}</b>"
                    f' · figure <span class="id">{_e(item.figure)}</span><br>{_e(item.title)}{date}{table}{note}</div>')
     return "\n".join(out)
 
@@ -119,10 +125,45 @@ def _citations_html(checks: Mapping[str, CitationCheck]) -> str:
             f"<th>recall@{k}</th><th>found</th></tr>{''.join(rows)}</table>")
 
 
+def report_filters(before: str = "", classes: tuple[str, ...] = ()) -> dict[str, str]:
+    """The filters of a search as the report lists them (only those applied)."""
+    out = {}
+    if before:
+        out["earlier art"] = f"priority date before {before}"
+    if classes:
+        out["CPC classes"] = ", ".join(classes)
+    return out
+
+
+def _categories_html(shortlist: Shortlist) -> str:
+    used = [c for c in CATEGORIES if any(i.category == c for i in shortlist.items)]
+    if not used:
+        return ""
+    return ('<p class="muted">Categories: ' + "; ".join(f'<span class="cat cat-{c}">{c}</span>{_e(CATEGORIES[c])}'
+                                                      for c in CATEGORIES) + ".</p>")
+
+
+def _search_html(corpus: Corpus, query: ExaminerQuery, encoders: Sequence[str], filters: Mapping[str, str],
+                 when: str) -> str:
+    """What was searched, how and when: corpus, query, encoders, filters, date."""
+    parts = " + ".join(p.label for p in query.parts)
+    rows = [("Corpus", f"{corpus.name} ({len(corpus)} figures)"), ("Query", parts),
+            ("Combination", COMBINATION_LABELS[query.combination]),
+            ("Encoders", ", ".join(encoders) or "—"),
+            ("Filters", "; ".join(f"{k}: {v}" for k, v in filters.items() if v) or "none"),
+            ("Date of the search", when)]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<h2>Search</h2><table class="facts">{body}</table>'
+
+
 def render_report(corpus: Corpus, query: ExaminerQuery, shortlist: Shortlist, patents: Sequence[PatentHit] = (),
                   encoders: Sequence[str] = (), citations: Mapping[str, CitationCheck] | None = None,
-                  title: str = "Prior-art search report", when: str = "") -> str:
-    """The report as one HTML string (query with region, starred results, patents, citations, notes)."""
+                  title: str = "Prior-art search report", when: str = "",
+                  filters: Mapping[str, str] | None = None) -> str:
+    """The report as one HTML string (what was searched — query, encoders, filters, date —, the
+    query with its region, starred results with their categories, patents, citations, notes).
+    ``filters`` names each filter applied with its value (e.g. ``{"earlier art": "priority before
+    2019-05-01", "CPC classes": "A01D"}``)."""
     when = when or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     encoders = list(encoders) or sorted({h.encoder for i in shortlist.items for h in i.hits})
     synthetic = '<p class="muted">The corpus is synthetic (generated drawings, not real patents).</p>' \
@@ -131,8 +172,10 @@ def render_report(corpus: Corpus, query: ExaminerQuery, shortlist: Shortlist, pa
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
             f'<p class="muted">Corpus {_e(corpus.name)} · {len(corpus)} figures · {_e(when)}</p>{synthetic}'
+            f"{_search_html(corpus, query, encoders, filters or {}, when)}"
             f"<h2>Query</h2>{_query_html(corpus, query)}"
             f"<h2>Chosen results ({len(shortlist.items)})</h2>"
             '<p class="muted">Ranks and scores are those of the query searched when the result was starred.</p>'
+            f"{_categories_html(shortlist)}"
             f"{_items_html(corpus, shortlist)}"
             f"{_patents_html(patents, encoders)}{_citations_html(citations or {})}{notes}</body></html>")
