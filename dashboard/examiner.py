@@ -79,20 +79,20 @@ def query_parts(corpus, query: str) -> tuple[QueryPart, ...]:
     return tuple(out)
 
 
-def is_plain(query: str, before: str) -> bool:
-    """Whether the query is one whole figure without a date bound (the page's ordinary search)."""
-    return region(query) is None and not added(query) and not before
+def is_plain(query: str, before: str, classes: tuple[str, ...] = ()) -> bool:
+    """Whether the query is one whole figure without a date bound or class filter (the page's ordinary search)."""
+    return region(query) is None and not added(query) and not before and not classes
 
 
 # --------------------------------------------------------------------------- searches
 def search(corpus_spec: str, query: str, encoders: tuple[str, ...], k: int, combine: str, before: str,
-           text: str | None) -> tuple[dict[str, dict], dict]:
-    """(results as the grid takes them, facts: combination, description, excluded, before)."""
+           text: str | None, classes: tuple[str, ...] = ()) -> tuple[dict[str, dict], dict]:
+    """(results as the grid takes them, facts: combination, description, excluded, before, classes, off_class)."""
     from .services import examiner
 
     spec = json.dumps({"q": query, "region": st.session_state.get(REGIONS, {}).get(query),
                        "added": added(query)}, sort_keys=True)
-    return examiner.search(corpus_spec, spec, encoders, k, combine, before, text)
+    return examiner.search(corpus_spec, spec, encoders, k, combine, before, text, tuple(classes))
 
 
 def as_encoder_results(results: dict[str, dict]):
@@ -128,6 +128,11 @@ def toggle_star(corpus_spec: str, fid: str) -> None:
 def set_item_note(corpus_spec: str, fid: str, key: str) -> None:
     """Callback: store the note typed for a starred figure."""
     save_shortlist(shortlist(corpus_spec).with_note(fid, st.session_state.get(key, "")))
+
+
+def set_item_category(corpus_spec: str, fid: str, key: str) -> None:
+    """Callback: store the search-report category chosen for a starred figure (none: cleared)."""
+    save_shortlist(shortlist(corpus_spec).with_category(fid, st.session_state.get(key) or ""))
 
 
 def set_notes(corpus_spec: str, key: str) -> None:

@@ -12,6 +12,7 @@ from core.examiner import COMBINATION_LABELS, NO_DATES, Region, has_dates, query
 from dashboard import examiner
 from dashboard import serve, services, session
 from dashboard.components.cards import fig_label
+from pages import search_examiner_classes
 
 CROP_SIZE = 400
 
@@ -132,7 +133,9 @@ def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]
     st.file_uploader("Add figures to the query", type=["png", "jpg", "jpeg", "tif", "tiff", "gif", "bmp", "webp"],
                      accept_multiple_files=True, key="ex_more", on_change=_on_more, args=(query,),
                      help="Several views of the invention, searched as one query.")
-    return combine, _date_filter(corpus, query)
+    before = _date_filter(corpus, query)
+    search_examiner_classes.class_filter(corpus)
+    return combine, before
 
 
 def _on_more(query: str) -> None:
@@ -179,6 +182,8 @@ def search_facts(facts: dict) -> None:
         bits.append(f"{facts.get('parts', 'Several')} figures combined by {facts['description']}")
     if facts.get("before"):
         bits.append(f"only earlier art: priority before {facts['before']} ({facts['excluded']} figures left out)")
+    if facts.get("classes"):
+        bits.append(f"only CPC {', '.join(facts['classes'])} ({facts.get('off_class', 0)} more figures left out)")
     if bits:
         st.caption(" · ".join(bits))
 
@@ -222,12 +227,14 @@ def results(corpus_spec: str, corpus: Corpus, query: str, encoders: tuple[str, .
     """The grid's results: the ordinary search for one whole figure, else the examiner search
     (region, added figures, earlier art only). Kept in the session for the star buttons."""
     combine, before = settings(corpus, query)
-    if examiner.is_plain(query, before):
+    classes = search_examiner_classes.chosen_classes(corpus)
+    if examiner.is_plain(query, before, classes):
         res = services.search.search_results(corpus_spec, query, encoders, k, text)
         facts = {"combination": "single", "description": "", "excluded": 0, "before": ""}
     else:
-        res, facts = examiner.search(corpus_spec, query, encoders, k, combine, before, text)
+        res, facts = examiner.search(corpus_spec, query, encoders, k, combine, before, text, classes)
     facts = dict(facts, parts=1 + len(examiner.added(query)))
     st.session_state[examiner.RESULTS] = res
+    st.session_state["_ex_facts"] = facts  # the filters applied, for the report
     st.session_state["_ex_corpus"] = corpus_spec
     return res, facts

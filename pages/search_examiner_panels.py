@@ -9,11 +9,11 @@ import streamlit as st
 
 from core import Corpus
 from core.examiner import (ExaminerQuery, citation_recall, corpus_citations, group_by_patent, parse_citations,
-                           patent_figures, render_report)
+                           patent_figures, render_report, report_filters)
 from dashboard import examiner
 from dashboard import serve, services, session, workspace
 from dashboard.components.cards import fig_label
-from pages import search_explain
+from pages import search_examiner_classes, search_explain
 
 
 def panels(corpus_spec: str, corpus: Corpus, query: str, results: dict[str, dict], k: int, combine: str) -> None:
@@ -141,7 +141,8 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
         st.caption("Star hits (☆ beside each result) to collect them here; the shortlist is saved on the server "
                    "with your workspace (the ws= in the address) and stays through reloads and restarts.")
     for i, item in enumerate(sl.items):
-        a, b, c = st.columns([1, 5, 1], vertical_alignment="center")
+        a, b, cat, c = st.columns([1, 5, 1.3, 1], vertical_alignment="center")
+        search_examiner_classes.category_picker(corpus_spec, item.figure, item.category, cat)
         a.image(services.thumbnail(str(corpus.by_id[item.figure].path), 96) if item.figure in corpus.by_id else None)
         ranks = ", ".join(f"{services.encoder_label(h.encoder)} #{h.rank} ({h.score:.3f})" for h in item.hits)
         b.markdown(f"**{html.escape(item.patent or item.figure)}** · figure {html.escape(item.figure)} · "
@@ -166,8 +167,11 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
     if cits and own:
         depth = max((len(r.neighbours) for r in results.values()), default=0)
         checks = citation_recall(corpus, own, results, cits, depth)
+    before = st.session_state.get("_ex_facts", {}).get("before", "")
+    classes = tuple(st.session_state.get("_ex_facts", {}).get("classes", ()))
     html_report = render_report(corpus, q, sl, group_by_patent(corpus, results, exclude_patents=own),
-                                list(results), checks)
+                                list(results), checks,
+                                filters=report_filters(before, classes))
     d1, d2 = st.columns(2)
     d1.download_button("Shortlist as CSV", sl.to_csv(), file_name="shortlist.csv", mime="text/csv",
                        key="ex_csv", icon=":material/table:", width="stretch")

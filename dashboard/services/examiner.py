@@ -14,7 +14,7 @@ from .encoders import loaded_indices
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def search(corpus_spec: str, spec: str, encoders: tuple[str, ...], k: int, combine: str, before: str,
-           text: str | None) -> tuple[dict[str, dict], dict]:
+           text: str | None, classes: tuple[str, ...] = ()) -> tuple[dict[str, dict], dict]:
     """(results as the grid takes them, facts) of an examiner query; ``spec`` is its JSON
     (``q``: the figure id or upload path, ``region``, ``added`` parts)."""
     from core.examiner import search_query
@@ -30,11 +30,12 @@ def search(corpus_spec: str, spec: str, encoders: tuple[str, ...], k: int, combi
             parts.append(QueryPart(image=Path(src).read_bytes(), name=Path(src).name, region=reg))
     q = ExaminerQuery(tuple(parts), combine)
     res = search_query(c, q, list(encoders), k=k, indices=loaded_indices(corpus_spec, encoders),
-                       before=before, text=text if q.combination == "single" and parts[0].region is None else None)
+                       before=before, text=text if q.combination == "single" and parts[0].region is None else None,
+                       classes=tuple(classes))
     out = {s: {"ids": r.ids, "scores": [n.score for n in r.neighbours], "error": r.error}
            for s, r in res.results.items()}
     return out, {"combination": res.combination, "description": res.description, "excluded": res.excluded,
-                 "before": res.before}
+                 "before": res.before, "classes": list(res.classes), "off_class": res.off_class}
 
 
 def part_thumbnail(corpus_obj, part, size: int = 384) -> bytes:
