@@ -9,7 +9,7 @@ from core.protocols import PROTOCOLS, default_protocol_for
 from dashboard import services, sidebar, urlstate
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import scores_widgets
+from pages import scores_fairness, scores_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -86,19 +86,27 @@ judging.scores_section(corpus, selection, jqrels, ctx.k)
 st.subheader("Compare visually")
 metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
                       format_func=scores_widgets.metric_label)
-st.plotly_chart(scores_widgets.score_bars(table, metric), key="bars", width="stretch")
+intervals = services.scores.intervals(selection, scores_fairness.RESAMPLES, scores_fairness.SEED)
+st.plotly_chart(scores_widgets.score_bars(table, metric, intervals), key="bars", width="stretch")
 st.caption(protocol_note)
+scores_fairness.diff_to_best(intervals, metric)
 
 d1, d2 = st.columns(2)
 d1.download_button("Download results (CSV)",
                    scores_widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
                                               weight=selection.weight, test=test, n_by_axis=n_by_axis,
                                               problems_by_axis=services.scores.problem_counts(ctx.corpus_spec,
-                                                                                              AXES)),
+                                                                                              AXES),
+                                              intervals=intervals),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
 d2.download_button("Download TREC run files (zip)",
                    services.scores.run_files_zip(selection),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
+
+scores_fairness.pool_bias_panel(corpus, selection)
+
+st.divider()
+scores_fairness.axis_disagreement(corpus, selection, per_query, jqrels or corpus.benchmark.qrels)
 
 st.divider()
 st.subheader("Two systems, query by query")

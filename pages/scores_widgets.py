@@ -57,16 +57,27 @@ def score_table(table: pd.DataFrame, sig: pd.DataFrame | None, axis: str, n_quer
     return p
 
 
-def score_bars(table: pd.DataFrame, metric: str):
-    """Grouped bars: one group per axis, one bar per system."""
+def score_bars(table: pd.DataFrame, metric: str, intervals: pd.DataFrame | None = None):
+    """Grouped bars: one group per axis, one bar per system; with ``intervals``
+    (``core.metrics.bootstrap``) each bar carries its bootstrap interval as an error bar."""
     import plotly.graph_objects as go
 
     t = table[table["metric"] == metric]
+    iv = intervals[intervals["metric"] == metric] if intervals is not None and len(intervals) else None
     fig = go.Figure()
     for (enc, run), g in t.groupby(["encoder", "run"], sort=False):
         g = g.set_index("axis").reindex([a for a in AXES if a in set(t["axis"])])
+        extra = {}
+        hover = "%{x}: %{y:.4f}"
+        if iv is not None:
+            ci = iv[(iv["encoder"] == enc) & (iv["run"] == run)].set_index("axis").reindex(g.index)
+            lo, hi = ci["ci_low"].to_numpy(), ci["ci_high"].to_numpy()
+            extra = {"error_y": dict(type="data", symmetric=False, array=hi - g["value"].to_numpy(),
+                                     arrayminus=g["value"].to_numpy() - lo, color="#444", thickness=1.2, width=4),
+                     "customdata": list(zip(lo, hi))}
+            hover += " (CI %{customdata[0]:.4f}–%{customdata[1]:.4f})"
         fig.add_trace(go.Bar(name=system_name(enc, run), x=[AXIS_LABELS[a] for a in g.index], y=g["value"],
-                             hovertemplate="%{x}: %{y:.4f}<extra>" + system_name(enc, run) + "</extra>"))
+                             hovertemplate=hover + "<extra>" + system_name(enc, run) + "</extra>", **extra))
     fig.update_layout(colorway=list(OKABE_ITO.values()), barmode="group", height=380, margin=dict(l=0, r=0, t=10, b=0), yaxis_title=metric_label(metric),
                       yaxis_range=[0, 1], legend=dict(orientation="h", y=-0.15), plot_bgcolor="white")
     fig.update_yaxes(gridcolor="#eee")
@@ -74,11 +85,16 @@ def score_bars(table: pd.DataFrame, metric: str):
 
 
 def results_csv(table: pd.DataFrame, sig: pd.DataFrame | None, *, corpus: str, protocol: str, weight: float,
-                test: str, n_by_axis: dict[str, int], problems_by_axis: dict[str, int] | None = None) -> bytes:
+                test: str, n_by_axis: dict[str, int], problems_by_axis: dict[str, int] | None = None,
+                intervals: pd.DataFrame | None = None) -> bytes:
     """The results as CSV: one row per system, axis and measure (named as on screen), with the
-    corpus, protocol, fusion weight, test, n, the significance against the best system and the
-    number of loader problems that touch the axis (``problems``)."""
+    corpus, protocol, fusion weight, test, n, the significance against the best system, the
+    number of loader problems that touch the axis (``problems``) and, with ``intervals``, the
+    bootstrap columns (``ci_low``/``ci_high``, ``diff_to_best`` and its ``diff_low``/``diff_high``,
+    resamples, seed, confidence)."""
     rows = []
+    ivs = ({(r.encoder, r.run, r.axis, r.metric): r for r in intervals.itertuples()}
+           if intervals is not None and len(intervals) else {})
     for _, r in table.iterrows():
         row = {"corpus": corpus, "protocol": protocol, "fusion_weight": weight, "encoder": r["encoder"],
                "system": system_name(r["encoder"], r["run"]), "run": r["run"], "axis": r["axis"],
@@ -96,6 +112,11 @@ def results_csv(table: pd.DataFrame, sig: pd.DataFrame | None, *, corpus: str, p
                 row.update(vs_best=system_name(*other), p_holm=float(s0["p_holm"]),
                            significantly_worse=bool(s0["significant"]) and not mine_better,
                            significance_measure=metric_label(s0["metric"]))
+        c = ivs.get((r["encoder"], r["run"], r["axis"], r["metric"]))
+        if c is not None:
+            row.update(ci_low=c.ci_low, ci_high=c.ci_high, best_system=system_name(c.best_encoder, c.best_run),
+                       diff_to_best=c.diff_to_best, diff_low=c.diff_low, diff_high=c.diff_high,
+                       ci_resamples=c.resamples, ci_seed=c.seed, ci_confidence=c.confidence)
         rows.append(row)
     return frame_csv(pd.DataFrame(rows), index=False).encode()
 

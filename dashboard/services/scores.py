@@ -106,3 +106,81 @@ def _query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid:
     from core.evaluation import run_scores
 
     return run_scores(corpus(corpus_spec), spec, run, weight, protocol=protocol or None).get(qid, {})
+
+
+# --------------------------------------------------------------------------- can this comparison be trusted?
+def intervals(selection: Selection, resamples: int, seed: int = 0):
+    """Paired bootstrap intervals (``core.metrics.bootstrap``) of every metric of the selection."""
+    return _intervals(selection.key, int(resamples), int(seed), selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _intervals(key: str, resamples: int, seed: int, _selection: Selection):
+    from core.metrics.bootstrap import bootstrap_intervals
+
+    _, per_query, _ = evaluation(_selection)
+    return bootstrap_intervals(per_query, resamples, seed)
+
+
+def run_score_dicts(selection: Selection) -> dict:
+    """``{(encoder, run): {qid: {docid: score}}}`` of every run of the selection (skips impossible runs)."""
+    return _run_score_dicts(selection.runs_key, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _run_score_dicts(key: str, _selection: Selection) -> dict:
+    from core.embed import EncoderUnavailable
+    from core.evaluation import run_scores
+
+    s = _selection
+    out = {}
+    for spec in s.encoders:
+        for run in s.runs:
+            try:
+                out[(spec, run)] = run_scores(corpus(s.corpus), spec, run, s.weight, protocol=s.protocol or None)
+            except (EncoderUnavailable, ValueError, RuntimeError, OSError):
+                continue
+    return out
+
+
+def sampling_source(corpus_spec: str):
+    """The encoders the corpus's pool was sampled with and where that is recorded (``core.annotation.bias``)."""
+    from core.annotation.bias import sampling_encoders
+
+    return sampling_encoders(corpus(corpus_spec))
+
+
+def pool_bias(selection: Selection, stated: tuple[str, ...] = (), k: int = 10):
+    """``core.evaluation.report.PoolBias`` of the selection (judgement set's qrels; ``stated`` encoders
+    override the recorded ones)."""
+    return _pool_bias(selection.key, tuple(stated), int(k), selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _pool_bias(key: str, stated: tuple[str, ...], k: int, _selection: Selection):
+    from core.evaluation import EvalResult
+    from core.evaluation.report import pool_bias as report
+
+    s = _selection
+    table, per_query, _ = evaluation(s)
+    res = EvalResult(table=table, per_query=per_query, fusion_weight=s.weight, protocol=s.protocol or "")
+    qrels = judgement_qrels(s.corpus, s.judgements)
+    return report(corpus(s.corpus), res, qrels=qrels, pool_encoders=list(stated) or None, k=k,
+                  rankings=run_score_dicts(s))
+
+
+def axis_disagreements(selection: Selection, a: tuple[str, str], b: tuple[str, str], metric: str = "AP"):
+    """Queries where A beats B on one axis and loses on another (``core.metrics.disagreement``)."""
+    from core.metrics.disagreement import axis_disagreements as find
+
+    _, per_query, _ = evaluation(selection)
+    return find(per_query, a, b, metric)
+
+
+def rank_gaps(selection: Selection, a: tuple[str, str], b: tuple[str, str], qid: str, relevant, n: int = 6):
+    """(A ranks higher, B ranks higher): relevant figures of ``qid`` with both ranks, largest gap first."""
+    from core.metrics.disagreement import rank_gaps as gaps
+
+    sa = query_run_scores(selection, a[0], a[1], qid)
+    sb = query_run_scores(selection, b[0], b[1], qid)
+    return gaps(sa, sb, relevant, min_gap=1, n=n)
