@@ -19,6 +19,8 @@ RESAMPLES = 1000
 SEED = 0
 #: Queries listed in the axis-disagreement view.
 DISAGREEMENTS_SHOWN = 15
+#: Figures shown per side in the A-against-B drill-down (the side that explains the win / loss, the other).
+GAPS_SHOWN, GAPS_SHOWN_OTHER = 5, 3
 
 
 def diff_to_best(iv: pd.DataFrame, metric: str) -> None:
@@ -39,6 +41,7 @@ def diff_to_best(iv: pd.DataFrame, metric: str) -> None:
     st.markdown(f"**Difference to the best system** — {metric_label(metric)}")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="diff_best",
+                     height=min(320, 38 + 35 * len(rows)),
                      column_config={c: st.column_config.NumberColumn(format="%+.4f", width="small")
                                     for c in ("best − system", "CI low", "CI high")})
     r0 = d.iloc[0]
@@ -56,7 +59,7 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
         st.caption(f"Pool sampled with **{', '.join(services.encoder_label(e) for e in source.encoders)}** — "
                    f"from {source.source}.")
     else:
-        stated = tuple(st.multiselect(
+        stated = tuple(st.columns([3, 2])[0].multiselect(
             "The pool was sampled with", list(selection.encoders), key="pool_encoders",
             format_func=services.encoder_label,
             help="Not recorded for this corpus (no `python -m core sample` run.json beside the pool). "
@@ -84,7 +87,9 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
     note = (f"Share of each system's top {pb.k} (per query, averaged) with no judgement on that axis; "
             "unjudged hits count as not relevant in MAP and nDCG, so a system that did not sample the pool is "
             "penalised for every relevant figure nobody judged.")
-    if known and len(pooled) and len(others):
+    if float(pb.frame["unjudged"].max()) == 0.0:
+        note += f" Here every system's top {pb.k} is fully judged on every axis: no system is penalised."
+    elif known and len(pooled) and len(others):
         note += (f" Mean unjudged (any axis): sampling systems {pooled['unjudged'].mean():.1%}, "
                  f"the others {others['unjudged'].mean():.1%}.")
     st.caption(note)
@@ -155,8 +160,8 @@ def _cells(corpus, qid: str, items, judgements, who: str) -> str:
         if f is None:
             continue
         cells.append(
-            f"<div style='display:inline-block;width:132px;margin:0 6px 8px 0;vertical-align:top;font-size:0.75em'>"
-            f"<img src='{_data_uri(f.path, 140)}' style='width:132px;height:132px;border:1px solid #ddd'/>"
+            f"<div style='display:inline-block;width:120px;margin:0 6px 8px 0;vertical-align:top;font-size:0.75em'>"
+            f"<img src='{_data_uri(f.path, 128)}' style='width:120px;height:120px;border:1px solid #ddd'/>"
             f"<div><b>A #{ra}</b> · <b>B #{rb}</b> ({who} +{abs(rb - ra)})</div>"
             f"<div>{badges({ax: judgements(ax, doc) for ax in AXES})}</div>"
             f"<div title='{html.escape(f.title)}' style='white-space:nowrap;overflow:hidden;"
@@ -174,14 +179,15 @@ def a_vs_b(corpus, selection: Selection, a, b, qid: str, row, qrels) -> None:
     cols = st.columns(2)
     for col, ax in zip(cols, (row["up"], row["down"])):
         relevant = [d for d, r in (qrels.get(ax) or {}).get(qid, {}).items() if r >= 1]
-        a_hi, b_hi = services.scores.rank_gaps(selection, a, b, qid, relevant)
+        a_hi, b_hi = services.scores.rank_gaps(selection, a, b, qid, relevant, n=GAPS_SHOWN)
         with col:
-            sign = "wins" if ax == row["up"] else "loses"
-            st.markdown(f"A **{sign}** on **{AXIS_LABELS[ax]}** ({row[ax]:+.3f}): relevant figures "
-                        f"({len(relevant)}) ranked much higher by")
-            shown = (a_hi, "A") if ax == row["up"] else (b_hi, "B")
-            other = (b_hi, "B") if ax == row["up"] else (a_hi, "A")
-            for items, who in (shown, other):
-                st.caption(f"{who} ranks higher ({len(items)})" if items else f"{who} ranks none higher")
+            won = ax == row["up"]
+            st.markdown(f"A **{'wins' if won else 'loses'}** on **{AXIS_LABELS[ax]}** ({row[ax]:+.3f}) — "
+                        f"{len(relevant)} figures relevant on this axis")
+            first, second = ((a_hi, "A"), (b_hi, "B")) if won else ((b_hi, "B"), (a_hi, "A"))
+            for i, (items, who) in enumerate((first, second)):
+                items = items if i == 0 else items[:GAPS_SHOWN_OTHER]
+                st.caption(f"Ranked higher by {who}, largest rank gap first" if items
+                           else f"None ranked higher by {who}")
                 if items:
                     st.markdown(_cells(corpus, qid, items, judgement, who), unsafe_allow_html=True)

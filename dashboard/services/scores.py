@@ -124,7 +124,7 @@ def _intervals(key: str, resamples: int, seed: int, _selection: Selection):
 
 def run_score_dicts(selection: Selection) -> dict:
     """``{(encoder, run): {qid: {docid: score}}}`` of every run of the selection (skips impossible runs)."""
-    return _run_score_dicts(selection.runs_key, selection)
+    return _run_score_dicts(selection.key, selection)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -133,13 +133,13 @@ def _run_score_dicts(key: str, _selection: Selection) -> dict:
     from core.evaluation import run_scores
 
     s = _selection
+    table, _, _ = evaluation(s)  # the systems evaluated (text-only encoders have desc / labels runs)
     out = {}
-    for spec in s.encoders:
-        for run in s.runs:
-            try:
-                out[(spec, run)] = run_scores(corpus(s.corpus), spec, run, s.weight, protocol=s.protocol or None)
-            except (EncoderUnavailable, ValueError, RuntimeError, OSError):
-                continue
+    for spec, run in dict.fromkeys(zip(table["encoder"], table["run"])):
+        try:
+            out[(spec, run)] = run_scores(corpus(s.corpus), spec, run, s.weight, protocol=s.protocol or None)
+        except (EncoderUnavailable, ValueError, RuntimeError, OSError):
+            continue
     return out
 
 
