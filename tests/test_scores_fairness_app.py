@@ -88,7 +88,7 @@ def test_error_bars_pool_bias_and_axis_disagreement_on_the_demo(shared_cache):
     assert len(table) == min(15, len(dis)) and len(dis) > 0
     assert np.allclose(table["gap"].to_numpy(), dis["gap"].head(15).to_numpy(), atol=1e-12)
     md = " ".join(m.value for m in at.markdown)
-    assert "A = HOG · image, B = AHDH · image" in md and "relevant figures" in md
+    assert "A = HOG · image, B = AHDH · image" in md and "relevant on this axis" in md
     assert "A #" in md and "B #" in md  # both ranks on the thumbnails
     assert not at.exception
 
