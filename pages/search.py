@@ -6,7 +6,7 @@ from core.figures import IMAGE_EXTENSIONS, ImageError, store_upload
 from dashboard import serve, services, session, sidebar, urlstate, workspace
 from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import search_examiner, search_examiner_panels, search_explain, search_widgets
+from pages import search_examiner, search_examiner_panels, search_explain, search_numerals, search_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -131,8 +131,10 @@ with container:
         search_examiner.tie_warnings(results, facts)
         mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                     default="Compact", label_visibility="collapsed")
-        search_widgets.result_columns(corpus, same_as or query, results, ctx.k, compact=(mode != "Cards"),
+        shown = search_numerals.fold_families(ctx.corpus_spec, results)  # family copies: one card
+        search_widgets.result_columns(corpus, same_as or query, shown, ctx.k, compact=(mode != "Cards"),
                                       self_hit=same_as, qrels=jqrels)
+        search_numerals.numerals_section(ctx.corpus_spec, corpus, shown)
         judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
     search_explain.part_search_panel(ctx.corpus_spec, corpus, searched, encoders, ctx.k)
     search_examiner_panels.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)

@@ -12,6 +12,7 @@ from dashboard.components.cards import badges, fig_label, figure_card, figure_ca
 from dashboard.components.judging import unjudged_badge
 from pages import search_explain
 from pages.search_examiner import hit_actions, query_thumbnail, region_label
+from pages.search_numerals import family_badge
 
 #: What a result's score is, per search mode.
 SCORE_LABELS = {"image": ("cosine", "cosine similarity of the query's and the figure's embeddings"),
@@ -191,6 +192,7 @@ def result_columns(corpus: Corpus, query: str | None, results: dict[str, dict], 
                 header = f"<b>#{rank}</b> · {_score(score, score_kind)}"
                 if fid == self_hit:
                     header += " · <b title='the file you uploaded is this corpus figure'>= your upload</b>"
+                header += family_badge(r, fid)
                 with col:
                     if compact:
                         _compact_row(fig, header, _marks(corpus, query, fid, counts, k, qrels),

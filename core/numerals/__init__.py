@@ -5,10 +5,10 @@ stands for from the figure's description ("a housing 10 having a lid 12" → 10:
 ``build`` — the cached, resumable per-corpus build and the linking.
 """
 from .build import (NUMERALS_VERSION, FigureNumerals, Numeral, NumeralBuild, build_numerals, engine_key, link,
-                    read_figure)
+                    part_matches, read_figure)
 from .labels import is_numeral, key, parse_numeral_labels
 from .ocr import DEFAULT_ENGINE, ENGINES, EngineUnavailable, Token, engine_available, get_engine
 
 __all__ = ["NUMERALS_VERSION", "FigureNumerals", "Numeral", "NumeralBuild", "build_numerals", "engine_key", "link",
-           "read_figure", "is_numeral", "key", "parse_numeral_labels", "DEFAULT_ENGINE", "ENGINES",
+           "part_matches", "read_figure", "is_numeral", "key", "parse_numeral_labels", "DEFAULT_ENGINE", "ENGINES",
            "EngineUnavailable", "Token", "engine_available", "get_engine"]

@@ -59,11 +59,15 @@ class FigureNumerals:
 
     def matching(self, query: str) -> tuple[Numeral, ...]:
         """Numerals whose part name contains every word of ``query`` (case and plural blind)."""
-        words = [_singular(w) for w in re.findall(r"[a-z]+", query.lower())]
-        if not words:
-            return ()
-        return tuple(n for n in self.linked
-                     if all(w in [_singular(x) for x in re.findall(r"[a-z]+", n.label)] for w in words))
+        return tuple(n for n in self.linked if part_matches(n.label, query))
+
+
+def part_matches(label: str, query: str) -> bool:
+    """Whether part name ``label`` contains every word of ``query`` (case and plural blind;
+    False for an empty query or label)."""
+    words = [_singular(w) for w in re.findall(r"[a-z]+", query.lower())]
+    have = [_singular(x) for x in re.findall(r"[a-z]+", (label or "").lower())]
+    return bool(words) and all(w in have for w in words)
 
 
 @dataclass

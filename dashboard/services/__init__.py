@@ -10,6 +10,7 @@ in ``st.cache_data``. Nothing here draws on the page.
 - ``encoders``: encoder status, labels, capabilities, the in-memory indices
 - ``search``, ``examiner``: search results (plain and examiner queries)
 - ``explain``: match heatmaps, the part index and part-level search
+- ``numerals``: reference numerals of hits (OCR, names) and family copies among hits
 - ``maps``: UMAP frames, the joint image+text map, query placement, hover thumbnails
 - ``map_agreement``: neighbourhood agreement of two encoders, pictures at map points, judged pairs
 - ``scores``, ``judging``: evaluation tables, significance, run files, judged@k rankings
@@ -21,7 +22,8 @@ The few functions every page uses are re-exported here (``services.corpus``, ``s
 """
 from __future__ import annotations
 
-from . import corpora, encoders, examiner, explain, judging, map_agreement, maps, models, sampling, scores, search
+from . import (corpora, encoders, examiner, explain, judging, map_agreement, maps, models, numerals, sampling, scores,
+               search)
 from .corpora import corpus, figure_with_bytes, reload_corpus, thumbnail, unreadable_figures
 from .encoders import (
     can, default_encoders, encoder_label, encoder_status, index, index_loaded, loaded_indices, model_health,
@@ -29,7 +31,7 @@ from .encoders import (
 )
 
 __all__ = [
-    "corpora", "encoders", "examiner", "explain", "judging", "map_agreement", "maps", "models", "sampling",
+    "corpora", "encoders", "examiner", "explain", "judging", "map_agreement", "maps", "models", "numerals", "sampling",
     "scores", "search",
     "corpus", "thumbnail", "figure_with_bytes", "reload_corpus", "unreadable_figures",
     "can", "default_encoders", "encoder_label", "encoder_status", "index", "index_loaded", "loaded_indices",
