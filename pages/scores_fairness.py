@@ -80,8 +80,10 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
         rows.append(row)
     df = pd.DataFrame(rows)
     st.dataframe(df, hide_index=True, width="stretch", key="pool_bias_table",
-                 column_config={c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
-                                for c in df.columns if c.startswith("unjudged")})
+                 column_config={"sampled the pool": st.column_config.TextColumn(width="small"),
+                                **{c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0,
+                                                                      format="percent")
+                                   for c in df.columns if c.startswith("unjudged")}})
     anyax = pb.frame[pb.frame["axis"] == "any"]
     pooled, others = anyax[anyax["in_pool"].astype(bool)], anyax[~anyax["in_pool"].astype(bool)]
     note = (f"Share of each system's top {pb.k} (per query, averaged) with no judgement on that axis; "
@@ -132,10 +134,10 @@ def axis_disagreement(corpus, selection: Selection, per_query: pd.DataFrame, qre
         return
     axes = [x for x in AXES if x in dis.columns]
     top = dis.head(DISAGREEMENTS_SHOWN)
-    view = pd.DataFrame({"query": [fig_label(corpus, q) for q in top.index],
-                         **{AXIS_LABELS[x]: top[x].astype(float) for x in axes},
+    view = pd.DataFrame({"query": [fig_label(corpus, q) for q in top.index], "gap": top["gap"].astype(float),
                          "A up on": [AXIS_LABELS[x] for x in top["up"]],
-                         "A down on": [AXIS_LABELS[x] for x in top["down"]], "gap": top["gap"].astype(float)},
+                         "A down on": [AXIS_LABELS[x] for x in top["down"]],
+                         **{AXIS_LABELS[x]: top[x].astype(float) for x in axes}},
                         index=top.index)
     st.caption(f"{len(dis)} queries where **A = {system_name(*a)}** beats **B = {system_name(*b)}** on one "
                f"axis and loses on another ({metric_label(metric)}, A − B per axis), largest gap first"
@@ -146,7 +148,7 @@ def axis_disagreement(corpus, selection: Selection, per_query: pd.DataFrame, qre
                  column_config={**{AXIS_LABELS[x]: st.column_config.NumberColumn(format="%+.3f", width="small")
                                    for x in axes},
                                 "gap": st.column_config.NumberColumn(format="%.3f", width="small"),
-                                "query": st.column_config.TextColumn(width="large")})
+                                "query": st.column_config.TextColumn(width="medium")})
     q = st.session_state.get("ax_q")
     if q not in top.index:
         q = top.index[0]
