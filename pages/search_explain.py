@@ -12,7 +12,8 @@ from core import Corpus
 from core.explain.pair import HEAT_MEANING
 from dashboard import examiner, services, session
 
-OPEN = "_explain_open"  # {(query, spec, fid)} whose explanation is shown
+OPEN = "_explain_open"
+SOURCES = {"cells": "HOG cells", "tokens": "ViT patch tokens", "feature map": "the model's feature map"}  # {(query, spec, fid)} whose explanation is shown
 
 
 def _region(query: str) -> tuple[float, float, float, float] | None:
@@ -55,9 +56,15 @@ def _picture(corpus_spec: str, query: str, spec: str, fid: str, width="stretch")
         st.caption(f":material/block: No heatmap: {res['none']}")
         return
     x0, y0, x1, y1 = res["box"]
-    st.image(res["png"], width=width)
+    import base64
+
+    # an <img>, not st.image: the compact grid caps its images at thumbnail height
+    src = "data:image/png;base64," + base64.b64encode(res["png"]).decode("ascii")
+    size = f"width:{width}px;max-width:100%" if isinstance(width, int) else "width:100%"
+    st.markdown(f"<img src='{src}' alt='heatmap of where {html.escape(fid)} matches the query' "
+                f"style='{size};border:1px solid #ddd;border-radius:4px'>", unsafe_allow_html=True)
     st.caption(f"{'Region' if region else 'Query'} best found at x {x0 * 100:.0f}–{x1 * 100:.0f} %, "
-               f"y {y0 * 100:.0f}–{y1 * 100:.0f} % (cosine {res['score']:.2f}, {source}). "
+               f"y {y0 * 100:.0f}–{y1 * 100:.0f} % (window cosine {res['score']:.2f}; {SOURCES[source]}). "
                + HEAT_MEANING["window" if region else "cells"].capitalize() + ".")
 
 
@@ -69,12 +76,13 @@ def patent_compare(corpus: Corpus, query: str, fid: str) -> None:
     if not corpus_spec or fid == query:
         return
     usable = [s for s in specs if services.explain.support(s)[0]]
-    with st.expander("Where this figure agrees with the query (heatmap)", icon=":material/center_focus_strong:"):
-        if not usable:
-            st.caption("None of the selected encoders has a spatial map (HOG, CLIP ViTs and timm models do).")
-            return
-        spec = st.selectbox("Encoder", usable, key="xp-patent-enc", format_func=services.encoder_label)
-        _picture(corpus_spec, query, spec, fid, width=560)
+    if not st.toggle("Where this figure agrees with the query (heatmap)", key="xp-patent-on"):
+        return
+    if not usable:
+        st.caption("None of the selected encoders has a spatial map (HOG, CLIP ViTs and timm models do).")
+        return
+    spec = st.selectbox("Encoder", usable, key="xp-patent-enc", format_func=services.encoder_label)
+    _picture(corpus_spec, query, spec, fid, width=560)
 
 
 # --------------------------------------------------------------------------- part-level search
@@ -82,8 +90,10 @@ def part_search_panel(corpus_spec: str, corpus: Corpus, query: str, encoders: tu
     """The query (or its region) looked for inside every figure; each hit shows the matching box."""
     region = _region(query)
     what = "the region" if region else "the query"
-    with st.expander(f"Find {what} inside other figures (part-level search)", icon=":material/select_all:",
-                     expanded=bool(st.session_state.get("xp_parts_on"))):
+    # a toggle, not an expander: an expander's body runs (and would search) even when closed
+    if not st.toggle(f"Find {what} inside other figures (part-level search)", key="xp_parts_on"):
+        return
+    with st.container(border=True):
         usable = [s for s in encoders if services.explain.support(s)[0]]
         if not usable:
             st.caption("None of the selected encoders has a spatial map; select HOG, a CLIP ViT or a timm model.")
@@ -108,7 +118,6 @@ def part_search_panel(corpus_spec: str, corpus: Corpus, query: str, encoders: tu
                     corpus_spec, s, lambda d, t, s=s: bar.progress(d / max(t, 1),
                                                                    text=f"{services.encoder_label(s)}: {d}/{t} figures"))
             bar.empty()
-        st.session_state["xp_parts_on"] = True
         cols = st.columns(len(usable))
         for col, spec in zip(cols, usable):
             with col:

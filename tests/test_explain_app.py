@@ -67,6 +67,8 @@ def test_explain_button_shows_the_heatmap_and_says_when_there_is_none(figs):
 
 def test_part_search_of_a_region_finds_the_figure_with_the_component(figs):
     at = _page(figs, region=REGION)
+    assert not [b for b in at.button if b.key == "xp-build"]  # nothing until the toggle is on
+    at.toggle(key="xp_parts_on").set_value(True).run()
     build = _button(at, "xp-build")
     build.click().run()
     assert not at.exception, at.exception
