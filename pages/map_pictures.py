@@ -19,8 +19,8 @@ from core.corpora import AXES, AXIS_LABELS
 from core.map_overlays import MAX_PICTURES, segments, spread_sample
 from dashboard import services
 
-DOTS, SPREAD, REGION = "Dots", "Pictures across the map", "Pictures of the selected region"
-SIZES = {"small": 16, "medium": 12, "large": 8}  # pictures across the map's longer side
+DOTS, SPREAD, REGION = "Dots", "Pictures", "Pictures of the selection"
+SIZES = {"small": 12, "medium": 8, "large": 5}  # pictures across the map's longer side
 PICTURE_PX = 96
 
 
@@ -36,11 +36,11 @@ class Overlay:
 
 def controls(corpus: Corpus, corpus_spec: str, has_selection: bool) -> Overlay:
     """The 'Points as' and 'Judged pairs' controls above the maps."""
-    c1, c2, c3, c4 = st.columns([3, 1.4, 2, 1.6], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([3.2, 1.3, 2.2, 1.8], vertical_alignment="bottom")
     points = c1.segmented_control("Points as", [DOTS, SPREAD, REGION], default=DOTS, key="map_points",
-                                  help=f"Pictures: at most {MAX_PICTURES} drawings a map, spread so that they do not "
-                                       "overlap. 'Selected region': box- or lasso-select an area first; the map "
-                                       "zooms to it and draws its pictures.") or DOTS
+                                  help=f"Pictures: at most {MAX_PICTURES} drawings a map, spread over it so that they do "
+                                       "not overlap. 'Of the selection': box- or lasso-select an area first; the "
+                                       "map zooms to it and draws its pictures.") or DOTS
     across = SIZES[c2.selectbox("Picture size", list(SIZES), index=1, key="map_picture_size",
                                 disabled=points == DOTS)]
     if points == REGION and not has_selection:

@@ -123,17 +123,17 @@ def test_pictures_across_the_map_and_of_the_selected_region(cache, drawings):
 
     at = _map(drawings)
     assert all(not s["layout"].get("images") for s in _specs(at))  # dots by default
-    at.session_state["map_points"] = "Pictures across the map"
+    at.session_state["map_points"] = "Pictures"
     at.run()
     for spec in _specs(at)[:2]:
         images = spec["layout"]["images"]
         xy = np.array([[x, y] for tr in spec["data"] if tr.get("customdata")
                        for x, y in zip(_decode(tr["x"]), _decode(tr["y"]))])
-        assert len(images) == len(spread_sample(xy, across=12)[0]) > 5
+        assert len(images) == len(spread_sample(xy, across=8)[0]) > 5
         assert all(im["source"].startswith("data:image/png;base64,") and im["xref"] == "x" for im in images)
     ids = [f"f{i:02d}" for i in range(0, 30, 3)]
     at.session_state["map_selection"] = ids
-    at.session_state["map_points"] = "Pictures of the selected region"
+    at.session_state["map_points"] = "Pictures of the selection"
     at.session_state["map_picture_size"] = "large"
     at.run()
     assert not at.exception

@@ -40,10 +40,25 @@ def agreement_seconds(corpus_spec: str) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def point_thumbs(corpus_spec: str, ids: tuple[str, ...], size: int) -> dict[str, str]:
-    """PNG data URIs of the figures drawn as pictures on the map."""
-    from .maps import thumb_uris
+    """PNG data URIs of the figures drawn as pictures on the map, each framed by a thin grey
+    line so that neighbouring drawings stay apart on the map's pale background."""
+    import base64
+    import io
 
-    return thumb_uris(corpus_spec, ids, size)
+    from PIL import Image, ImageDraw
+
+    from .corpora import thumbnail
+
+    c = corpus(corpus_spec)
+    out = {}
+    for i in ids:
+        if i in c.by_id:
+            im = Image.open(io.BytesIO(thumbnail(str(c.by_id[i].path), size))).convert("RGB")
+            ImageDraw.Draw(im).rectangle([0, 0, im.width - 1, im.height - 1], outline=(140, 140, 150), width=2)
+            buf = io.BytesIO()
+            im.save(buf, "PNG")
+            out[i] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return out
 
 
 def judged_pairs(corpus_spec: str, axis: str, relevant: bool = True) -> list[tuple[str, str]]:
