@@ -2,9 +2,10 @@
 and judged pairs as lines.
 
 :func:`spread_sample` picks at most ``cap`` points of a region so that their pictures do not
-overlap: the region is cut into square cells the size of one picture and each occupied cell
-contributes the point nearest its centre (cells nearest the region's centre first when there
-are more than ``cap``). The pictures are then drawn at their points' positions, one cell wide.
+overlap: the region is cut into square cells the size of one picture, each occupied cell offers
+the point nearest its centre, and these candidates are taken cells nearest the region's centre
+first, each only if its picture (a square of one cell's side centred on the point, drawn
+``FILL`` of that size) overlaps none taken before. The pictures are then drawn at their points.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from .corpora.base import AXES, Corpus
 
 #: Pictures drawn on one map at most (each is a data URI in the page).
 MAX_PICTURES = 150
+#: A picture is drawn this share of a cell wide, so two accepted ones keep a small gap.
+FILL = 0.94
 
 
 def spread_sample(xy: np.ndarray, box: tuple[float, float, float, float] | None = None, across: int = 12,
@@ -52,8 +55,16 @@ def spread_sample(xy: np.ndarray, box: tuple[float, float, float, float] | None 
     order = np.lexsort((rows, dist, cid))  # per cell: the point nearest its centre, then lower row
     first = order[np.r_[True, cid[order][1:] != cid[order][:-1]]]
     mid = (lo + hi) / 2.0
-    chosen = first[np.lexsort((rows[first], np.hypot(*(centre[first] - mid).T)))][:cap]
-    return np.sort(rows[chosen]), side
+    offered = first[np.lexsort((rows[first], np.hypot(*(centre[first] - mid).T)))]
+    taken: list[int] = []
+    pts = xy[rows]
+    for c in offered:
+        if len(taken) >= cap:
+            break
+        if taken and np.abs(pts[taken] - pts[c]).max(axis=1).min() < side * FILL:
+            continue  # its picture would overlap one already taken
+        taken.append(int(c))
+    return np.sort(rows[np.array(taken, dtype=np.int64)]), side
 
 
 def judged_pairs(corpus: Corpus, axis: str, relevant: bool = True) -> list[tuple[str, str]]:

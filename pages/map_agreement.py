@@ -92,9 +92,12 @@ def section(corpus: Corpus, corpus_spec: str, spec_a: str, spec_b: str | None, s
                    "Also a colouring of the maps (**Colour by**).")
         return
     la, lb = services.encoder_label(spec_a), services.encoder_label(spec_b)
-    c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
-    with c1:
-        k = k_control(len(corpus)) if show_k else int(st.session_state[K_KEY])
+    if show_k:
+        c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
+        with c1:
+            k = k_control(len(corpus))
+    else:  # the colouring above holds k
+        k, c2 = int(st.session_state[K_KEY]), st
     c2.caption(f"For every figure: its {k} nearest neighbours under **{la}** and under **{lb}**, found in each "
                "encoder's own embedding space (exact cosine, not the 2-D map), and their overlap "
                "|A ∩ B| / |A ∪ B| (Jaccard): 1 = the same neighbours, 0 = none in common.")
@@ -131,9 +134,9 @@ def disagreement_list(corpus: Corpus, corpus_spec: str, valid: pd.DataFrame, k: 
     s = dict(zip(valid["id"], valid["shared"]))
     table = pd.DataFrame({
         "picture": [pictures.get(i) for i in worst],
-        "figure": [fig_label(corpus, i) for i in worst],
-        "shared": [f"{s[i]} of {k}" for i in worst],
         "Jaccard": [round(float(j[i]), 3) for i in worst],
+        "shared": [f"{s[i]} of {k}" for i in worst],
+        "figure": [fig_label(corpus, i) for i in worst],
     })
     st.markdown(f"**The {len(worst)} figures the encoders disagree on most**")
     st.dataframe(table, hide_index=True, width="stretch", height=300, row_height=56,

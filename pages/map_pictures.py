@@ -16,10 +16,10 @@ import streamlit as st
 
 from core import Corpus
 from core.corpora import AXES, AXIS_LABELS
-from core.map_overlays import MAX_PICTURES, segments, spread_sample
+from core.map_overlays import FILL, MAX_PICTURES, segments, spread_sample
 from dashboard import services
 
-DOTS, SPREAD, REGION = "Dots", "Pictures", "Pictures of the selection"
+DOTS, SPREAD, REGION = "Dots", "Pictures", "Selection, zoomed"
 SIZES = {"small": 12, "medium": 8, "large": 5}  # pictures across the map's longer side
 PICTURE_PX = 96
 
@@ -36,10 +36,10 @@ class Overlay:
 
 def controls(corpus: Corpus, corpus_spec: str, has_selection: bool) -> Overlay:
     """The 'Points as' and 'Judged pairs' controls above the maps."""
-    c1, c2, c3, c4 = st.columns([3.2, 1.3, 2.2, 1.8], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([3.4, 1.3, 2.2, 1.8], vertical_alignment="bottom")
     points = c1.segmented_control("Points as", [DOTS, SPREAD, REGION], default=DOTS, key="map_points",
                                   help=f"Pictures: at most {MAX_PICTURES} drawings a map, spread over it so that they do "
-                                       "not overlap. 'Of the selection': box- or lasso-select an area first; the "
+                                       "not overlap. 'Selection, zoomed': box- or lasso-select an area first; the "
                                        "map zooms to it and draws its pictures.") or DOTS
     across = SIZES[c2.selectbox("Picture size", list(SIZES), index=1, key="map_picture_size",
                                 disabled=points == DOTS)]
@@ -100,7 +100,7 @@ def place_images(fig, xy: np.ndarray, ids, side: float, uris: dict[str, str]) ->
     """Put the pictures ``uris[id]`` on ``fig`` centred at ``xy``, ``side`` map units wide
     (a little less, so neighbouring pictures keep a gap); returns how many were placed."""
     images = [dict(source=uris[i], xref="x", yref="y", x=float(x), y=float(y),
-                   sizex=side * 0.94, sizey=side * 0.94, xanchor="center", yanchor="middle",
+                   sizex=side * FILL, sizey=side * FILL, xanchor="center", yanchor="middle",
                    layer="above", sizing="contain", opacity=1.0)
               for (x, y), i in zip(xy, ids) if i in uris]
     fig.update_layout(images=images)

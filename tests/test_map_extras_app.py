@@ -133,7 +133,7 @@ def test_pictures_across_the_map_and_of_the_selected_region(cache, drawings):
         assert all(im["source"].startswith("data:image/png;base64,") and im["xref"] == "x" for im in images)
     ids = [f"f{i:02d}" for i in range(0, 30, 3)]
     at.session_state["map_selection"] = ids
-    at.session_state["map_points"] = "Pictures of the selection"
+    at.session_state["map_points"] = "Selection, zoomed"
     at.session_state["map_picture_size"] = "large"
     at.run()
     assert not at.exception
