@@ -88,3 +88,21 @@ def test_constant_values_give_a_point_interval_and_bad_arguments_fail():
         check_resamples("many")
     with pytest.raises(ValueError, match="confidence"):
         bootstrap_intervals(pq, resamples=100, confidence=1.0)
+
+
+def test_scores_page_csv_carries_the_intervals():
+    import io
+
+    from pages.scores_widgets import results_csv
+
+    pq = _per_query(nq=10).replace({"encoder": {"A": "hog", "B": "ahdh", "C": "tfidf"}})
+    table = pq.groupby(["encoder", "run", "axis", "metric"], sort=False)["value"].mean().reset_index()
+    iv = bootstrap_intervals(pq, resamples=100, seed=2)
+    df = pd.read_csv(io.BytesIO(results_csv(table, None, corpus="demo", protocol="clean", weight=1.0, test="t",
+                                            n_by_axis={"visual": 10, "semantic": 10}, intervals=iv)))
+    assert len(df) == len(table)
+    merged = df.merge(iv, on=["encoder", "run", "axis"], suffixes=("", "_iv"))
+    merged = merged[merged["measure"].map({"MAP": "AP", "nDCG@10": "nDCG@10"}) == merged["metric"]]
+    assert len(merged) == len(table)
+    assert np.allclose(merged["ci_low"], merged["ci_low_iv"]) and np.allclose(merged["diff_high"], merged["diff_high_iv"])
+    assert set(df["ci_resamples"]) == {100} and set(df["ci_seed"]) == {2}

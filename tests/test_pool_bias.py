@@ -91,3 +91,37 @@ def test_reference_pool_encoders_and_spec_matching():
     assert src.known and len(src.encoders) == 4
     assert base_spec("hog@upair") == "hog" and base_spec("clip:ViT-B-32:openai") == "clip:ViT-B-32:openai"
     assert in_pool("timm:resnext101_32x8d.tv_in1k", src.encoders) and not in_pool("hog", src.encoders)
+
+
+@pytest.mark.slow  # draws pools for 3 demo queries (embeds the demo with TF-IDF, HOG and AHDH)
+def test_pool_drawn_by_core_sample_names_its_encoders_in_evaluate(cache, tmp_path, capsys):
+    """End to end: `core sample` writes the pool, a judge fills half of its visual qrels, and
+    `evaluate --pool-bias` reads the sampling encoders from the draw's run.json and counts the
+    unjudged half of each top 10 (checked against a brute-force count of the run files)."""
+    from core.cli import main
+    from core.corpora import load_corpus
+
+    draw = tmp_path / "draw"
+    assert main(["sample", "--corpus", "demo", "--queries", "demo", "--limit", "3", "--seed", "1",
+                 "--out", str(draw)]) == 0
+    pool = load_corpus(f"upair:{draw / 'pool'}")
+    src = sampling_encoders(pool)
+    assert src.known and set(src.encoders) == {"tfidf", "hog", "ahdh"} and "run.json" in src.source
+    meta = json.loads((draw / "pool" / "metadata.json").read_text())
+    judged = {q: [c["hashcode"] for c in e["candidates"]][::2] for q, e in meta.items()}  # every other one
+    (draw / "pool" / "test" / "qrels_visual.txt").write_text(
+        "".join(f"{q} 0 {d} {i % 2}\n" for q, ds in judged.items() for i, d in enumerate(ds)))
+    capsys.readouterr()
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--corpus", f"upair:{draw / 'pool'}", "--encoders", "hog", "--runs", "image",
+                 "--metrics", "AP", "--incomplete", "--bootstrap", "0", "--pool-bias", "--allow-problems",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "sampled with: " in text and "run.json (written by `python -m core sample`)" in text
+    row = next(ln.split() for ln in text.splitlines() if ln.startswith("hog ") and "%" in ln)
+    run = {}
+    for ln in next(out.glob("*.run")).read_text().splitlines():
+        q, _, d, _, s, _ = ln.split()
+        run.setdefault(q, {})[d] = float(s)
+    expect = _brute(run, {q: set(ds) for q, ds in judged.items()}, 10)
+    assert row[2] == "yes" and row[3] == f"{expect:.1%}" and expect > 0
