@@ -107,8 +107,11 @@ def test_report_links_every_patent_and_lays_out_without_overlap(browser, tmp_pat
         sl = sl.add(ShortlistItem.from_results(corpus, f, res, note="a note"))
     long_id = "f" * 40 + "_fig_0003_a_very_long_file_name_without_spaces"  # a real corpus's hash-like figure id
     sl = sl.add(ShortlistItem(long_id, "EP" + "1" * 30 + "A1", "x" * 90))
+    for fid, cat in zip(res["hog"].ids[:3], "XYA"):  # search-report categories and filters are laid out too
+        sl = sl.with_category(fid, cat)
     patents = group_by_patent(corpus, res)
-    html = render_report(corpus, q, sl, patents, ("hog",))
+    html = render_report(corpus, q, sl, patents, ("hog",),
+                         filters={"earlier art": "priority date before 2020-01-01", "CPC classes": "A01D, H04N5/232"})
     path = tmp_path / "report.html"
     path.write_text(html, encoding="utf-8")
     page = browser.new_page(viewport={"width": width, "height": height})

@@ -105,9 +105,9 @@ def _patents_html(patents: Sequence[PatentHit], encoders: Sequence[str]) -> str:
     for p in patents:
         ranks = "".join(f'<td class="num">{p.best_rank.get(s, "—")}</td>' for s in encoders)
         who = _patent_link(p.patent) if p.patent else f'<span class="id">{_e(p.key)}</span>'
-        rows.append(f"<tr><td>{who}</td><td>{_e(p.section)}</td><td>{_e(p.title)}</td>"
+        rows.append(f"<tr><td>{who}</td><td class=\"date\">{_e(p.section)}</td><td>{_e(p.title)}</td>"
                     f'<td class="date">{_e(p.priority_date)}</td><td>{p.n_hits} / {p.total_figures}</td>{ranks}</tr>')
-    return ("<h2>Patents among the hits</h2><table><tr><th>patent</th><th>CPC</th><th>title</th><th>priority</th>"
+    return ("<h2>Patents among the hits</h2><table><tr><th>patent</th><th class=\"date\">CPC</th><th>title</th><th>priority</th>"
             f"<th>figures hit</th>{head}</tr>{''.join(rows)}</table>")
 
 
