@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import load_corpus
 from core.annotation.agreement import judgement_set
-from core.annotation.judgements import ADJUDICATOR, JudgementStore, export_qrels
+from core.annotation.judgements import ADJUDICATOR, JudgementStore
+from core.annotation.judgements_qrels import export_qrels
 from core.annotation.judgements_queue import blind_order
 from core.annotation.pooling import benchmark_pool
 from core.qrels import read_qrels
@@ -127,7 +128,7 @@ def test_agreement_and_adjudication_pages(upair_samples):
 
 
 def test_import_and_export_modes(upair_samples):
-    from core.annotation.judgements import read_qrels_dir
+    from core.annotation.judgements_qrels import read_qrels_dir
 
     spec = f"upair:{upair_samples}"
     at = _judge(spec, "imp")

@@ -5,7 +5,8 @@ import pytest
 
 from core import load_corpus
 from core.annotation.agreement import judgement_set
-from core.annotation.judgements import JudgementStore, import_qrels
+from core.annotation.judgements import JudgementStore
+from core.annotation.judgements_qrels import import_qrels
 from core.evaluation import evaluate
 
 pytestmark = pytest.mark.shared

@@ -12,16 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.annotation.judgements import (
-    Journal,
-    JudgementStore,
-    export_qrels,
-    export_upair,
-    import_qrels,
-    read_qrels_dir,
-    replay,
-    to_qrels,
-)
+from core.annotation.judgements import Journal, JudgementStore, replay
+from core.annotation.judgements_qrels import export_qrels, export_upair, import_qrels, read_qrels_dir, to_qrels
 from core.annotation.judgements_queue import blind_order, progress, resume_at
 from core.annotation.pooling import judged_at_k, unjudged_top_k
 from core.qrels import read_qrels

@@ -17,7 +17,8 @@ from typing import Mapping
 import numpy as np
 
 from ..corpora.base import AXES, Corpus
-from .judgements import ADJUDICATOR, JudgementStore, Pair, PairJudgement, to_qrels
+from .judgements import ADJUDICATOR, JudgementStore, Pair, PairJudgement
+from .judgements_qrels import to_qrels
 
 Judged = Mapping[Pair, PairJudgement]
 Qrels = dict[str, dict[str, dict[str, int]]]

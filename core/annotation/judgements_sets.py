@@ -22,6 +22,7 @@ from typing import Mapping
 
 from ..corpora.base import AXES
 from . import judgements as jm
+from .judgements_qrels import qrels_pairs
 from .judgements import ADJUDICATOR, Journal, JudgementStore, Pair, PairJudgement, time_key
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
@@ -131,7 +132,7 @@ def import_set(store: JudgementStore, name: str, qrels: Qrels, source: str, *, a
         raise SetInUse(f"a judgement set named {name!r} exists ({n} judged pair(s)); choose a new name, or "
                        "confirm adding to it")
     batch = secrets.token_hex(8)
-    items = jm.qrels_pairs(qrels)  # validated: grades are 0 or 1
+    items = qrels_pairs(qrels)  # validated: grades are 0 or 1
     journal.record_many(items, source=str(source), **{"import": batch})
     offset, size = journal.last_span
     ev = {"event": "import", "id": batch, "set": journal.annotator, "source": str(source), "t": jm._now(),

@@ -38,7 +38,8 @@ def cmd_import(args) -> int:
 
 def cmd_export(args) -> int:
     from ..annotation.agreement import judgement_set
-    from ..annotation.judgements import JudgementStore, export_qrels, export_upair
+    from ..annotation.judgements import JudgementStore
+    from ..annotation.judgements_qrels import export_qrels, export_upair
     from ..outdir import check_output
 
     check_output(args.out, "judge-export --upair" if args.upair else "judge-export")

@@ -85,7 +85,7 @@ def import_qrels(store, corpus_obj, target: str, files, *, add: bool, by: str):
 def qrels_zip(store, corpus_obj, chosen: str) -> bytes:
     """A zip of TREC qrels files (one per axis) of the judgement set ``chosen``."""
     from core.annotation.agreement import judgement_set
-    from core.annotation.judgements import export_qrels
+    from core.annotation.judgements_qrels import export_qrels
 
     qrels = judgement_set(chosen, store, corpus_obj)
     buf = io.BytesIO()
@@ -98,7 +98,7 @@ def qrels_zip(store, corpus_obj, chosen: str) -> bytes:
 def write_upair_export(store, corpus_obj, chosen: str) -> Path:
     """The judgement set ``chosen`` as a new UPAIR-layout folder under the store's ``exports/``."""
     from core.annotation.agreement import judgement_set
-    from core.annotation.judgements import export_upair
+    from core.annotation.judgements_qrels import export_upair
 
     out = store.dir / "exports" / f"{chosen.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
     export_upair(corpus_obj, judgement_set(chosen, store, corpus_obj), out)
