@@ -75,6 +75,7 @@ def _plain_folder(root, n=4):
     return root
 
 
+@pytest.mark.slow  # imports open_clip + torch (and its training stack): 125 s once on a loaded machine
 def test_clear_messages_for_bad_input(cache, tmp_path, query_patents, tiny_clip_arch):
     from core.adapt import adapt, plan
     from core.adapt.train import resolve_init
