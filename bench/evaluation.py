@@ -10,10 +10,15 @@ next to the largest score and metric difference between the two.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from .common import TINY_CFG, Section, log, ratio, timer
+from .common import ROOT, TINY_CFG, Section, log, ratio, timer
 
 #: Runs compared (the official script writes exactly these three).
 RUNS = ("image", "image+desc", "image+labels")
@@ -85,7 +90,7 @@ def _differences(corpus, spec: str, ours, official: dict) -> dict:
             "rankings": total}
 
 
-def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Section) -> None:
+def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Section, reps: int = 3) -> None:
     import core.evaluation as ev
     from core import config
     from core.corpora import load_corpus
@@ -99,26 +104,37 @@ def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Sec
     arch, ckpt, cfg_dir = _checkpoint(work, arch_name)
     spec = f"clip:{arch}:{ckpt}"
 
-    log(f"eval {tag}: the official evaluation/run.py in a subprocess")
-    official = run_official(run_dir, arch, ckpt, cfg_dir)
-    official_s = official["run_s"] + official["evaluate_s"]
+    official_runs, fresh_runs, fresh_process_runs, loads = [], [], [], []
+    official = None
+    for rep in range(reps):  # interleaved A B A B ...: both sides see the same load
+        log(f"eval {tag} rep {rep + 1}/{reps}: the official evaluation/run.py in a subprocess")
+        loads.append(os.getloadavg()[0])
+        official = run_official(run_dir, arch, ckpt, cfg_dir)
+        official_runs.append(official["run_s"] + official["evaluate_s"])
+        log(f"eval {tag} rep {rep + 1}/{reps}: core.evaluation in a subprocess, empty cache")
+        fresh = _ours_fresh(root, spec, cfg_dir, work / "eval-cache" / f"{tag}-fresh-{rep}")
+        fresh_runs.append(fresh["evaluate_s"])
+        fresh_process_runs.append(fresh["process_s"])
+    official_s = statistics.median(official_runs)
 
-    with config.use_cache(work / "eval-cache" / tag) as cache:
-        shutil.rmtree(cache, ignore_errors=True)
-        cache.mkdir(parents=True)
-        log(f"eval {tag}: core.evaluation, empty cache")
+    with config.use_cache(work / "eval-cache" / f"{tag}-fresh-0") as cache:  # the vectors a fresh run cached
         ev.RESULT_CACHE.clear()
-        with timer() as t_fresh:
-            ours = ev.evaluate(load_corpus(f"upair:{root}"), [spec], runs=RUNS)
+        ours = ev.evaluate(load_corpus(f"upair:{root}"), [spec], runs=RUNS)
         assert ours.protocol == "upair" and len(ours.table), ours.skipped
-        ev.RESULT_CACHE.clear()
-        shutil.rmtree(cache / "eval", ignore_errors=True)
-        with timer() as t_rescore:  # cached vectors, new corpus object: re-score only
-            ev.evaluate(load_corpus(f"upair:{root}"), [spec], runs=RUNS)
-        corpus = load_corpus(f"upair:{root}")
-        with timer() as t_warm:  # stored results
-            ev.evaluate(corpus, [spec], runs=RUNS)
+        rescore, warm = [], []
+        for _ in range(reps):
+            ev.RESULT_CACHE.clear()
+            shutil.rmtree(cache / "eval", ignore_errors=True)
+            with timer() as t_rescore:  # cached vectors, new corpus object: re-score only
+                ev.evaluate(load_corpus(f"upair:{root}"), [spec], runs=RUNS)
+            corpus = load_corpus(f"upair:{root}")
+            with timer() as t_warm:  # stored results
+                ev.evaluate(corpus, [spec], runs=RUNS)
+            rescore.append(t_rescore["s"])
+            warm.append(t_warm["s"])
         diff = _differences(corpus, spec, ours, official)
+    t_fresh = {"s": statistics.median(fresh_runs)}
+    t_rescore, t_warm = {"s": statistics.median(rescore)}, {"s": statistics.median(warm)}
     pairs = n_queries * n_candidates
     sec.rows.append({
         "corpus": f"query-patents, UPAIR layout ({n_queries} × {n_candidates})", "model": f"CLIP {arch}",
@@ -126,7 +142,46 @@ def _one(work: Path, arch_name: str, n_queries: int, n_candidates: int, sec: Sec
         "official_process_s": official["process_s"], "ours_fresh_s": t_fresh["s"],
         "ours_rescore_s": t_rescore["s"], "ours_warm_s": t_warm["s"],
         "ratio_fresh": ratio(official_s, t_fresh["s"]), "ratio_warm": ratio(official_s, t_warm["s"]), **diff,
+        "reps": reps, "official_runs_s": official_runs, "ours_fresh_runs_s": fresh_runs,
+        "ours_fresh_process_runs_s": fresh_process_runs, "ours_rescore_runs_s": rescore, "ours_warm_runs_s": warm,
+        "official_spread_s": [min(official_runs), max(official_runs)],
+        "ours_fresh_spread_s": [min(fresh_runs), max(fresh_runs)], "load_at_each_rep": loads,
+        "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
     })
+
+
+_FRESH = """
+import json, sys, time
+t0 = time.perf_counter()
+cfg = sys.argv[3]
+if cfg:
+    import open_clip
+    open_clip.add_model_config(cfg)
+import core.evaluation as ev
+from core import config
+from core.corpora import load_corpus
+config.configure_threads()
+t = time.perf_counter()
+res = ev.evaluate(load_corpus("upair:" + sys.argv[1]), [sys.argv[2]], runs=("image", "image+desc", "image+labels"))
+assert res.protocol == "upair" and len(res.table), res.skipped
+print("BENCH-JSON " + json.dumps({"evaluate_s": time.perf_counter() - t, "setup_s": t - t0}))
+"""
+
+
+def _ours_fresh(root: Path, spec: str, cfg_dir: Path | None, cache: Path) -> dict:
+    """``core.evaluation.evaluate`` from an empty cache in a fresh process (imports and model
+    load inside, as for the official script): {"evaluate_s", "setup_s", "process_s"}."""
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    env = {**os.environ, "UPAIR_CACHE": str(cache)}
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _FRESH, str(root), spec, str(cfg_dir or "")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"core.evaluation failed: {proc.stderr[-2000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("BENCH-JSON ")][-1]
+    return {**json.loads(line[len("BENCH-JSON "):]), "process_s": wall}
 
 
 def run(work: Path, quick: bool) -> Section:
@@ -143,7 +198,11 @@ def run(work: Path, quick: bool) -> Section:
             "`evaluation/run.py` (`run` + `evaluate`, model loading included), executed from "
             "`../shared/reference` in a subprocess with only its model name and checkpoint path patched "
             "(`bench/official.py`): one image or text at a time, no cache. *Ours fresh*: "
-            "`core.evaluation.evaluate` under the `upair` protocol on an empty cache (model loading included). "
+            "`core.evaluation.evaluate` under the `upair` protocol in a fresh subprocess on an empty cache "
+            "(model loading included, imports timed apart as for the official's `run` + `evaluate`). The two "
+            "run interleaved (official, ours, official, ours, …; 3 repetitions each, 1 with --quick) with the "
+            "same thread settings (the environment is inherited by both); medians are shown, every run, the "
+            "spread and the load at each repetition are in report.json. "
             "*Re-score*: vectors cached, stored results deleted. *Warm*: stored results. Same UPAIR-layout "
             "set (real query figures, five image modes/shapes) and the same checkpoint in the official "
             "`{\"state_dict\": {\"module.…\"}}` format for both."
@@ -161,7 +220,7 @@ def run(work: Path, quick: bool) -> Section:
         return sec
     plan = [("tiny", 12, 9)] if quick else [("tiny", 12, 9), ("ViT-B-16", 12, 9)]
     for arch, nq, nc in plan:
-        _one(work, arch, nq, nc, sec)
+        _one(work, arch, nq, nc, sec, reps=1 if quick else 3)
     sec.notes.append(
         "Speed-up = official script time / our time. max Δ score: the largest difference of any (query, "
         "candidate, run) score between the official run files and ours; max Δ metric: the same for every "

@@ -101,7 +101,7 @@ def deviation(n: int, n_q: int, seed: int = 0) -> dict:
 
 
 def run(work: Path, quick: bool) -> Section:
-    n = 20_000 if quick else 100_000
+    n = 5_000 if quick else 100_000
     n_q, n_q_ref = (16, 2) if quick else (120, 3)
     sec = Section(
         name="sampling", title="f. Candidate sampling: percentile thresholds and bands, exact",
@@ -168,7 +168,7 @@ def run(work: Path, quick: bool) -> Section:
                      "per-query times vary run to run with the load, ratios less so).")
     sec.notes.append("Encoding the 1M figures is not included (see section a); neither is dedup/merge, which "
                      "touch only in-band figures.")
-    n_dev = 20_000 if quick else 100_000
+    n_dev = 5_000 if quick else 100_000
     log(f"sampling: fast-scores vs upair, {n_dev:,} figures × 6 indices, 40 queries")
     dev = sec.extra["fast_scores_vs_upair"] = deviation(n_dev, 40)
     sec.notes.append(f"fast-scores vs upair ({n_dev:,} correlated figures, 40 queries, the reference's 6 index "

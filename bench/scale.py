@@ -89,7 +89,7 @@ def _same_drawing(rows: np.ndarray, families: tuple[np.ndarray, np.ndarray] | No
 
 
 def _index_set(label: str, x: np.ndarray, q: np.ndarray, sec: Section, cache: Path, budget_mb: int,
-               families: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+               families: tuple[np.ndarray, np.ndarray] | None = None, exact_rescore: bool = True) -> dict:
     from core import index as ix
     from core.embed import Embeddings
 
@@ -102,20 +102,27 @@ def _index_set(label: str, x: np.ndarray, q: np.ndarray, sec: Section, cache: Pa
     truth = flat.pop("rows")
     flat["same_drawing"] = _same_drawing(truth, families)
     out["flat"] = flat
-    default_choice = ix.choose_index(n, "auto", d)
-    os.environ["UPAIR_INDEX_MEMORY_MB"] = str(budget_mb)
-    over_budget = ix.choose_index(n, "auto", d)
-    os.environ.pop("UPAIR_INDEX_MEMORY_MB")
-    for kind, note in ((default_choice.kind, "auto, default budget"), (over_budget.kind, f"auto, budget {budget_mb} MB")):
-        if kind in out:
-            continue
-        log(f"scale: {label} {n:,}: {kind}")
-        res = _measure(emb, kind, q, truth, len(q), cache)
-        res["same_drawing"] = _same_drawing(res.pop("rows"), families)
-        man = json.loads(ix.index_paths(emb, kind)[1].read_text())
-        res["memory_mb"] = man.get("touched_bytes", man["memory_bytes"]) / 1e6  # whole: incl. re-scored vectors
-        res["choice"] = note
-        out[kind] = res
+    plans = [(None, "auto, default budget"), (budget_mb, f"auto, budget {budget_mb} MB")]
+    if exact_rescore:  # the variant re-scored from the float vectors, for comparison
+        plans.append((budget_mb, "ivfpq on request: exact re-scoring from the float vectors"))
+    for mb, note in plans:
+        if mb is not None:
+            os.environ["UPAIR_INDEX_MEMORY_MB"] = str(mb)
+        try:
+            kind = "ivfpq" if note.startswith("ivfpq") else "auto"
+            spec = ix.choose_index(n, kind, d)
+            name = spec.describe()
+            if name in out:
+                continue
+            log(f"scale: {label} {n:,}: {name}")
+            res = _measure(emb, kind, q, truth, len(q), cache)
+            res["same_drawing"] = _same_drawing(res.pop("rows"), families)
+            man = json.loads(ix.index_paths(emb, kind)[1].read_text())
+            res["memory_mb"] = man.get("touched_bytes", man["memory_bytes"]) / 1e6  # whole: incl. re-scored vectors
+            res["choice"] = note
+            out[name] = res
+        finally:
+            os.environ.pop("UPAIR_INDEX_MEMORY_MB", None)
     flat["memory_mb"] = n * d * 4 / 1e6
     flat["choice"] = "exact"
     for kind, res in out.items():
@@ -149,17 +156,18 @@ def index_rows(work: Path, quick: bool, sec: Section) -> dict:
 
     if quick:  # exercise the approximate path at small sizes too
         ix.EXACT_MAX = 5_000
-    n = 20_000 if quick else 1_000_000
-    budget = 16 if quick else 1024
+    n = 8_000 if quick else 1_000_000
+    budget = 8 if quick else 1024
     results = {}
     with config.use_cache(work / "index-cache") as cache:
         x, q = clustered(n, 512, 200, seed=0)
-        results["clustered"] = _index_set("clustered", x, q, sec, cache, budget)
+        results["clustered"] = _index_set("clustered", x, q, sec, cache, budget, exact_rescore=not quick)
         del x, q
         gc.collect()
         x, q, facts = descriptor_vectors(_figures(quick), "hog", n, 200, augmentations=4 if quick else 8)
         families = (facts.pop("family"), facts.pop("query_family"))
-        results["hog-geometry"] = _index_set("HOG geometry", x, q, sec, cache, budget, families)
+        results["hog-geometry"] = _index_set("HOG geometry", x, q, sec, cache, budget, families,
+                                             exact_rescore=not quick)
         sec.extra["descriptor_facts"] = facts
         del x, q
         gc.collect()
@@ -194,12 +202,14 @@ def extrapolate(results: dict, sec: Section) -> None:
     from core import index as ix
 
     for label, res in results.items():
-        for kind in ("ivf", "ivfpq"):
-            if kind not in res:
+        for name, r in res.items():
+            kind = r.get("kind")
+            if kind not in ("ivf", "ivfpq"):
                 continue
-            r = res[kind]
             n1 = 1_000_000
             spec10 = ix.choose_index(10 * n1, kind, 512)
+            if "sq8=1" in name:
+                spec10 = ix.IndexSpec("ivfpq", spec10.params + (("sq8", 1),))
             mem = spec10.touched_bytes(10 * n1, 512) / 1e6
             grow = _scanned(spec10, 10 * n1) / _scanned(ix.choose_index(n1, kind, 512), n1)
             sec.rows.append({"part": "10M (extrapolated)", "what": f"{label}: {spec10.describe()}", "n": 10 * n1,
@@ -223,7 +233,7 @@ def map_rows(work: Path, quick: bool, sec: Section) -> None:
 
     from .data import clustered
 
-    sizes = [5_000, 20_000] if quick else [100_000, 1_000_000]
+    sizes = [3_000, 8_000] if quick else [100_000, 1_000_000]
     if quick:
         maps.FIT_MAX = 2_000
     with timer() as t_import:

@@ -80,10 +80,10 @@ def _run(work: Path, quick: bool, cache: Path) -> Section:
 
     config.configure_threads()
     os.environ.pop(ix.INDEX_ENV, None)
-    sizes = [2_000, 20_000] if quick else [10_000, 100_000, 1_000_000]
+    sizes = [2_000, 8_000] if quick else [10_000, 100_000, 1_000_000]
     if quick:  # exercise the approximate path at small sizes too
         ix.EXACT_MAX = 5_000
-    cases = [(n, "clustered") for n in sizes] + [(20_000 if quick else 100_000, "uniform")]
+    cases = [(n, "clustered") for n in sizes] + [(8_000 if quick else 100_000, "uniform")]
     hnsw_at = None if quick else 100_000
     nq, d = 200, 512
     sec = Section(
