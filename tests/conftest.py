@@ -23,12 +23,40 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "shared: needs ../shared/data (skipped on a fresh clone)")
 
 
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    """Where the demo corpus is drawn once per test session (on first use)."""
+    return tmp_path_factory.mktemp("demo_template") / "corpus"
+
+
 @pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    """An empty cache directory used by everything the test builds."""
+def cache(tmp_path, monkeypatch, _demo_template) -> Path:
+    """An empty cache directory used by everything the test builds.
+
+    The demo corpus a test asks for is copied in from one drawn once per session (drawing it
+    takes ~10 s; dozens of tests use it on an empty cache), so the test still finds it in its
+    own cache as a fresh cache would have it. The copy is checked as any cached demo is (a
+    damaged file is redrawn for real); a test that replaces the drawing code gets real drawing.
+    """
     d = tmp_path / "cache"
     d.mkdir()
     monkeypatch.setenv("UPAIR_CACHE", str(d))
+    from core.corpora import demo
+
+    real_root, real_generate, real_render = demo.demo_root, demo.generate_demo, demo.render_figure
+
+    def demo_root(seed: int = demo.DEMO_SEED) -> Path:
+        root = d / f"demo-v{demo.DEMO_VERSION}-seed{seed}"
+        untouched = demo.generate_demo is real_generate and demo.render_figure is real_render
+        if seed == demo.DEMO_SEED and untouched and not root.exists() and os.environ.get("UPAIR_CACHE") == str(d):
+            import shutil
+
+            if not (_demo_template / "figures.json").is_file():
+                real_generate(_demo_template, seed)
+            shutil.copytree(_demo_template, root)
+        return real_root(seed)
+
+    monkeypatch.setattr(demo, "demo_root", demo_root)
     return d
 
 

@@ -120,6 +120,7 @@ def test_ground_truth_rules(corpus, demo_dir):
                 assert (qd["view"] == "detail") != (records[d]["view"] == "detail")
 
 
+@pytest.mark.slow  # draws the demo corpus twice more (~50 s on a loaded machine)
 def test_deterministic_and_seed_dependent(demo_dir, tmp_path):
     again = demo.generate_demo(tmp_path / "again", seed=demo.DEMO_SEED)
     a, b = _files(demo_dir), _files(again)
