@@ -113,6 +113,7 @@ def _pick(key: str, frame: pd.DataFrame, state: str) -> None:
         rows = ev.get("selection", {}).get("rows")
     if rows:
         st.session_state[state] = frame.index[rows[0]]
+        st.session_state["drill_q"] = frame.index[rows[0]]  # the per-query table below follows
 
 
 def axis_disagreement(corpus, selection: Selection, per_query: pd.DataFrame, qrels) -> None:

@@ -90,6 +90,13 @@ def test_error_bars_pool_bias_and_axis_disagreement_on_the_demo(shared_cache):
     md = " ".join(m.value for m in at.markdown)
     assert "A = HOG · image, B = AHDH · image" in md and "relevant on this axis" in md
     assert "A #" in md and "B #" in md  # both ranks on the thumbnails
+    # a row picked in the table opens that query (here: the second-largest gap)
+    second = dis.index[1]
+    at.session_state["ax_q"] = second
+    at.run()
+    md = " ".join(m.value for m in at.markdown)
+    label = corpus.by_id[second].patent
+    assert f"**{label}" in md
     assert not at.exception
 
 
