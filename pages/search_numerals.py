@@ -85,7 +85,8 @@ def numeral_figure(png: bytes, info: dict, query: str = ""):
                       fillcolor="rgba(214,39,40,0.18)" if hit else "rgba(0,0,0,0)")
     if xs:
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", hovertemplate="%{text}<extra></extra>", text=tips,
-                                 marker={"size": 16, "color": colours, "opacity": 0.25, "symbol": "square"}))
+                                 marker={"size": 18, "color": colours, "opacity": 0.5, "symbol": "square-open",
+                                         "line": {"width": 1}}))
     fig.update_yaxes(range=[side, 0], visible=False, scaleanchor="x", fixedrange=True)
     fig.update_xaxes(range=[0, side], visible=False, fixedrange=True)
     fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=260, showlegend=False,
