@@ -314,11 +314,16 @@ def corpus_from_url(value: str) -> str:
 
 # --------------------------------------------------------------------------- make serve
 def streamlit_args(pol: Policy) -> list[str]:
-    """The flags ``make serve`` gives ``streamlit run``."""
+    """The flags ``make serve`` gives ``streamlit run``. ``runner.postScriptGC false``: Streamlit's
+    default runs a full ``gc.collect(2)`` after every script run of every session, holding the GIL
+    for 0.5-2 s in this process (~430k objects: torch, pandas, plotly; measured on the shared 2-core
+    machine) — py-spy put 39 % of the server's samples there with 10 examiners; Python's own
+    generational collection still runs. ``client.toolbarMode viewer``: no developer menu, no Deploy."""
     return ["--server.address", pol.address, "--server.port", str(pol.port),
             "--server.maxUploadSize", str(pol.upload_mb), "--client.showErrorDetails", "none",
             "--server.headless", "true", "--server.fileWatcherType", "none",
-            "--server.runOnSave", "false", "--browser.gatherUsageStats", "false"]
+            "--server.runOnSave", "false", "--browser.gatherUsageStats", "false",
+            "--runner.postScriptGC", "false", "--client.toolbarMode", "viewer"]
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,9 @@ def test_environment_wins_over_the_secrets_file(tmp_path):
     assert pol.corpus_allowed("demo") and not pol.corpus_allowed("folder:/etc")
     assert serve.streamlit_args(pol)[:4] == ["--server.address", "0.0.0.0", "--server.port", "9100"]
     assert "--client.showErrorDetails" in serve.streamlit_args(pol)
+    args = serve.streamlit_args(pol)
+    assert args[args.index("--runner.postScriptGC") + 1] == "false"  # no full GC holding the GIL after each run
+    assert args[args.index("--client.toolbarMode") + 1] == "viewer"
 
 
 @pytest.mark.parametrize(("env", "named"), [
