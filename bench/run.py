@@ -13,8 +13,9 @@ Sections (each runs in its own child process, one after the other, on its own em
     adapt      i. CLIP adaptation: training throughput vs the raw forward+backward pass
     load       j. the served app under N concurrent examiners (headless Chromium), a hostile upload
     mappics    k. the Map with pictures at the points at 50k points: figure JSON, payload, render in Chromium
+    actions    m. server time per click on a warm cache (star, + query, Use as query, view switch, slider, pager)
 
-``--only index,umap`` picks sections (letters a-l work too); ``--quick`` uses small sizes
+``--only index,umap`` picks sections (letters a-m work too); ``--quick`` uses small sizes
 (about a minute in all) for smoke tests; ``--out DIR`` writes the report elsewhere.
 """
 from __future__ import annotations
@@ -45,12 +46,14 @@ SECTIONS = {
     "load": "bench.load",
     "mappics": "bench.map_pictures",
     "explain": "bench.explain",
+    "actions": "bench.actions",
 }
 ALIASES = {"a": "encode", "b": "eval", "c": "index", "d": "umap", "e": "dashboard",
            "encoding": "encode", "evaluate": "eval", "evaluation": "eval", "search": "index", "maps": "umap",
            "map": "umap", "app": "dashboard", "f": "sampling", "sample": "sampling",
            "g": "encoders", "h": "scale", "ray": "scale", "i": "adapt", "adaptation": "adapt",
-           "j": "load", "serve": "load", "k": "mappics", "pictures": "mappics", "l": "explain", "parts": "explain"}
+           "j": "load", "serve": "load", "k": "mappics", "pictures": "mappics", "l": "explain", "parts": "explain",
+           "m": "actions", "clicks": "actions"}
 DEFAULT_OUT = ROOT / "bench"
 
 
@@ -64,7 +67,7 @@ def parse_only(value: str | None) -> list[str]:
             continue
         name = ALIASES.get(part, part)
         if name not in SECTIONS:
-            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-l)")
+            raise SystemExit(f"unknown section {part!r}; choose from {', '.join(SECTIONS)} (or a-m)")
         if name not in names:
             names.append(name)
     return [n for n in SECTIONS if n in names]
@@ -217,7 +220,7 @@ def _la(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-l)")
+    ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS) + " (or a-m)")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute) for smoke tests")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md and report.json")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, removed after)")

@@ -92,15 +92,14 @@ st.caption(protocol_note)
 scores_fairness.diff_to_best(intervals, metric)
 
 d1, d2 = st.columns(2)
+problem_counts = services.scores.problem_counts(ctx.corpus_spec, AXES)
+# both files are built when their button is pressed (the run files took seconds of every slider step)
 d1.download_button("Download results (CSV)",
-                   scores_widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
-                                              weight=selection.weight, test=test, n_by_axis=n_by_axis,
-                                              problems_by_axis=services.scores.problem_counts(ctx.corpus_spec,
-                                                                                              AXES),
-                                              intervals=intervals),
+                   lambda: scores_widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
+                                                      weight=selection.weight, test=test, n_by_axis=n_by_axis,
+                                                      problems_by_axis=problem_counts, intervals=intervals),
                    "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
-d2.download_button("Download TREC run files (zip)",
-                   services.scores.run_files_zip(selection),
+d2.download_button("Download TREC run files (zip)", lambda: services.scores.run_files_zip(selection),
                    "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
 scores_fairness.pool_bias_panel(corpus, selection)

@@ -71,71 +71,88 @@ if text_query and text_encoders:
     search_widgets.result_columns(corpus, None, results, ctx.k, key="txt", score_kind="text")
     st.divider()
 
-error = st.session_state.get("upload_error")
-if error:
-    st.error(error, icon=":material/broken_image:")
-query = session.current_query()
-trail = st.session_state.get(session.TRAIL) or []
-if len(trail) > 1:
-    search_widgets.breadcrumb(corpus, trail)
-if query is None:
-    st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
-    st.stop()
-urlstate.store_query(query, ctx.corpus_spec)
-workspace.store_region(query)
 
-same_as = None
-if query not in corpus.by_id:
-    same_fid = st.session_state.get("upload_same_as", {}).get(query)
-    if same_fid in corpus.by_id:
-        same_as = same_fid
-    with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
-        qk = urlstate.token(query)  # widget keys reach the browser: the upload's token, not its server path
-        side = st.session_state.get(f"sidecar-{qk}")
-        if side is not None and st.session_state.get(f"_sidecar_used-{qk}") != side.file_id:
-            st.session_state[f"desc-{qk}"] = search_widgets.sidecar_text(side.getvalue())
-            st.session_state[f"_sidecar_used-{qk}"] = side.file_id
-        st.session_state.setdefault(f"desc-{qk}", session.upload_text(query))
-        desc = st.text_area("Description", key=f"desc-{qk}",
-                            help="Text encoders (TF-IDF) search with it; e.g. the figure's caption or claims.")
-        session.set_upload_text(query, desc)
-        st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
-                         type=["txt", "json"], key=f"sidecar-{qk}")
-# an upload byte-identical to a corpus figure is searched as that figure: its own text, itself left out
-searched = same_as or query
-upload_text = session.upload_text(query) if searched not in corpus.by_id else ""
-search_examiner.region_tool(corpus, searched)
-try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
-    results, facts = search_examiner.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
-except ImageError as exc:
-    st.error(serve.shown_error(exc))
-    st.stop()
-if searched not in corpus.by_id and not upload_text:
-    results = {s: (dict(r, error="Reads text, not drawings: describe this upload (button above).")
-                   if r["error"] and not services.can(s, "image") else r) for s, r in results.items()}
 
-container = st.expander("Results of your previous query (the file above was not used)", expanded=False) \
-    if error else st.container()
-with container:
-    left, right = st.columns([1, 4], gap="medium")
-    with left:
-        search_widgets.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
-        combine, _ = search_examiner.query_tools(ctx.corpus_spec, corpus, searched)
-        search_widgets.overlap_summary(results)
-        _, jqrels = judging.judgement_picker(corpus)
-    with right:
-        m1, m2 = st.columns([3, 2])
-        m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
-                   if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
-        search_examiner.search_facts(facts)
-        search_examiner.tie_warnings(results, facts)
-        mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
-                                    default="Compact", label_visibility="collapsed")
-        shown = search_numerals.fold_families(ctx.corpus_spec, results)  # family copies: one card
-        search_widgets.result_columns(corpus, same_as or query, shown, ctx.k, compact=(mode != "Cards"),
-                                      self_hit=same_as, qrels=jqrels)
-        search_numerals.numerals_section(ctx.corpus_spec, corpus, shown)
-        judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
-    search_explain.part_search_panel(ctx.corpus_spec, corpus, searched, encoders, ctx.k)
-    search_examiner_panels.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)
-urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page
+@st.fragment
+def query_view() -> None:
+    """Everything that follows the query: a click here (a star, '+ query', 'Use as query', a crumb,
+    the view switch) reruns only this part, not the sidebar and the query pickers above."""
+    try:
+        _query_view()
+    finally:  # what app.py does after a whole-page run: persisted widgets, the workspace on disk
+        session.remember()
+        workspace.save(ctx.corpus_spec)
+
+
+def _query_view() -> None:
+    error = st.session_state.get("upload_error")
+    if error:
+        st.error(error, icon=":material/broken_image:")
+    query = session.current_query()
+    trail = st.session_state.get(session.TRAIL) or []
+    if len(trail) > 1:
+        search_widgets.breadcrumb(corpus, trail)
+    if query is None:
+        st.info("Upload a figure, pick one, or press **Search with this** on the Corpus page.", icon=":material/info:")
+        return
+    urlstate.store_query(query, ctx.corpus_spec)
+    workspace.store_region(query)
+
+    same_as = None
+    if query not in corpus.by_id:
+        same_fid = st.session_state.get("upload_same_as", {}).get(query)
+        if same_fid in corpus.by_id:
+            same_as = same_fid
+        with st.popover("Describe this upload (for text encoders)", icon=":material/edit_note:"):
+            qk = urlstate.token(query)  # widget keys reach the browser: the upload's token, not its server path
+            side = st.session_state.get(f"sidecar-{qk}")
+            if side is not None and st.session_state.get(f"_sidecar_used-{qk}") != side.file_id:
+                st.session_state[f"desc-{qk}"] = search_widgets.sidecar_text(side.getvalue())
+                st.session_state[f"_sidecar_used-{qk}"] = side.file_id
+            st.session_state.setdefault(f"desc-{qk}", session.upload_text(query))
+            desc = st.text_area("Description", key=f"desc-{qk}",
+                                help="Text encoders (TF-IDF) search with it; e.g. the figure's caption or claims.")
+            session.set_upload_text(query, desc)
+            st.file_uploader("…or read it from a sidecar file (.txt, or .json with fig_desc / description)",
+                             type=["txt", "json"], key=f"sidecar-{qk}")
+    # an upload byte-identical to a corpus figure is searched as that figure: its own text, itself left out
+    searched = same_as or query
+    upload_text = session.upload_text(query) if searched not in corpus.by_id else ""
+    search_examiner.region_tool(corpus, searched)
+    try:  # the ordinary search, or the examiner's (region, added figures, earlier art only)
+        results, facts = search_examiner.results(ctx.corpus_spec, corpus, searched, encoders, ctx.k, upload_text or None)
+    except ImageError as exc:
+        st.error(serve.shown_error(exc))
+        return
+    if searched not in corpus.by_id and not upload_text:
+        results = {s: (dict(r, error="Reads text, not drawings: describe this upload (button above).")
+                       if r["error"] and not services.can(s, "image") else r) for s, r in results.items()}
+
+    container = st.expander("Results of your previous query (the file above was not used)", expanded=False) \
+        if error else st.container()
+    with container:
+        left, right = st.columns([1, 4], gap="medium")
+        with left:
+            search_widgets.query_panel(corpus, same_as or query, same_as=session.upload_name(query) if same_as else None)
+            combine, _ = search_examiner.query_tools(ctx.corpus_spec, corpus, searched)
+            search_widgets.overlap_summary(results)
+            _, jqrels = judging.judgement_picker(corpus)
+        with right:
+            m1, m2 = st.columns([3, 2])
+            m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
+                       if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
+            search_examiner.search_facts(facts)
+            search_examiner.tie_warnings(results, facts)
+            mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
+                                        default="Compact", label_visibility="collapsed")
+            shown = search_numerals.fold_families(ctx.corpus_spec, results)  # family copies: one card
+            search_widgets.result_columns(corpus, same_as or query, shown, ctx.k, compact=(mode != "Cards"),
+                                          self_hit=same_as, qrels=jqrels)
+            search_numerals.numerals_section(ctx.corpus_spec, corpus, shown)
+            judging.search_section(corpus, same_as or query, results, jqrels, ctx.k)
+        search_explain.part_search_panel(ctx.corpus_spec, corpus, searched, encoders, ctx.k)
+        search_examiner_panels.panels(ctx.corpus_spec, corpus, searched, results, ctx.k, combine)
+    urlstate.scroll_to_top_if_asked()  # last, after the new results are on the page
+
+
+query_view()

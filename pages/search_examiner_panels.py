@@ -169,9 +169,12 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
         checks = citation_recall(corpus, own, results, cits, depth)
     before = st.session_state.get("_ex_facts", {}).get("before", "")
     classes = tuple(st.session_state.get("_ex_facts", {}).get("classes", ()))
-    html_report = render_report(corpus, q, sl, group_by_patent(corpus, results, exclude_patents=own),
-                                list(results), checks,
-                                filters=report_filters(before, classes))
+    groups = group_by_patent(corpus, results, exclude_patents=own)
+    filters = report_filters(before, classes)
+
+    def html_report() -> str:  # built when the button is pressed (its pictures cost ~0.3 s), not on every run
+        return render_report(corpus, q, sl, groups, list(results), checks, filters=filters)
+
     d1, d2 = st.columns(2)
     d1.download_button("Shortlist as CSV", sl.to_csv(), file_name="shortlist.csv", mime="text/csv",
                        key="ex_csv", icon=":material/table:", width="stretch")
