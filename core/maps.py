@@ -197,9 +197,17 @@ def _umap_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
     """UMAP to 2-D. ``random_state`` makes it deterministic, which also makes umap run
     single-threaded (n_jobs=1) — acceptable for maps of a few tens of thousands of points."""
     global _fitted_once
+    import time
+
+    from . import maps_timing
+
+    t0 = time.perf_counter()
+    cold, imported = not _fitted_once, "umap" not in sys.modules
+    load = maps_timing.load_per_core()
     configure_numba()
     import umap  # lazy: ~15 s
 
+    import_s = time.perf_counter() - t0 if imported else 0.0
     n = len(x)
     reducer = umap.UMAP(
         n_components=2,
@@ -212,6 +220,8 @@ def _umap_layout(x: np.ndarray, params: MapParams) -> np.ndarray:
     xy = reducer.fit_transform(np.ascontiguousarray(x, dtype=np.float32))
     del reducer  # never kept: place_query works from neighbours instead
     _fitted_once = True
+    maps_timing.record(maps_timing.Fit(n=n, dim=int(x.shape[1]), seconds=time.perf_counter() - t0,
+                                       import_s=import_s, cold=cold, load=max(load, maps_timing.load_per_core())))
     return np.asarray(xy)
 
 
@@ -349,10 +359,22 @@ def cached_map_exists(emb: Embeddings, params: MapParams = MapParams()) -> bool:
 
 
 def estimate_seconds(n: int, dim: int = 512) -> float:
-    """Rough time to compute a map of ``n`` points: the umap import and numba JIT once per
-    process, then a per-point cost (the module's cost constants, calibrated by ``make bench``)."""
+    """Time to compute a map of ``n`` points: from the fits measured on this machine
+    (:mod:`core.maps_timing`: their per-point cost, import and compile time, scaled by the load now);
+    before the first fit, the umap import and numba JIT once per process, then a per-point cost
+    (the module's cost constants, calibrated by ``make bench``)."""
+    from . import maps_timing
+
     if n < MIN_UMAP_POINTS:
         return 0.1
+    placed = max(0, n - FIT_MAX)
+    measured = maps_timing.estimate(n - placed, dim, need_import="umap" not in sys.modules, cold=not _fitted_once,
+                                    constants={"import_s": _IMPORT_S, "jit_s": _JIT_S})
+    if measured is not None:
+        if n - placed > _NNDESCENT_FROM and not _fitted_once and \
+                not any(f.cold and f.n > _NNDESCENT_FROM for f in maps_timing.fits()):
+            measured += _NNDESCENT_JIT_S  # that compilation was not part of any measured fit
+        return measured + placed * _PLACE_PER_POINT_S * (0.5 + 0.5 * dim / 512)
     cold = (0.0 if "umap" in sys.modules else _IMPORT_S) + (0.0 if _fitted_once else _JIT_S)
     if n > _NNDESCENT_FROM and not _fitted_once:
         cold += _NNDESCENT_JIT_S

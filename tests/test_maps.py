@@ -228,7 +228,7 @@ def test_joint_coords(cache, blobs, monkeypatch):
         maps.joint_coords(image, _emb(x[:, :16], "other-space"), MapParams())
 
 
-def test_estimate_seconds(monkeypatch):
+def test_estimate_seconds(monkeypatch, cache):  # an empty cache: no measured fits, the constants
     assert maps.estimate_seconds(1) < 1
     monkeypatch.setattr(maps, "_fitted_once", True)  # JIT warm: per-point cost only
     big, small = maps.estimate_seconds(20_000), maps.estimate_seconds(1_000)
