@@ -58,7 +58,10 @@ def restore_query(corpus: Corpus) -> None:
         return
     st.session_state["_url_q"] = tok
     query = resolve(tok, corpus)
-    if query is not None and query != session.current_query():
+    trail = st.session_state.get(session.TRAIL) or []
+    if query is not None and query in trail[:-1]:  # Back to an earlier query: step back, no new crumb
+        session.back_to(query)
+    elif query is not None and query != session.current_query():
         session.push_query(query)
     elif query is None:
         shown = "an upload of another session" if tok.startswith(UPLOAD_PREFIX) and serve.served() else tok

@@ -38,3 +38,30 @@ def test_corpus_switch_gives_a_fresh_uploader_and_says_the_upload_was_kept(cache
     assert uploaders and all(u.key != "upload" for u in uploaders)  # a new, empty uploader
     at.run()
     assert not any("Kept your query" in i.value for i in at.info)  # said once
+
+
+def test_browser_back_steps_back_in_the_trail_instead_of_adding_a_crumb(cache):
+    """Back in the browser changes ?q= to the previous query: the trail loses its last crumb
+    (as the breadcrumb's own 'go back' does); Forward then adds it again."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=240)
+    at.session_state["corpus_pick"] = "demo"
+    at.session_state["encoders"] = ["hog"]
+    at.session_state["k"] = 3
+    at.run()
+    at.switch_page("../pages/search.py")
+    demo = load_corpus("demo")
+    a, b = demo.figures[0].id, demo.figures[5].id
+    at.session_state["query_trail"] = [a]
+    at.run()
+    assert not at.exception, at.exception
+    at.session_state["query_trail"] = [a, b]  # the state a 'Use as query' on b leaves
+    at.query_params["q"] = b
+    at.run()
+    assert at.session_state["query_trail"] == [a, b]
+    at.query_params["q"] = a  # Back
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["query_trail"] == [a]
+    at.query_params["q"] = b  # Forward
+    at.run()
+    assert at.session_state["query_trail"] == [a, b]
