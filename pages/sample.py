@@ -152,4 +152,7 @@ if st.session_state.get("sample_export_data"):
     data, out = st.session_state["sample_export_data"]
     st.download_button("Download pools (.zip)", data, file_name=f"pools-seed{seed}-{method}.zip",
                        mime="application/zip", icon=":material/folder_zip:")
-    st.caption(f"Also written to `{out}` — open it as corpus `upair:{out}/pool`.")
+    a, b = st.columns([4, 1], vertical_alignment="center")
+    a.caption(f"Also written to `{out}` — a corpus `upair:{out}/pool` (judge it on the Judge page).")
+    b.button("Open as corpus", key="sample_open_pool", icon=":material/folder_open:",
+             on_click=lambda spec=f"upair:{out}/pool": st.session_state.update(corpus_pick=spec))

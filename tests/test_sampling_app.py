@@ -80,6 +80,9 @@ def test_export_writes_every_querys_pool(cache):
     out = Path(at.session_state["sample_export_data"][1])
     pool = load_corpus(f"upair:{out / 'pool'}")
     assert len(pool.benchmark.queries) == len(resolve_queries(load_corpus("demo")))
+    at.button(key="sample_open_pool").click().run()  # 'Open as corpus': the sidebar now shows the pool
+    assert not at.exception, at.exception
+    assert at.session_state["_corpus_active"] == f"upair:{out / 'pool'}"
 
 
 @pytest.mark.shared
