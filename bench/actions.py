@@ -1,4 +1,4 @@
-"""Section l: what one click costs on a warm cache — headless Chromium drives a ``make run``-style
+"""Section m: what one click costs on a warm cache — headless Chromium drives a ``make run``-style
 server (demo corpus, the default encoders) and times each action's server work, p50 / p95.
 
 Server time of an action = from the browser sending the rerun request (the ``BackMsg`` on the
@@ -246,7 +246,7 @@ def summarise(times: dict[str, list]) -> dict[str, dict]:
 
 def run(work: Path, quick: bool) -> Section:
     sec = Section(
-        name="actions", title="l. Interaction speed: server time per action on a warm cache",
+        name="actions", title="m. Interaction speed: server time per action on a warm cache",
         method=(
             "`python -m core build --corpus demo` (as `make run` does), then the app served as `make run` serves "
             "it, on a free port, driven by headless Chromium at 1920×1080: the Search page with a corpus figure "
