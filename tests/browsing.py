@@ -82,7 +82,10 @@ def chromium() -> Iterator:
 
 def demo_server(tmp_path_factory, name: str, encoders: Sequence[str]) -> Iterator[str]:
     """Generator body of a module-scoped ``server`` fixture: demo built in a fresh cache, then served."""
+    from tests.conftest import seed_demo
+
     env = {**os.environ, "UPAIR_CACHE": str(tmp_path_factory.mktemp(name))}
+    seed_demo(Path(env["UPAIR_CACHE"]), tmp_path_factory)  # drawn once per session; encoded and indexed here
     build_demo(env, encoders)
     with streamlit_server(env) as url:
         yield url

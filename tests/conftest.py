@@ -23,14 +23,32 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "shared: needs ../shared/data (skipped on a fresh clone)")
 
 
-@pytest.fixture(scope="session")
-def _demo_template(tmp_path_factory) -> Path:
-    """Where the demo corpus is drawn once per test session (on first use)."""
-    return tmp_path_factory.mktemp("demo_template") / "corpus"
+def demo_template(factory) -> Path:
+    """The demo corpus drawn once per test session (on first use) under pytest's base temp."""
+    from core.corpora import demo
+
+    root = factory.getbasetemp() / "upair-demo-template" / "corpus"
+    if not (root / "figures.json").is_file():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        demo.generate_demo(root, demo.DEMO_SEED)  # atomic: drawn beside it, then renamed
+    return root
+
+
+def seed_demo(cache_dir: Path, factory) -> Path:
+    """Copy the session's demo corpus into ``cache_dir`` where ``core`` looks for it (what a
+    fresh cache would draw; the copy is checked against its checksums as any cached demo is)."""
+    import shutil
+
+    from core.corpora import demo
+
+    root = Path(cache_dir) / f"demo-v{demo.DEMO_VERSION}-seed{demo.DEMO_SEED}"
+    if not root.exists():
+        shutil.copytree(demo_template(factory), root)
+    return root
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch, _demo_template) -> Path:
+def cache(tmp_path, monkeypatch, tmp_path_factory) -> Path:
     """An empty cache directory used by everything the test builds.
 
     The demo corpus a test asks for is copied in from one drawn once per session (drawing it
@@ -46,14 +64,9 @@ def cache(tmp_path, monkeypatch, _demo_template) -> Path:
     real_root, real_generate, real_render = demo.demo_root, demo.generate_demo, demo.render_figure
 
     def demo_root(seed: int = demo.DEMO_SEED) -> Path:
-        root = d / f"demo-v{demo.DEMO_VERSION}-seed{seed}"
         untouched = demo.generate_demo is real_generate and demo.render_figure is real_render
-        if seed == demo.DEMO_SEED and untouched and not root.exists() and os.environ.get("UPAIR_CACHE") == str(d):
-            import shutil
-
-            if not (_demo_template / "figures.json").is_file():
-                real_generate(_demo_template, seed)
-            shutil.copytree(_demo_template, root)
+        if seed == demo.DEMO_SEED and untouched and os.environ.get("UPAIR_CACHE") == str(d):
+            seed_demo(d, tmp_path_factory)
         return real_root(seed)
 
     monkeypatch.setattr(demo, "demo_root", demo_root)

@@ -15,8 +15,11 @@ from core.qrels import read_qrels
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    """One generated demo corpus (default seed) shared by the read-only tests."""
-    return demo.generate_demo(tmp_path_factory.mktemp("demo") / "corpus", seed=demo.DEMO_SEED)
+    """One generated demo corpus (default seed) shared by the read-only tests: the session's
+    own drawing (``generate_demo``, see tests/conftest.py), never modified."""
+    from tests.conftest import demo_template
+
+    return demo_template(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
