@@ -10,7 +10,7 @@ from core import Corpus
 from dashboard import services
 from dashboard.components.cards import fig_label
 
-COLOURING = "Neighbourhood agreement"
+COLOURING = "Shared neighbours"
 K_KEY = "map_agree_k"
 ON_KEY = "map_agree_on"
 #: Jaccard bands, from disagreement (warm) to agreement (blue); colour-blind-safe RdBu.

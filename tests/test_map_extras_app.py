@@ -74,7 +74,7 @@ def test_agreement_colouring_histogram_and_neighbours_equal_brute_force(cache, d
     assert not at.get("plotly_chart")[2:]  # the comparison is computed only when asked
     at.toggle(key="map_agree_on").set_value(True).run()
     assert len(at.get("plotly_chart")) == 3 and at.metric  # the histogram and the numbers
-    at.selectbox(key="map_colour").set_value("Neighbourhood agreement").run()
+    at.selectbox(key="map_colour").set_value("Shared neighbours").run()
     at.number_input(key="map_agree_k").set_value(5).run()
     assert not at.exception and not at.error
     a, b = _vectors(drawings, "hog"), _vectors(drawings, "ahdh")
