@@ -37,6 +37,8 @@ def _served_corpus_picker(pol) -> str:
     if picked not in options:  # a ?corpus= link or a stale value naming a corpus this server does not serve
         st.session_state["corpus_pick"] = options[0]
         st.session_state["_corpus_refused"] = True
+        if "corpus" in st.query_params:  # the link's value (perhaps a path) does not stay in the address bar
+            st.query_params["corpus"] = pol.corpus_label(options[0])
     if st.session_state.pop("_corpus_refused", False):
         st.warning("The link names a corpus this server does not serve; showing "
                    f"{pol.corpus_label(options[0])} instead.", icon=":material/block:")

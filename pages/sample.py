@@ -84,7 +84,7 @@ with right:
     st.caption(f"Protocol **{sample_widgets.PROTOCOL_LABELS.get(protocol, protocol)}**"
                + (f" ({', '.join(diff)})" if diff else " (every choice as the reference)")
                + f" · Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
-               f"**{run.config.dedup_index}** · citations: {where}. Bands are percentiles of this query's "
+               f"**{run.config.dedup_index}** · citations: {serve.shown_text(str(where))}. Bands are percentiles of this query's "
                "similarities to every other figure (upper, lower]. Merge cases: " + sample_widgets.CASE_HELP)
 
 st.subheader("Similarities and bands")

@@ -76,6 +76,7 @@ def test_a_link_to_another_corpus_is_refused(served, tmp_path):
     assert at.selectbox(key="corpus_pick").value == served
     assert any("does not serve" in w.value for w in at.warning)
     assert "/etc" not in _texts(at)
+    assert at.query_params["corpus"] == "Tiny figures"  # the refused value leaves the address bar
 
 
 def test_models_page_is_read_only(served):

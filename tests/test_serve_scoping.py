@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.examiner import workspace as core_ws
 from tests.test_serve_app import APP, figures, served  # noqa: F401 - fixtures
-from tests.test_serve_leaks import _png
+from tests.test_serve_leaks import _png, assert_clean
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
@@ -86,6 +86,7 @@ def test_sample_export_is_refused_in_served_mode(cache, tmp_path, monkeypatch):
     details = st_config.get_option("client.showErrorDetails")
     try:
         at = _session(page="sample")
+        assert_clean(at, tmp_path, "the Sample page of the demo corpus")  # e.g. the citations file's path
         assert not [b for b in at.button if b.key == "sample_export"]
         assert any("workbench" in i.value for i in at.info)
         assert not (cache / "sampling").exists() or not any((cache / "sampling").iterdir())  # nothing written

@@ -109,7 +109,13 @@ def baseline_note(ready: tuple[str, ...]) -> str:
     """One line: these are training-free baselines, and the one step that gives a trained model."""
     from core import config
 
+    from dashboard import serve
+
     names = ", ".join(services.encoder_label(e) for e in ready)
+    if serve.served():  # examiners cannot fetch weights here; the command is the operator's
+        return (f":material/info: {names} {'is a' if len(ready) == 1 else 'are'} training-free baseline"
+                f"{'' if len(ready) == 1 else 's'} (hand-made descriptors / word counts, no learning): expect weak "
+                "matches on real drawings. A trained model (CLIP) is added by the person running this server.")
     return (f":material/info: {names} {'is a' if len(ready) == 1 else 'are'} training-free baseline"
             f"{'' if len(ready) == 1 else 's'} (hand-made descriptors / word counts, no learning): expect weak "
             f"matches on real drawings. For a trained model run `{config.cli()} fetch-weights {TRAINED}` once "
