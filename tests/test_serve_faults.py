@@ -1,6 +1,8 @@
-"""SIGKILL of the served app with several annotators judging in their browsers: every answer the
-page acknowledged (its rerun finished) is in the annotator's journal after a restart, and the
-annotator resumes after it. Three sessions (not ten) to keep the test short on a small machine."""
+"""SIGKILL of the served app with several people in their browsers: every answer the page
+acknowledged (its rerun finished) is in the annotator's journal after a restart, the annotator
+resumes after it, and an examiner's starred hit (the saved shortlist of their workspace) is there
+when their browser loads the same link again. Three annotators and one examiner (not ten
+sessions) to keep the test short on a small machine."""
 from __future__ import annotations
 
 import os
@@ -61,6 +63,15 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
             pages = [browser.new_context(viewport={"width": 1280, "height": 800}).new_page() for _ in ANNOTATORS]
             for page, name in zip(pages, ANNOTATORS):
                 _sign_in(page, url, name)
+            examiner = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            first = load_corpus(spec).figures[0].id
+            examiner.goto(f"{url}/search?q={first}")
+            settle(examiner)
+            examiner.locator("button:has-text('☆')").first.click()
+            examiner.locator("button:has-text('★')").first.wait_for(timeout=90_000)
+            settle(examiner)  # acknowledged: the star is drawn, so the workspace was saved before it
+            link = examiner.url
+            assert "ws=" in link
             for page in pages:  # every annotator answers the three axes of their first pair (keys 1, 4, 7)
                 for key in ("1", "4", "7"):
                     page.keyboard.press(key)
@@ -71,6 +82,10 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
             again = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
             _sign_in(again, url, "alice")
             assert again.locator("[data-testid=stException]").count() == 0
+            back = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            back.goto(link)  # a new browser with the examiner's link (their workspace id)
+            settle(back)
+            back.locator("button:has-text('★')").first.wait_for(timeout=90_000)  # the shortlist survived
     finally:
         proc.kill()
         proc.wait(timeout=30)
