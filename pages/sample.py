@@ -32,6 +32,12 @@ protocol = top[1].selectbox("Sampling protocol", list(sample_widgets.PROTOCOL_LA
 method = row[0].segmented_control("Deduplication", list(METHODS), key="sample_method",
                                   format_func={"upair": "UPAIR: in group", "strict": "Strict: across"}.get,
                                   help="\n\n".join(f"**{k}**: {v}" for k, v in METHODS.items())) or "upair"
+families = st.toggle("One copy per drawing (families)", value=False, key="sample_families",
+                     help="Labelled option families=one-per-family: a figure that is a near-identical copy of "
+                          "one already drawn for the query (the same drawing in another family member's "
+                          "publication, a re-scan: pHash within 10 bits and cosine ≥ 0.90 on the dedup index) "
+                          "is left out. Off (the default, and the reference's behaviour under UPAIR): both "
+                          "copies can be drawn, so UPAIR pools come out exactly as the reference's.")
 seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sample_seed")
 
 
@@ -57,7 +63,7 @@ qid = row[0].selectbox("Query", qids, key="sample_query", format_func=lambda q: 
 
 with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
     try:
-        run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol)
+        run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol, families)
     except (MissingCitations, ValueError) as exc:
         st.error(serve.shown_error(exc), icon=":material/block:")
         st.caption("The Clean protocol gives a missing query patent an empty cited group and indexes every figure.")
@@ -73,6 +79,7 @@ with right:
              "image band": sample_widgets.band_label(g.spec.image),
              "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
              "merged": g.merged, "merge case": sample_widgets.CASE_SHORT.get(g.case, g.case),
+             **({"left out (family copy)": len(g.family_copies)} if families else {}),
              **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]
     rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
                     "kept": len(qd.cited),
@@ -145,7 +152,8 @@ if serve.served():  # served mode is read-only: the export draws every query and
 if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
     bar = st.progress(0.0, text="Drawing…")
     data, out = services.sampling.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
-                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"), protocol)
+                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"), protocol,
+                                              families)
     bar.empty()
     st.session_state["sample_export_data"] = (data, str(out))
 if st.session_state.get("sample_export_data"):

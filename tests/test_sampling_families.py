@@ -50,3 +50,36 @@ def test_one_per_family_drops_exactly_the_copies(cache, monkeypatch):
             dropped_any += len(gb.family_copies)
     assert dropped_any > 0  # the check above ran on real drops
     assert hamming(7, 7) <= MAX_HASH_BITS
+
+
+@pytest.mark.slow
+def test_sample_page_switch_is_off_by_default_and_draws_one_per_family(cache):
+    """The Sample page: the labelled switch starts off (the reference's pools); on, the table equals
+    core's draw under ``families=one-per-family`` and counts the copies left out."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=300)
+    at.session_state["corpus_pick"] = "demo"
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    at.switch_page("../pages/sample.py").run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="sample_families").value is False
+    assert "left out (family copy)" not in at.dataframe[0].value.columns
+    at.toggle(key="sample_families").set_value(True).run()
+    assert not at.exception, at.exception
+    corpus = load_corpus("demo")
+    cfg = load_config(None)
+    qid = resolve_queries(corpus)[0].id
+    want = sample_pools(corpus, [corpus.by_id[qid]], dataclasses.replace(
+        cfg, options=with_options(cfg.options, {"families": "one-per-family"})), seed=1, show_bar=False).draws[0]
+    table = at.dataframe[0].value
+    rows = {r["group"]: r for _, r in table.iterrows() if r["group"] != "Cited"}
+    assert [int(r["kept"]) for r in rows.values()] == [len(g.kept) for g in want.groups]
+    assert [int(r["left out (family copy)"]) for r in rows.values()] == [len(g.family_copies) for g in want.groups]
+    assert any("families=one-per-family" in c.value for c in at.caption)

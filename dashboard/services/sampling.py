@@ -28,11 +28,18 @@ def config_choices() -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def config_for(key: str, protocol: str = "upair") -> SamplingConfig:
-    """The sampling config for a choice key (``default`` or a file path) under a sampling protocol."""
-    from core.annotation.sampling.config import with_protocol
+def config_for(key: str, protocol: str = "upair", families: bool = False) -> SamplingConfig:
+    """The sampling config for a choice key (``default`` or a file path) under a sampling protocol;
+    ``families``: the labelled option ``families=one-per-family`` on top of it."""
+    import dataclasses
 
-    return with_protocol(load_config(None if key == DEFAULT else key), protocol)
+    from core.annotation.sampling.config import with_protocol
+    from core.annotation.sampling.options import with_options
+
+    cfg = with_protocol(load_config(None if key == DEFAULT else key), protocol)
+    if families:
+        cfg = dataclasses.replace(cfg, options=with_options(cfg.options, {"families": "one-per-family"}))
+    return cfg
 
 
 @st.cache_data(show_spinner=False, ttl=300)
@@ -55,26 +62,29 @@ def citations(corpus_spec: str, config_key: str) -> tuple[dict, str]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def draw(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair") -> SampleRun:
+def draw(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+         families: bool = False) -> SampleRun:
     """One query's draw (the corpus's embeddings come from the cache after the first time)."""
     c = corpus(corpus_spec)
     cites, _ = citations(corpus_spec, config_key)
-    return sample_pools(c, [c.by_id[qid]], config_for(config_key, protocol), seed=seed, method=method,
+    return sample_pools(c, [c.by_id[qid]], config_for(config_key, protocol, families), seed=seed, method=method,
                         citations=cites, show_bar=False)
 
 
 def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progress,
-               protocol: str = "upair") -> tuple[bytes, Path]:
+               protocol: str = "upair", families: bool = False) -> tuple[bytes, Path]:
     """Draw every query, write the run under the cache and return it zipped (and its folder)."""
     from core.store import key_of
 
     c = corpus(corpus_spec)
     cites, _ = citations(corpus_spec, config_key)
     queries = resolve_queries(c)
-    run = sample_pools(c, queries, config_for(config_key, protocol), seed=seed, method=method, citations=cites,
+    run = sample_pools(c, queries, config_for(config_key, protocol, families), seed=seed, method=method,
+                       citations=cites,
                        progress=progress, show_bar=False)
     # "outdir": folders since core.outdir carry a manifest; an older one (without) is never reused
-    out = config.cache_dir() / "sampling" / key_of(c.fingerprint, config_key, seed, method, protocol, "outdir")
+    out = config.cache_dir() / "sampling" / key_of(c.fingerprint, config_key, seed, method, protocol, "outdir",
+                                                     *(("families",) if families else ()))
     write_run(run, out)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
