@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import statistics
 from pathlib import Path
 
@@ -87,7 +88,9 @@ def run(work: Path, quick: bool) -> Section:
             if "ViT" in elabel and not quick and not clabel.endswith("(120)"):
                 continue  # ViT-B-16 on CPU: the 120-figure row gives the per-figure cost
             log(f"explain: {elabel} on {clabel}")
-            with config.use_cache(work / f"explain-cache-{len(sec.rows)}"):
+            cache = work / f"explain-cache-{len(sec.rows)}"
+            shutil.rmtree(cache, ignore_errors=True)  # cold: nothing left by an earlier run in this --work
+            with config.use_cache(cache):
                 row = _row(elabel, spec, corpus, queries)
             row["corpus"] = clabel
             sec.rows.append(row)

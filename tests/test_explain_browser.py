@@ -32,9 +32,11 @@ def test_explain_a_hit_and_search_a_part(server, size):
         page.screenshot(path=str(SHOTS / f"explain-hit-{w}.png"))
         assert page.get_by_text("No heatmap: AHDH").count() == 0  # only the HOG hit was opened
         page.get_by_text("inside other figures (part-level search)").first.click()
+        settle(page)
         build = page.get_by_role("button", name="Build the part index")
         if build.count():
             build.first.click()
+            settle(page)
         hits = page.locator("[data-testid=stMarkdownContainer]").filter(has_text="box x ")
         hits.first.wait_for(timeout=240_000)
         settle(page)
