@@ -118,7 +118,8 @@ def part_search_panel(corpus_spec: str, corpus: Corpus, query: str, encoders: tu
                     corpus_spec, s, lambda d, t, s=s: bar.progress(d / max(t, 1),
                                                                    text=f"{services.encoder_label(s)}: {d}/{t} figures"))
             bar.empty()
-        cols = st.columns(len(usable))
+            st.rerun()  # draw the panel again, now with every index ready
+        cols = st.columns(max(len(usable), 3))  # one encoder: a third of the width, not thumbnails page-wide
         for col, spec in zip(cols, usable):
             with col:
                 st.markdown(f"**{html.escape(services.encoder_label(spec))}**")
