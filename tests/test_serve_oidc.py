@@ -11,7 +11,7 @@ library Streamlit's ``st.login`` runs on — in ``test_the_local_provider_passes
 /auth/login → the provider's /authorize → /oauth2callback, which exchanges the code at /token
 and fetches /jwks) but Streamlit 1.67's callback then redirects home without setting its
 ``_streamlit_user`` cookie, and logs nothing about why; it was not solved in the time, so the
-browser test runs only with ``UPAIR_OIDC_E2E=1``. The passphrase path is tested end to end
+browser test runs only with ``OIDC_E2E=1``. The passphrase path is tested end to end
 (tests/test_serve_app.py, tests/test_serve_faults.py)."""
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ def test_the_local_provider_passes_authlib_checks():
             asyncio.run(flow(op, "wrong-verifier-0123456789-0123456789-abc"))
 
 
-E2E_OFF = pytest.mark.skipif(not os.environ.get("UPAIR_OIDC_E2E"), reason=(
+E2E_OFF = pytest.mark.skipif(not os.environ.get("OIDC_E2E"), reason=(
     "Streamlit's /oauth2callback does not set its user cookie with this provider yet (see the module "
-    "docstring); UPAIR_OIDC_E2E=1 runs it"))
+    "docstring); OIDC_E2E=1 runs it"))
 
 
 def _start(env: dict, cwd, port: int) -> subprocess.Popen:
