@@ -141,7 +141,7 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
         st.caption("Star hits (☆ beside each result) to collect them here; the shortlist is saved on the server "
                    "with your workspace (the ws= in the address) and stays through reloads and restarts.")
     for i, item in enumerate(sl.items):
-        a, b, cat, c = st.columns([1, 5, 1.3, 1], vertical_alignment="center")
+        a, b, cat, c = st.columns([1, 5, 1.7, 1], vertical_alignment="center")
         search_examiner_classes.category_picker(corpus_spec, item.figure, item.category, cat)
         a.image(services.thumbnail(str(corpus.by_id[item.figure].path), 96) if item.figure in corpus.by_id else None)
         ranks = ", ".join(f"{services.encoder_label(h.encoder)} #{h.rank} ({h.score:.3f})" for h in item.hits)
