@@ -28,8 +28,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
 ACTIONS = ["star", "+ query", "remove added figure", "Use as query", "view: Cards", "view: Compact",
            "fusion slider step", "page through figures"]
 QUIET_S = 0.6
-#: --quick builds only these (an image and a text encoder: the fused runs of the Scores page need both)
-QUICK_ENCODERS = "hog,tfidf"
+#: --quick builds only this and drives the Search page only (a smoke test, not a measurement)
+QUICK_ENCODERS = "hog"
 
 
 def _percentile(xs: list[float], q: float) -> float:
@@ -80,7 +80,8 @@ class Wire:
             if kind == "script_finished":
                 self.finished.append(time.perf_counter())
                 self.running = False
-            elif kind == "new_session" or kind == "session_status_changed" and msg.session_status_changed.script_is_running:
+            elif kind == "new_session" or (kind == "session_status_changed"
+                                           and msg.session_status_changed.script_is_running):
                 self.running = True
 
 
@@ -125,7 +126,8 @@ def _idle(page, wire: Wire, timeout_s: float = 300) -> None:
     raise TimeoutError("page did not settle")
 
 
-def drive(url: str, reps: int, pid: int | None = None, log_fn=log) -> tuple[dict[str, list], list[str]]:
+def drive(url: str, reps: int, pid: int | None = None, log_fn=log,
+          search_only: bool = False) -> tuple[dict[str, list], list[str]]:
     """Drive every action ``reps`` times in one browser session; returns per action the
     (server wall s, server CPU s) of each repetition, and the errors the pages showed."""
     from playwright.sync_api import sync_playwright
@@ -161,6 +163,8 @@ def drive(url: str, reps: int, pid: int | None = None, log_fn=log) -> tuple[dict
                 times["Use as query"].append(_timed(page, wire, lambda: hit_button("Use as query", 1 + rep).click()))
                 times["view: Cards"].append(_timed(page, wire, lambda: segment("Cards").click()))
                 times["view: Compact"].append(_timed(page, wire, lambda: segment("Compact").click()))
+            if search_only:  # --quick: the Search page's actions only (the Scores page's first open costs ~20 s)
+                return times, errors
             # the fusion slider (Scores page)
             page.get_by_role("link", name="Scores").first.click()
             page.get_by_role("slider").first.wait_for(timeout=300_000)
@@ -198,7 +202,7 @@ def serve(env: dict, port: int) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def measure(cache: Path, reps: int, encoders: str = "") -> tuple[dict[str, list], list[str]]:
+def measure(cache: Path, reps: int, encoders: str = "", search_only: bool = False) -> tuple[dict[str, list], list[str]]:
     """Build the demo into ``cache`` (as ``make run`` does; ``encoders`` = its default ones unless
     named), serve it on a free port and drive it."""
     import urllib.request
@@ -225,7 +229,7 @@ def measure(cache: Path, reps: int, encoders: str = "") -> tuple[dict[str, list]
                 time.sleep(0.2)
         else:
             raise RuntimeError("streamlit did not come up: " + proc.stderr.read().decode()[-1500:])
-        return drive(url, reps, proc.pid)
+        return drive(url, reps, proc.pid, search_only=search_only)
     finally:
         proc.terminate()
         try:
@@ -267,7 +271,7 @@ def run(work: Path, quick: bool) -> Section:
         return sec
     reps = 1 if quick else 6
     log(f"actions: {reps} repetitions of {len(ACTIONS)} actions")
-    times, errors = measure(work / "actions-cache", reps, QUICK_ENCODERS if quick else "")
+    times, errors = measure(work / "actions-cache", reps, QUICK_ENCODERS if quick else "", search_only=quick)
     now = summarise(times)
     before = json.loads(BEFORE.read_text()) if BEFORE.is_file() else {}
     for action in ACTIONS:
@@ -282,7 +286,8 @@ def run(work: Path, quick: bool) -> Section:
                          "under_1s": "yes" if r["cpu_p95_s"] < 1.0 else "NO"})
     sec.extra["times"] = times
     if quick:
-        sec.notes.append(f"QUICK mode: one repetition, encoders {QUICK_ENCODERS} only; not comparable to before.")
+        sec.notes.append(f"QUICK mode: one repetition, encoder {QUICK_ENCODERS} only, Search page only; "
+                         "not comparable to before.")
     sec.extra["load_at_end"] = list(os.getloadavg())
     if before:
         sec.notes.append(f"Before: measured on commit {before.get('commit', '?')} ({before.get('date', '?')}, "
