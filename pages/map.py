@@ -51,7 +51,7 @@ specs = [left_spec] + ([right_spec] if right_spec != "(none)" else [])
 frames = {}
 for spec in specs:
     if not services.maps.map_is_cached(ctx.corpus_spec, spec, nn, md):
-        eta = services.maps.map_seconds(ctx.corpus_spec)
+        eta = services.maps.map_seconds(ctx.corpus_spec, spec)
         with st.spinner(f"Computing the {services.encoder_label(spec)} map of {len(corpus)} figures "
                         f"(about {eta:.0f} s, once; cached after)…"):
             frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)

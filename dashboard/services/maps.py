@@ -30,11 +30,15 @@ def map_frame(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: floa
     })
 
 
-def map_seconds(corpus_spec: str) -> float:
-    """About how long a first map of the corpus takes (``core.maps.estimate_seconds``)."""
+def map_seconds(corpus_spec: str, spec: str | None = None) -> float:
+    """About how long a first map of the corpus takes (``core.maps.estimate_seconds``, from the fits
+    measured on this machine), for ``spec``'s dimension when it is given."""
     from core.maps import estimate_seconds
 
-    return estimate_seconds(len(corpus(corpus_spec)))
+    if spec is None:
+        return estimate_seconds(len(corpus(corpus_spec)))
+    vectors = index(corpus_spec, spec).embeddings.vectors
+    return estimate_seconds(int(vectors.shape[0]), int(vectors.shape[1]))
 
 
 def map_is_cached(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> bool:
