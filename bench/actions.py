@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from core import config
+
 from .common import ROOT, Section, chromium_path, log, ratio
 
 BEFORE = Path(__file__).with_name("actions_before.json")
@@ -186,8 +188,8 @@ def drive(url: str, reps: int, pid: int | None = None, log_fn=log,
                 loc = page.locator(sel)
                 errors += [loc.nth(i).inner_text()[:300] for i in range(loc.count())]
         except Exception:
-            if os.environ.get("UPAIR_BENCH_SHOT"):
-                page.screenshot(path=os.environ["UPAIR_BENCH_SHOT"], full_page=True)
+            if shot := config.env("UPAIR_BENCH_SHOT"):
+                page.screenshot(path=str(shot), full_page=True)
             raise
         finally:
             browser.close()

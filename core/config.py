@@ -59,6 +59,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("UPAIR_FUZZ_EXAMPLES", "int", 25, "examples per hypothesis property in tests/test_readers_fuzz.py"),
     EnvVar("UPAIR_DOCS_SHOTS", "flag", "0", "1: the browser tests also write the README's screenshots to docs/",
            choices=("0", "1")),
+    EnvVar("UPAIR_TEST_DURATIONS", "path", None, "where the test run writes each test's duration (tests/conftest.py)",
+           shown=".pytest_cache/upair-durations.json"),
+    EnvVar("UPAIR_BENCH_SHOT", "path", None, "bench actions: write a screenshot of the page here", shown="none"),
     # served mode (dashboard/serve.py): the environment wins over the [upair] table of the secrets file
     EnvVar("UPAIR_SERVE", "bool", False, "1 = served mode (else the single-user workbench)", scope="serve",
            secret="serve"),
