@@ -37,6 +37,7 @@ def _search_page(spec: str = "demo", query: str | None = None) -> AppTest:
     at.session_state["corpus_pick"] = spec
     at.session_state["encoders"] = list(ENCODERS)
     at.session_state["k"] = K
+    at.session_state["fold_families"] = False  # these compare with core's unfolded lists; folding: test_search_numerals_app
     at.run()
     if query:  # after the first run, which starts the corpus with an empty trail
         at.session_state["query_trail"] = [query]
