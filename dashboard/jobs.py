@@ -16,9 +16,14 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Cancelled", "Job", "start", "get", "forget", "running"]
+__all__ = ["Cancelled", "Job", "WAIT_S", "start", "get", "forget", "running"]
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+
+#: How long a page waits for a job it just started before it shows the job's progress instead
+#: (work that ends sooner, such as loading vectors already on disk, is drawn in the same run).
+#: The test suite raises it, so pages tested for their results need not poll.
+WAIT_S = 1.5
 
 
 class Cancelled(Exception):
@@ -41,6 +46,7 @@ class Job:
     started: float = field(default_factory=time.time)
     finished: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def fraction(self) -> float:
@@ -60,6 +66,15 @@ class Job:
     def cancel(self) -> None:
         """Ask the work to stop at its next progress report."""
         self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the job to end; whether it has."""
+        return self._ended.wait(timeout)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the job started (until it ended, once it has)."""
+        return (self.finished or time.time()) - self.started
 
     @property
     def cancelling(self) -> bool:
@@ -91,6 +106,7 @@ def start(key: str, title: str, work: Callable[[Callable[[int, int, str], None]]
             job.state = FAILED
         finally:
             job.finished = time.time()
+            job._ended.set()
 
     threading.Thread(target=run, name=f"job:{key}", daemon=True).start()
     return job

@@ -7,7 +7,7 @@ from dashboard import services, session, sidebar
 from dashboard.components.cards import fig_label
 from dashboard.components.grids import figure_grid, pager
 from dashboard.components.status import load_or_stop, ready_encoders
-from pages import map_agreement, map_export, map_interaction, map_pictures, map_widgets
+from pages import map_agreement, map_export, map_interaction, map_pictures, map_waiting, map_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -48,15 +48,7 @@ with st.expander("UMAP parameters"):
 query = session.current_query()
 query_text = session.upload_text(query) if query and query not in corpus.by_id else ""
 specs = [left_spec] + ([right_spec] if right_spec != "(none)" else [])
-frames = {}
-for spec in specs:
-    if not services.maps.map_is_cached(ctx.corpus_spec, spec, nn, md):
-        eta = services.maps.map_seconds(ctx.corpus_spec, spec)
-        with st.spinner(f"Computing the {services.encoder_label(spec)} map of {len(corpus)} figures "
-                        f"(about {eta:.0f} s, once; cached after)…"):
-            frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
-    else:
-        frames[spec] = services.maps.map_frame(ctx.corpus_spec, spec, nn, md)
+frames = map_waiting.frames_or_wait(ctx.corpus_spec, specs, nn, md)  # a first fit: its progress, then st.stop()
 
 agree_groups = None
 if colour == map_agreement.COLOURING:

@@ -115,6 +115,15 @@ def tiny_clip_checkpoint(tiny_clip_arch, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def pages_wait_for_jobs(monkeypatch):
+    """A page waits for the background job it starts (a first map, a first encoding) long enough
+    that AppTests of its results need not poll; tests of the waiting itself set ``WAIT_S = 0``."""
+    from dashboard import jobs
+
+    monkeypatch.setattr(jobs, "WAIT_S", 300.0)
+
+
 @pytest.fixture
 def fresh_streamlit_caches():
     """Streamlit caches are process-wide; an app test starts from empty ones."""

@@ -1,7 +1,6 @@
 """The preamble pages share: load the corpus, ensure indices with progress, keep ready encoders."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -48,52 +47,51 @@ def progress_text(label: str, done: int, total: int, n_figures: int | None, eta:
     return f"Encoding {label}: {done}/{total} images{why} · about {eta:.0f} s left"
 
 
-def ensure_indices(corpus_spec: str, specs: tuple[str, ...], n_figures: int | None = None) -> dict[str, str]:
-    """Load or build every index, with a progress bar and ETA while encoding that is
-    cleared when done; {spec: error}."""
+def ensure_indices(corpus_spec: str, specs: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Load every index; one not in memory yet is encoded (or read from the vector cache) in a
+    background job (``services.encoders.index_job``) the page waits ``jobs.WAIT_S`` for.
+    Returns ({spec: error}, [job keys still running])."""
     from core.embed import EncoderUnavailable
 
+    from . import waiting
+
     errors: dict[str, str] = {}
+    pending: list[str] = []
     for spec in specs:
-        bar = None
-        start = time.monotonic()
-
-        def progress(done: int, total: int, label: str) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = st.progress(0.0, text=f"Encoding {label}…")
-            rate = done / max(time.monotonic() - start, 1e-6)
-            eta = (total - done) / rate if rate > 0 else 0
-            bar.progress(min(done / max(total, 1), 1.0), text=progress_text(label, done, total, n_figures, eta))
-
         try:
-            if not services.index_loaded(corpus_spec, spec):
-                # Encode outside Streamlit's cache: elements drawn inside a cached function are
-                # replayed on every later hit, which kept finished bars on screen.
-                from core.embed import build_embeddings
-
-                build_embeddings(services.corpus(corpus_spec), spec, "image", progress=progress, show_bar=False)
+            job = services.encoders.index_job(corpus_spec, spec)
+            outcome = waiting.settle(job)
+            if outcome == "running":
+                pending.append(job.key)
+                continue
+            if outcome is not None:
+                errors[spec] = outcome
+                continue
             services.index(corpus_spec, spec)
         except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
             errors[spec] = str(exc)
-        finally:
-            if bar is not None:
-                bar.empty()
-    return errors
+    return errors, pending
 
 
 def ready_encoders(corpus: Corpus, corpus_spec: str, encoders: tuple[str, ...]) -> tuple[str, ...]:
     """Ensure every selected encoder's index, show why any failed, return those that are ready.
 
-    Stops the page with a hint when no encoder is selected.
+    Stops the page with a hint when no encoder is selected, and while every selected encoder is
+    still being encoded (their progress is on the page; the page redraws itself when they are done).
     """
     if not encoders:
         st.warning("Select at least one encoder in the sidebar.", icon=":material/tune:")
         st.stop()
-    errors = ensure_indices(corpus_spec, encoders, len(corpus))
+    from . import waiting
+
+    errors, pending = ensure_indices(corpus_spec, encoders)
     for spec, err in errors.items():
         st.error(f"{services.encoder_label(spec)}: {err}", icon=":material/block:")
-    ready = tuple(e for e in encoders if e not in errors)
+    if pending:
+        waiting.progress_panel(tuple(pending))
+    ready = tuple(e for e in encoders if e not in errors and services.encoders.index_key(corpus_spec, e) not in pending)
+    if pending and not ready:
+        st.stop()
     if ready and all(e in BASELINES for e in ready):
         st.caption(baseline_note(ready))
     return ready

@@ -5,6 +5,8 @@ import streamlit as st
 
 from core import get_encoder, known_encoders
 
+from .. import jobs
+from ..jobs import Job
 from .corpora import corpus
 
 
@@ -99,6 +101,31 @@ def forget_indices() -> None:
     """Forget the indices in memory (the corpus was reloaded)."""
     index.clear()
     _loaded().clear()
+
+
+def index_key(corpus_spec: str, spec: str) -> str:
+    """The job key of encoding a corpus with one encoder (one such job per process)."""
+    return f"index:{corpus_spec}:{spec}"
+
+
+def index_job(corpus_spec: str, spec: str) -> Job | None:
+    """None when the index is in memory already; else the background job encoding the corpus's
+    figures (``core.embed.build_embeddings``, into the vector cache; vectors already cached are
+    only read), started here or shared with the session that started it. Once it is done,
+    ``index`` loads the vectors from the cache. ``meta`` holds ``label`` and ``n`` (figures)."""
+    if index_loaded(corpus_spec, spec):
+        return None
+    key = index_key(corpus_spec, spec)
+    known = jobs.get(key)
+    if known is not None:  # running, or ended and not yet taken by a page (which forgets it)
+        return known
+    from core.embed import build_embeddings
+
+    c = corpus(corpus_spec)  # resolved here, in the script's thread (a cached resource)
+    label = encoder_label(spec)
+    return jobs.start(key, f"Encoding with {label}",
+                      lambda progress: build_embeddings(c, spec, "image", progress=progress, show_bar=False) is None,
+                      label=label, n=len(c))
 
 
 def index_loaded(corpus_spec: str, spec: str) -> bool:

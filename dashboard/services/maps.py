@@ -5,8 +5,10 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from .. import jobs
+from ..jobs import Job
 from .corpora import corpus
-from .encoders import index
+from .encoders import encoder_label, index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +48,31 @@ def map_is_cached(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: 
     from core.maps import MapParams, cached_map_exists
 
     return cached_map_exists(index(corpus_spec, spec).embeddings, MapParams(n_neighbors=n_neighbors, min_dist=min_dist))
+
+
+def map_key(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> str:
+    """The job key of one map's first fit (one such job per process, shared by every session)."""
+    return f"map:{corpus_spec}:{spec}:{int(n_neighbors)}:{float(min_dist):g}"
+
+
+def map_job(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float = 0.1) -> Job | None:
+    """None when the map is on disk already; else the background job fitting it (started here, or
+    the one another session started): ``core.maps.map_coords`` writes the layout to the map cache,
+    from which ``map_frame`` then reads it. ``meta`` holds ``eta`` (the measured estimate,
+    ``map_seconds``), ``label`` and ``n``."""
+    if map_is_cached(corpus_spec, spec, n_neighbors, min_dist):
+        return None
+    from core.maps import MapParams, map_coords
+
+    emb = index(corpus_spec, spec).embeddings  # resolved here, in the script's thread (a cached resource)
+    params = MapParams(n_neighbors=n_neighbors, min_dist=min_dist)
+    key = map_key(corpus_spec, spec, n_neighbors, min_dist)
+    known = jobs.get(key)
+    if known is not None:  # running, or ended and not yet taken by a page (which forgets it)
+        return known
+    label = encoder_label(spec)
+    return jobs.start(key, f"The {label} map", lambda progress: map_coords(emb, params, progress) is None,
+                      eta=map_seconds(corpus_spec, spec), label=label, n=len(emb.ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
