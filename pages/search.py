@@ -138,14 +138,14 @@ def _query_view() -> None:
             search_widgets.overlap_summary(results)
             _, jqrels = judging.judgement_picker(corpus)
         with right:
-            m1, m2 = st.columns([3, 2])
+            m1, m3, m2 = st.columns([3, 1.6, 2], vertical_alignment="center")
             m1.caption("Scores are cosine similarities in each encoder's own space (not comparable across encoders)."
                        if facts["combination"] != "rrf" else "Scores are reciprocal-rank fusion scores.")
             search_examiner.search_facts(facts)
             search_examiner.tie_warnings(results, facts)
             mode = m2.segmented_control("View", ["Compact", "Cards"], key="result_view", persist_state="session",
                                         default="Compact", label_visibility="collapsed")
-            shown = search_numerals.fold_families(ctx.corpus_spec, results)  # family copies: one card
+            shown = search_numerals.fold_families(ctx.corpus_spec, results, m3)  # family copies: one card
             search_widgets.result_columns(corpus, same_as or query, shown, ctx.k, compact=(mode != "Cards"),
                                           self_hit=same_as, qrels=jqrels)
             search_numerals.numerals_section(ctx.corpus_spec, corpus, shown)

@@ -19,10 +19,11 @@ FOLD_HELP = (f"Near-identical figures — the same drawing in a family's US/EP/W
 NUMERAL_HITS = 6
 
 
-def fold_families(corpus_spec: str, results: dict[str, dict]) -> dict[str, dict]:
+def fold_families(corpus_spec: str, results: dict[str, dict], where=st) -> dict[str, dict]:
     """``results`` with each encoder's family copies folded into their best-ranked member (the
-    switch, on by default); a folded result carries ``families`` {lead: [(copy, rank), ...]}."""
-    if not st.toggle("Fold family copies", value=True, key="fold_families", help=FOLD_HELP):
+    switch, on by default, drawn in ``where``); a folded result carries ``families``
+    {lead: [(copy, rank), ...]}."""
+    if not where.toggle("Fold family copies", value=True, key="fold_families", help=FOLD_HELP):
         return results
     out = {}
     for spec, r in results.items():

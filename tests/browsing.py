@@ -110,3 +110,12 @@ def no_errors(page) -> None:
     """No exception and no error alert is rendered on ``page``."""
     for sel in ("[data-testid=stException]", "[data-testid=stAlertContentError]"):
         assert page.locator(sel).count() == 0, page.locator(sel).first.inner_text()
+
+
+def unfold_families(page) -> None:
+    """Turn the Search page's "Fold family copies" switch off (on by default), so every hit has
+    its own row: for tests that count hits or compare them rank by rank."""
+    switch = page.get_by_role("switch", name="Fold family copies")
+    if switch.count() and switch.first.is_checked():
+        page.get_by_text("Fold family copies").first.click()
+        settle(page)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browsing import MARKS, ROOT, chromium, demo_server, no_errors as _no_errors, settle as _settle
+from tests.browsing import MARKS, ROOT, chromium, demo_server, no_errors as _no_errors, settle as _settle, unfold_families
 
 DOCS = ROOT / "docs"
 ENCODERS = ("hog", "ahdh", "tfidf")
@@ -107,6 +107,7 @@ def test_ten_hits_per_encoder_fit_a_1080p_screen(server, browser):
     _settle(page)
     page.get_by_role("button", name="Use as query").first.wait_for(timeout=120_000)
     _settle(page)
+    unfold_families(page)  # ten rows per encoder, rank by rank
     _no_errors(page)
     visible: dict[str, int] = {}
     for enc, _rank, box in _hit_keys(page):
