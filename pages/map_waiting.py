@@ -22,8 +22,8 @@ def frames_or_wait(corpus_spec: str, specs: list[str], nn: int, md: float) -> di
             failed.append(f"The {services.encoder_label(spec)} map could not be computed: {outcome}")
     for line in failed:
         st.error(line, icon=":material/block:")
-    if pending:
-        waiting.progress_panel(tuple(pending))
+    if pending:  # the line that the user may leave is said once: above, while encoders are still encoded
+        waiting.progress_panel(tuple(pending), note=not waiting.encoding(corpus_spec))
     if failed or pending:
         st.stop()
     return {spec: services.maps.map_frame(corpus_spec, spec, nn, md) for spec in specs}

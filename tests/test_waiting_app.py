@@ -74,7 +74,7 @@ def test_map_page_returns_at_once_with_progress_then_shows_the_map(cache, drawin
     first.switch_page("../pages/map.py").run()
     assert time.monotonic() - t0 < 30 and not first.exception and not first.error
     bars = _progress(first)
-    assert len(bars) == 1 and "HOG map of 12 figures" in bars[0] and "estimated" in bars[0], bars
+    assert len(bars) == 1 and "HOG map of 12 figures" in bars[0] and "no fit measured" in bars[0], bars
     assert any("other pages" in c.value for c in first.caption)
     assert not first.get("plotly_chart")
     second = _app(drawings, "map")  # another session asking for the same map: the same job
@@ -127,3 +127,41 @@ def test_first_encoding_runs_in_the_background_with_progress_then_search_works(c
     assert services.index_loaded(drawings, "hog")  # loaded from the vectors the job cached
     at.run()
     assert not _progress(at) and not at.exception and not at.error
+
+
+def _ended(job: jobs.Job) -> jobs.Job:
+    assert job.wait(10)
+    return job
+
+
+def test_settle_takes_a_finished_job_and_does_not_wait_again_for_a_long_one(monkeypatch):
+    from dashboard.components import waiting
+
+    assert waiting.settle(None) is None
+    done = _ended(jobs.start("t:settle-done", "done", lambda p: 1))
+    assert waiting.settle(done) is None and jobs.get("t:settle-done") is None  # taken: forgotten
+    gate = threading.Event()
+    long = jobs.start("t:settle-long", "long", lambda p: gate.wait(10))
+    monkeypatch.setattr(jobs, "WAIT_S", 0.3)
+    t0 = time.monotonic()
+    assert waiting.settle(long) == "running" and 0.2 < time.monotonic() - t0 < 5
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    assert waiting.settle(long) == "running" and time.monotonic() - t0 < 0.1  # ran past WAIT_S: no second wait
+    gate.set()
+    assert long.wait(10) and waiting.settle(long) is None
+
+
+def test_a_failure_is_one_line_without_server_paths_in_served_mode(monkeypatch):
+    from dashboard import serve
+    from dashboard.components import waiting
+
+    def boom(p):
+        raise OSError("cannot read /srv/upair/secret-room/figs/f01.png\nsecond line")
+
+    job = _ended(jobs.start("t:settle-fail", "fail", boom))
+    assert waiting.error_line(job) == "cannot read /srv/upair/secret-room/figs/f01.png"
+    monkeypatch.setattr(serve, "served", lambda: True)
+    line = waiting.error_line(job)
+    assert "/srv" not in line and "secret-room" not in line and line.startswith("cannot read"), line
+    assert waiting.settle(job) == line and jobs.get("t:settle-fail") is None  # forgotten: the next visit retries

@@ -44,8 +44,9 @@ def map_progress(job: Job) -> tuple[float, str]:
     if eta <= 0:
         return 0.0, f"{what}: {spent:.0f} s so far…"
     if spent <= eta:
-        return min(spent / eta, 0.99), (f"{what}: {spent:.0f} s of about {eta:.0f} s (estimated from the fits "
-                                        "measured on this machine; once, cached after)…")
+        how = "estimated from the fits measured on this machine" if job.meta.get("measured") else \
+            "a first guess: no fit measured on this machine yet"
+        return min(spent / eta, 0.99), f"{what}: {spent:.0f} s of about {eta:.0f} s ({how}; once, cached after)…"
     return 0.99, f"{what}: {spent:.0f} s, longer than the estimated {eta:.0f} s (the machine may be busy)…"
 
 
@@ -66,8 +67,8 @@ PROGRESS = {"map": map_progress, "index": index_progress}
 
 
 @st.fragment(run_every=1.0)
-def progress_panel(keys: tuple[str, ...]) -> None:
-    """Each job's progress bar and, once, the line that the user may leave, redrawn every second;
+def progress_panel(keys: tuple[str, ...], note: bool = True) -> None:
+    """Each job's progress bar and (``note``) the line that the user may leave, redrawn every second;
     once any job has ended, the whole page reruns to draw its result."""
     found = [jobs.get(key) for key in keys]
     if any(job is None or not job.active for job in found):
@@ -75,4 +76,10 @@ def progress_panel(keys: tuple[str, ...]) -> None:
     for job in found:
         fraction, text = PROGRESS[job.key.partition(":")[0]](job)
         st.progress(fraction, text=text)
-    st.caption(f":material/directions_run: {LEAVE_NOTE}")
+    if note:
+        st.caption(f":material/directions_run: {LEAVE_NOTE}")
+
+
+def encoding(corpus_spec: str) -> bool:
+    """Whether an encoding of the corpus is running (its panel, higher on the page, says the user may leave)."""
+    return any(j.key.startswith(f"index:{corpus_spec}:") for j in jobs.running())

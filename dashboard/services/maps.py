@@ -59,7 +59,8 @@ def map_job(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float 
     """None when the map is on disk already; else the background job fitting it (started here, or
     the one another session started): ``core.maps.map_coords`` writes the layout to the map cache,
     from which ``map_frame`` then reads it. ``meta`` holds ``eta`` (the measured estimate,
-    ``map_seconds``), ``label`` and ``n``."""
+    ``map_seconds``), ``measured`` (whether fits on this machine were measured, or the estimate is
+    the constants'), ``label`` and ``n``."""
     if map_is_cached(corpus_spec, spec, n_neighbors, min_dist):
         return None
     from core.maps import MapParams, map_coords
@@ -70,9 +71,12 @@ def map_job(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float 
     known = jobs.get(key)
     if known is not None:  # running, or ended and not yet taken by a page (which forgets it)
         return known
+    from core import maps_timing
+
     label = encoder_label(spec)
     return jobs.start(key, f"The {label} map", lambda progress: map_coords(emb, params, progress) is None,
-                      eta=map_seconds(corpus_spec, spec), label=label, n=len(emb.ids))
+                      eta=map_seconds(corpus_spec, spec), measured=bool(maps_timing.fits()), label=label,
+                      n=len(emb.ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
