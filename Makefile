@@ -7,7 +7,7 @@ CORPUS ?= demo
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve build test test-fast bench clean-cache screenshots
+.PHONY: help install run serve build test test-fast bench clean-cache screenshots fetch fetch-background
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,13 @@ install: $(STAMP) ## create .venv (if missing) and install the pinned requiremen
 build: $(STAMP) ## build the default corpus and its indices (cached; only missing work is done)
 	$(PY) -m core build --corpus $(CORPUS)
 
-run: build ## set up everything, then launch the single-user workbench on http://127.0.0.1:$(PORT) (this machine only)
+fetch: $(STAMP) ## download the UPAIR baseline CLIP (ViT-B-16, laion400m_e32) now (needs the network once)
+	$(PY) -m core fetch clip-baseline
+
+fetch-background: $(STAMP)
+	@$(PY) -m core fetch clip-baseline --background || true
+
+run: fetch-background build ## set up everything (the baseline CLIP downloads in the background unless OFFLINE=1), then launch the single-user workbench on http://127.0.0.1:$(PORT) (this machine only)
 	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) --server.fileWatcherType none --server.headless true
 
 serve: build ## serve a room: served mode on the address/port of .streamlit/secrets.toml or UPAIR_SERVE_ADDRESS/PORT

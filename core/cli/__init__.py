@@ -16,7 +16,7 @@ from ..errors import one_line
 from ..figures import ImageError
 
 #: Modules of this package that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample", "adapt", "examine", "numerals")
+COMMAND_MODULES: tuple[str, ...] = ("basic", "evaluate", "judge", "sample", "adapt", "examine", "numerals", "fetch")
 
 
 def parser() -> argparse.ArgumentParser:
