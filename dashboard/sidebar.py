@@ -9,7 +9,7 @@ import streamlit as st
 from core import known_corpora
 from core.corpora import kinds_markdown
 
-from . import serve, services, session, urlstate, workspace
+from . import fetch_notice, serve, services, session, urlstate, workspace
 
 CTX_KEY = "_upair_ctx"
 CUSTOM = "custom"
@@ -82,6 +82,7 @@ def _encoder_picker() -> tuple[str, ...]:
     chosen = st.multiselect("Encoders", available, key="encoders", label_visibility="collapsed",
                             format_func=lambda s: services.encoder_label(s) + (" ⚠ degenerate" if s in health
                                                                                 and health[s].degenerate else ""))
+    fetch_notice.baseline_notice(tuple(chosen))  # the baseline CLIP `make run` fetches in the background
     for s in chosen:
         if s in health and health[s].degenerate:
             st.warning(f"**{services.encoder_label(s)}** is a degenerate model: {health[s].problems[0]}. "

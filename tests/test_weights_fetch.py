@@ -29,6 +29,8 @@ class _Hub(http.server.BaseHTTPRequestHandler):
     """Answers /<repo>/resolve/<rev>/<first baseline file> as the hub does, the body slowly."""
 
     delay = 0.06
+    #: when set: half the body is sent, then the rest only once the event is set (browser test)
+    gate: threading.Event | None = None
 
     def _head(self) -> bool:
         ok = self.path.split("?")[0].endswith(f"/{BASE.repo}/resolve/main/{BASE.files[0]}")
@@ -49,6 +51,8 @@ class _Hub(http.server.BaseHTTPRequestHandler):
         if self._head():
             step = len(PAYLOAD) // 12
             for i in range(0, len(PAYLOAD), step):
+                if self.gate is not None and i >= len(PAYLOAD) // 2:
+                    self.gate.wait(120)
                 self.wfile.write(PAYLOAD[i:i + step])
                 self.wfile.flush()
                 time.sleep(self.delay)
@@ -60,6 +64,7 @@ class _Hub(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def hub():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

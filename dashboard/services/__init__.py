@@ -16,14 +16,15 @@ in ``st.cache_data``. Nothing here draws on the page.
 - ``scores``, ``judging``: evaluation tables, significance, run files, judged@k rankings
 - ``sampling``: sampling configs, one query's draw, the export
 - ``models``: the before/after comparison, training
+- ``fetching``: the status of the background weight fetch ``make run`` starts (read only)
 
 The few functions every page uses are re-exported here (``services.corpus``, ``services.thumbnail``,
 ``services.encoder_label`` …).
 """
 from __future__ import annotations
 
-from . import (corpora, encoders, examiner, explain, judging, map_agreement, maps, models, numerals, sampling, scores,
-               search)
+from . import (corpora, encoders, examiner, explain, fetching, judging, map_agreement, maps, models, numerals, sampling,
+               scores, search)
 from .corpora import corpus, figure_with_bytes, reload_corpus, thumbnail, unreadable_figures
 from .encoders import (
     can, default_encoders, encoder_label, encoder_status, index, index_loaded, loaded_indices, model_health,
@@ -31,7 +32,7 @@ from .encoders import (
 )
 
 __all__ = [
-    "corpora", "encoders", "examiner", "explain", "judging", "map_agreement", "maps", "models", "numerals", "sampling",
+    "corpora", "encoders", "examiner", "explain", "fetching", "judging", "map_agreement", "maps", "models", "numerals", "sampling",
     "scores", "search",
     "corpus", "thumbnail", "figure_with_bytes", "reload_corpus", "unreadable_figures",
     "can", "default_encoders", "encoder_label", "encoder_status", "index", "index_loaded", "loaded_indices",
