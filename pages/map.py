@@ -112,6 +112,6 @@ if clip_specs:
     spec = st.selectbox("CLIP encoder", clip_specs, format_func=services.encoder_label, key="joint_spec")
     field = st.radio("Text", ["desc", "labels"], horizontal=True, key="joint_field",
                      format_func=lambda f: "Figure descriptions" if f == "desc" else "Component labels")
-    with st.spinner("Computing the joint map…"):
-        joint = services.maps.joint_frame(ctx.corpus_spec, spec, field)
-    st.plotly_chart(map_widgets.joint_figure(joint), key="joint", width="stretch")
+    joint = map_waiting.joint_or_wait(ctx.corpus_spec, spec, field)  # a first fit: its progress meanwhile
+    if joint is not None:
+        st.plotly_chart(map_widgets.joint_figure(joint), key="joint", width="stretch")

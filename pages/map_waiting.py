@@ -27,3 +27,17 @@ def frames_or_wait(corpus_spec: str, specs: list[str], nn: int, md: float) -> di
     if failed or pending:
         st.stop()
     return {spec: services.maps.map_frame(corpus_spec, spec, nn, md) for spec in specs}
+
+
+def joint_or_wait(corpus_spec: str, spec: str, field: str):
+    """The joint map's frame; while its first fit runs, its progress (and None); a failure is one line
+    (and None)."""
+    job = services.maps.joint_job(corpus_spec, spec, field)
+    outcome = waiting.settle(job)
+    if outcome == "running":
+        waiting.progress_panel((job.key,))
+        return None
+    if outcome is not None:
+        st.error(f"The joint map could not be computed: {outcome}", icon=":material/block:")
+        return None
+    return services.maps.joint_frame(corpus_spec, spec, field)

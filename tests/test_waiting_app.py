@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import embed, maps
 from dashboard import jobs
+from tests.test_app import tiny_clip_listed  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -34,11 +35,14 @@ def drawings(tmp_path) -> str:
     return f"folder:{root}"
 
 
-def _app(spec: str, page: str) -> AppTest:
+def _app(spec: str, page: str, encoders=("hog",)) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
-    at.session_state["corpus_pick"] = "custom"
-    at.session_state["corpus_custom"] = spec
-    at.session_state["encoders"] = ["hog"]
+    if spec.startswith("folder:"):
+        at.session_state["corpus_pick"] = "custom"
+        at.session_state["corpus_custom"] = spec
+    else:
+        at.session_state["corpus_pick"] = spec
+    at.session_state["encoders"] = list(encoders)
     at.run()
     at.switch_page(f"../pages/{page}.py").run()
     assert not at.exception, at.exception
@@ -165,3 +169,29 @@ def test_a_failure_is_one_line_without_server_paths_in_served_mode(monkeypatch):
     line = waiting.error_line(job)
     assert "/srv" not in line and "secret-room" not in line and line.startswith("cannot read"), line
     assert waiting.settle(job) == line and jobs.get("t:settle-fail") is None  # forgotten: the next visit retries
+
+
+@pytest.mark.slow
+def test_the_joint_map_waits_in_the_background_too(cache, upair_samples, tiny_clip_listed, monkeypatch):
+    monkeypatch.setattr(maps, "_umap_layout", lambda v, p: maps._pca_layout(np.asarray(v, dtype=np.float64)))
+    gate, real = threading.Event(), maps.joint_coords
+
+    def slow_joint(image, text, params=maps.MapParams(), progress=None):
+        assert gate.wait(60)
+        return real(image, text, params, progress)
+
+    monkeypatch.setattr(maps, "joint_coords", slow_joint)
+    at = _app(f"upair:{upair_samples}", "search", encoders=[tiny_clip_listed])
+    monkeypatch.setattr(jobs, "WAIT_S", 0.0)
+    at.switch_page("../pages/map.py").run()
+    end = time.monotonic() + 60
+    while not (at.get("plotly_chart") and any("joint" in t for t in _progress(at))) and time.monotonic() < end:
+        time.sleep(0.1)  # the encoder's own map is fitted in the background as well (PCA here: at once)
+        at.run()
+    assert not at.exception and not at.error
+    assert [t for t in _progress(at) if "joint" in t] and len(at.get("plotly_chart")) == 1  # its own map only
+    gate.set()
+    _wait_job("map:joint:")
+    at.run()
+    assert not at.exception and not at.error and not _progress(at)
+    assert [c for c in at.get("plotly_chart") if "figure image" in c.proto.spec]

@@ -79,6 +79,38 @@ def map_job(corpus_spec: str, spec: str, n_neighbors: int = 15, min_dist: float 
                       n=len(emb.ids))
 
 
+def joint_job(corpus_spec: str, spec: str, field: str = "desc") -> Job | None:
+    """None when this process has the joint map's inputs on disk already (a joint job ended well
+    here); else the background job encoding the texts and fitting the joint layout (both cached on
+    disk, from which ``joint_frame`` then reads them), shared by every session. ``meta`` as
+    ``map_job``'s."""
+    key = f"map:joint:{corpus_spec}:{spec}:{field}"
+    if key in _joint_ready():
+        return None
+    known = jobs.get(key)
+    if known is not None:
+        return known
+    from core import maps_timing
+    from core.embed import build_embeddings
+    from core.maps import estimate_seconds, joint_coords
+
+    c, img = corpus(corpus_spec), index(corpus_spec, spec).embeddings  # resolved in the script's thread
+
+    def work(progress) -> bool:
+        joint_coords(img, build_embeddings(c, spec, field, progress=progress, show_bar=False), progress=progress)
+        _joint_ready().add(key)
+        return True
+
+    n = len(img.ids)  # figures; the fit is of their images and texts, 2n points
+    return jobs.start(key, "The joint map", work, eta=estimate_seconds(2 * n, int(img.vectors.shape[1])),
+                      measured=bool(maps_timing.fits()), label=f"joint {encoder_label(spec)}", n=n)
+
+
+@st.cache_resource(show_spinner=False)
+def _joint_ready() -> set[str]:
+    return set()
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def joint_frame(corpus_spec: str, spec: str, field: str = "desc") -> "pd.DataFrame":
     """Figures and their description texts in one CLIP space: id, kind, x, y, title, text."""
