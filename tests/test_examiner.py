@@ -345,3 +345,40 @@ def test_dates_come_from_sidecars(tmp_path, cache):
     assert (by["a"].priority_date, by["b"].priority_date, by["c"].priority_date) == ("2010-01-02", "2012-05-06", "")
     assert by["a"].publication_date == "2013-03-04" and has_dates(corpus)
     assert not_before(corpus, "2012-05-06") == {"b", "c"}  # same day and undated are not earlier art
+
+
+def test_cli_examine_lists_family_copies_and_numerals(demo, capsys):
+    """--families: every listed copy is within the bit distance of its lead and at least the cosine,
+    and no hit left as a lead is both of an earlier lead (brute force over the pairs); --numerals:
+    a line per shortlisted figure (or the one line saying why OCR cannot run)."""
+    from core.cli import main
+    from core.families import MAX_HASH_BITS, MIN_COSINE, corpus_hashes, hamming
+
+    corpus, _ = demo
+    rc = main(["examine", "demo-00-4", "--corpus", "demo", "--encoders", "hog", "-k", "10", "--shortlist", "3",
+               "--families", "--numerals"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    ids = search(corpus, "demo-00-4", ["hog"], k=10)["hog"].ids
+    h = corpus_hashes(corpus, ids)
+    line = next(x for x in out.splitlines() if x.startswith("hog: "))[5:]
+    listed = {} if line == "none" else {
+        g.split(" ≈ ")[0].split("@")[0]: [c.split("@")[0] for c in g.split(" ≈ ")[1].split(", ")]
+        for g in line.split("; ")}
+    copies = {c for cs in listed.values() for c in cs}
+    leads = [i for i in ids if i not in copies]
+    emb = get_index(corpus, "hog").embeddings
+    vec = {fid: np.asarray(emb.vectors[i], dtype=np.float64) for i, fid in enumerate(emb.ids)}
+
+    def copy(a, b):
+        cos = float(vec[a] @ vec[b] / (np.linalg.norm(vec[a]) * np.linalg.norm(vec[b])))
+        return hamming(h[a], h[b]) <= MAX_HASH_BITS and cos >= MIN_COSINE - 1e-6
+
+    for lead, cs in listed.items():
+        assert all(copy(lead, c) for c in cs)
+    for j, b in enumerate(leads):
+        assert not any(copy(a, b) for a in leads[:j]), (b, leads[:j])
+    assert "reference numerals of the shortlisted figures" in out
+    assert "no numerals:" in out or out.count("demo-") >= 3
+    rc = main(["examine", "demo-00-4", "--corpus", "demo", "--encoders", "hog", "--numerals", "bogus"])
+    assert rc != 0 and "not an OCR engine" in capsys.readouterr().err

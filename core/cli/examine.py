@@ -39,6 +39,11 @@ def cmd_examine(args) -> int:
         from ..outdir import check_output
 
         check_output(args.explain, COMMAND, "--explain")  # refused now, before any search
+    if args.numerals:
+        from ..numerals import ENGINES
+
+        if args.numerals not in ENGINES:  # refused now, before any search
+            raise ValueError(f"--numerals {args.numerals!r} is not an OCR engine; engines: {', '.join(ENGINES)}")
     corpus = load_corpus(args.corpus)
     encoders = parse_encoders(args.encoders)
     parts = (_part(corpus, args.query, _region(args.region)),) + tuple(_part(corpus, s) for s in args.also or [])
@@ -91,6 +96,10 @@ def cmd_examine(args) -> int:
         atomic_write_text(args.report, render_report(corpus, query, sl, groups, encoders, checks,
                                                      filters=report_filters(before, classes)))
         print(f"report → {args.report}")
+    if args.families:
+        _family_lines(corpus, res.results)
+    if args.numerals:
+        _numeral_lines(corpus, [item.figure for item in sl.items], args.numerals)
     if args.parts:
         _part_search(corpus, parts[0], encoders, args.k)
     if args.explain:
@@ -100,6 +109,45 @@ def cmd_examine(args) -> int:
                            args.explain_top)
         print(f"explanations (top {args.explain_top} per encoder: heatmap + match box) → {args.explain}")
     return 0 if any(r.neighbours for r in res.results.values()) else 2
+
+
+def _family_lines(corpus, results) -> None:
+    """Each encoder's hits that are copies of a better-ranked hit (the Search page's folding:
+    cropped pHash within the bit distance and that encoder's cosine at least its threshold)."""
+    from ..families import MAX_HASH_BITS, MIN_COSINE, corpus_hashes, families
+    from ..search import get_index
+
+    print(f"\nfamily copies among the hits (pHash within {MAX_HASH_BITS} bits and cosine ≥ {MIN_COSINE:.2f})")
+    for spec, r in results.items():
+        ids = r.ids
+        vectors = {}
+        if ids:  # the encoder's own vectors (on disk already: the search built them)
+            emb = get_index(corpus, spec, show_bar=False).embeddings
+            row = {fid: i for i, fid in enumerate(emb.ids)}
+            vectors = {fid: emb.vectors[row[fid]] for fid in ids if fid in row}
+        fams = [f for f in families(ids, corpus_hashes(corpus, ids), vectors) if f.copies]
+        rank = {fid: i + 1 for i, fid in enumerate(ids)}
+        print(f"{spec}: " + ("; ".join(f"{f.lead}@{rank[f.lead]} ≈ " + ", ".join(f"{c}@{rank[c]}" for c in f.copies)
+                                      for f in fams) or "none"))
+
+
+def _numeral_lines(corpus, ids: list[str], engine: str) -> None:
+    """The reference numerals read in the shortlisted figures, each named from the description."""
+    from ..numerals import EngineUnavailable, build_numerals
+
+    print(f"\nreference numerals of the shortlisted figures ({engine})")
+    try:
+        build = build_numerals(corpus, engine, ids=ids)
+    except EngineUnavailable as exc:
+        print(f"no numerals: {exc}")
+        return
+    rows = []
+    for fid in ids:
+        fn = build.figures[fid]
+        read = ", ".join(n.text for n in fn.numerals) or "—"
+        parts = ", ".join(f"{k} {v}" for k, v in fn.parts()) or ("unreadable" if fn.error else "—")
+        rows.append([fid, read, parts[:70]])
+    print(table(rows, ["figure", "numerals read", "parts named"]))
 
 
 def _part_search(corpus, part, encoders, k: int) -> None:
@@ -145,5 +193,10 @@ def register(sub) -> None:
                     help="also part-level search: the query (or its --region) found inside every figure, with the box")
     sp.add_argument("--explain", type=nonempty, metavar="DIR",
                     help="write a heatmap + match-box PNG for the top hits of each encoder into this new folder")
+    sp.add_argument("--families", action="store_true",
+                    help="list each encoder's hits that are near-identical copies (family members, re-scans) of a better hit")
+    sp.add_argument("--numerals", nargs="?", const="tesseract", metavar="ENGINE",
+                    help="read the reference numerals of the shortlisted figures (OCR; default engine tesseract) "
+                         "and name each part from the description")
     sp.add_argument("--explain-top", type=positive_int, default=3, help="hits per encoder explained (default 3)")
     sp.set_defaults(fn=cmd_examine)
