@@ -30,19 +30,45 @@ def _benchmark_ids(corpus: Corpus) -> list[str]:
     return [i for i in ids if i in corpus.by_id]
 
 
-def unreadable_figures(corpus: Corpus) -> dict[str, str]:
+def _key(corpus: Corpus, ids: list[str]) -> str:
+    return key_of("unreadable", 1, corpus.fingerprint, config.MAX_IMAGE_PIXELS, len(ids))
+
+
+def _valid(found) -> bool:
+    return isinstance(found, dict) and all(isinstance(v, str) for v in found.values())
+
+
+def known_unreadable(corpus: Corpus) -> dict[str, str] | None:
+    """The remembered result of ``unreadable_figures`` for this corpus content, or None when
+    it has not been checked yet (nothing is decoded here)."""
+    key = _key(corpus, _benchmark_ids(corpus))
+    with _LOCK:
+        if key in _MEMO:
+            return dict(_MEMO[key])
+    found = load_json(config.cache_dir() / "integrity" / f"{key}.json")
+    return dict(found) if _valid(found) else None
+
+
+def unreadable_figures(corpus: Corpus, decoded: set[str] | frozenset[str] = frozenset()) -> dict[str, str]:
     """``{figure id: message}`` of the benchmark figures (every figure without a benchmark)
-    whose image cannot be decoded; checked once per corpus content, remembered in the cache."""
+    whose image cannot be decoded; checked once per corpus content, remembered in the cache.
+
+    ``decoded``: ids whose image an encoder's reader has just decoded without error (the
+    evaluation's single decode, see ``core.evaluation``); they are taken as readable and not
+    decoded a second time. Only the others (none, or the few an encoder could not read, whose
+    message comes from here) are opened."""
     ids = _benchmark_ids(corpus)
-    key = key_of("unreadable", 1, corpus.fingerprint, config.MAX_IMAGE_PIXELS, len(ids))
+    key = _key(corpus, ids)
     with _LOCK:
         if key in _MEMO:
             return dict(_MEMO[key])
     path = config.cache_dir() / "integrity" / f"{key}.json"
     found = load_json(path)
-    if not (isinstance(found, dict) and all(isinstance(v, str) for v in found.values())):
+    if not _valid(found):
         found = {}
         for fid in ids:
+            if fid in decoded:
+                continue
             try:
                 load_figure_image(corpus.by_id[fid])
             except ImageError as exc:
@@ -76,7 +102,9 @@ def without_figures(corpus: Corpus, drop: set[str] | dict[str, str]) -> Corpus:
     return replace(corpus, figures=figures, benchmark=bench)
 
 
-def drop_unreadable(corpus: Corpus) -> tuple[Corpus, dict[str, str]]:
-    """(``corpus`` without its unreadable benchmark figures, ``{id: message}`` of those dropped)."""
-    bad = unreadable_figures(corpus)
+def drop_unreadable(corpus: Corpus, decoded: set[str] | frozenset[str] = frozenset()
+                    ) -> tuple[Corpus, dict[str, str]]:
+    """(``corpus`` without its unreadable benchmark figures, ``{id: message}`` of those dropped);
+    ``decoded`` as for ``unreadable_figures``."""
+    bad = unreadable_figures(corpus, decoded)
     return without_figures(corpus, bad), bad

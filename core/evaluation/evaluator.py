@@ -191,7 +191,8 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     from ..integrity import drop_unreadable
 
     problems = loader_problems(corpus)
-    corpus, unreadable = drop_unreadable(corpus)  # never scored as blank pictures; reported below
+    decoded = _decoded_by_encoders(corpus, encoders, runs, proto.name, progress, show_bar)
+    corpus, unreadable = drop_unreadable(corpus, decoded)  # never scored as blank pictures; reported below
     if unreadable and qrels is not None:
         qrels = {a: {q: {d: r for d, r in docs.items() if d not in unreadable}
                      for q, docs in qr.items() if q not in unreadable} for a, qr in qrels.items()}
@@ -199,6 +200,31 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
         out = stack.enter_context(open_output(out_dir, "evaluate")) if out_dir is not None else None
         return _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress,
                              show_bar, problems, (int(bootstrap), int(bootstrap_seed)))
+
+
+def _decoded_by_encoders(corpus: Corpus, encoders, runs, protocol: str, progress, show_bar) -> frozenset[str]:
+    """Ids whose image the requested image encoders read without error, found by building their
+    image embeddings of the whole corpus (the one decode of a fresh run; the vectors are cached
+    by content, so scoring reuses them). The integrity check then opens only the other figures.
+    Nothing is built when the corpus's check is already remembered; failures are left to the
+    scoring loop, which reports them."""
+    from ..integrity import known_unreadable
+
+    if known_unreadable(corpus) is not None:
+        return frozenset()
+    decoded: set[str] = set()
+    for spec in encoders:
+        try:
+            plans, _ = _plans(spec, runs, protocol)
+        except (EncoderUnavailable, ValueError, ImportError):
+            continue
+        for source in dict.fromkeys(p.image for p in plans if p.image is not None):
+            try:
+                emb = embeddings(corpus, *source, progress, show_bar)
+            except (EncoderUnavailable, ValueError, RuntimeError, OSError, ImportError):
+                continue
+            decoded.update(set(emb.ids) - set(emb.excluded))
+    return frozenset(decoded)
 
 
 def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar,
