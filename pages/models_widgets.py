@@ -83,16 +83,35 @@ def health(m: AdaptedModel, corpus_spec: str) -> None:
               + ("not checked on any corpus yet." if not n else f"checked on {n} {'corpus' if n == 1 else 'corpora'}."))
     if corpus_spec and b.button("Check embeddings", key=f"models_health_{m.name}",
                                 icon=":material/troubleshoot:", help="Encodes the sidebar's corpus with it (once)"):
-        from core.embed import EncoderUnavailable
+        st.session_state[f"models_checking_{m.name}"] = corpus_spec
+    if st.session_state.get(f"models_checking_{m.name}") == corpus_spec:
+        _check_embeddings(m, corpus_spec)
 
-        try:
-            with st.spinner(f"Encoding the corpus with {m.name}…"):
-                services.index(corpus_spec, m.spec)
-        except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
-            st.error(f"{m.name} could not encode this corpus: {serve.shown_error(exc)}", icon=":material/block:")
+
+def _check_embeddings(m: AdaptedModel, corpus_spec: str) -> None:
+    """Encode the corpus with the model in a background job (``services.encoders.index_job``, shared with
+    the Search page's encoding), its progress meanwhile; once done, load the vectors (the health check
+    runs as they load) and redraw the page."""
+    from core.embed import EncoderUnavailable
+    from dashboard import services
+    from dashboard.components import waiting
+
+    try:
+        job = services.encoders.index_job(corpus_spec, m.spec)
+        outcome = waiting.settle(job)
+        if outcome == "running":
+            waiting.progress_panel((job.key,))
             return
-        services.model_health.clear()
-        st.rerun()
+        if outcome is None:
+            services.index(corpus_spec, m.spec)
+    except (EncoderUnavailable, ValueError, RuntimeError, OSError) as exc:
+        outcome = serve.shown_error(exc).strip().splitlines()[0]
+    st.session_state.pop(f"models_checking_{m.name}", None)
+    if outcome is not None:
+        st.error(f"{m.name} could not encode this corpus: {outcome}", icon=":material/block:")
+        return
+    services.model_health.clear()
+    st.rerun()
 
 
 def _epoch_means(steps: list, per_epoch: int) -> tuple[list, list]:

@@ -2,11 +2,10 @@
 import streamlit as st
 
 from core.annotation.sampling import METHODS
-from core.annotation.sampling.sampler import MissingCitations
 from dashboard import serve, services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
-from pages import sample_widgets
+from pages import sample_waiting, sample_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -61,13 +60,7 @@ if st.session_state.get("sample_query") not in qids:
 qid = row[0].selectbox("Query", qids, key="sample_query", format_func=lambda q: fig_label(corpus, q),
                    help="The corpus's benchmark queries, else any of its figures.")
 
-with st.spinner("Drawing (the first time encodes the corpus once per index)…"):
-    try:
-        run = services.sampling.draw(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol, families)
-    except (MissingCitations, ValueError) as exc:
-        st.error(serve.shown_error(exc), icon=":material/block:")
-        st.caption("The Clean protocol gives a missing query patent an empty cited group and indexes every figure.")
-        st.stop()
+run = sample_waiting.draw_or_wait(ctx.corpus_spec, qid, cfg_key, int(seed), method, protocol, families)
 qd = run.draws[0]
 order = [r.name for r in run.config.indices]
 

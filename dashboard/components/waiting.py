@@ -63,7 +63,17 @@ def index_progress(job: Job) -> tuple[float, str]:
     return job.fraction, progress_text(job.message or label, job.done, job.total, job.meta.get("n"), eta)
 
 
-PROGRESS = {"map": map_progress, "index": index_progress}
+def sample_progress(job: Job) -> tuple[float, str]:
+    """(fraction, text) of a pool's draw: the index being read (the first draw encodes the corpus
+    once per index), then the query drawn."""
+    what = f"Drawing the pool from {job.meta.get('n', 0):,} figures"
+    if job.total <= 0:
+        return 0.0, f"{what}: preparing…"
+    return job.fraction, (f"{what}: {job.message} ({job.done}/{job.total}) · the first draw encodes the corpus "
+                          "once per index (cached after)…")
+
+
+PROGRESS = {"map": map_progress, "index": index_progress, "sample": sample_progress}
 
 
 @st.fragment(run_every=1.0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from core.annotation.sampling import (
 )
 from core.annotation.sampling.sampler import check_encoders
 
+from .. import jobs
+from ..jobs import Job
 from .corpora import corpus
 
 REFERENCE_CONFIG = config.ROOT.parent / "shared" / "reference" / "upair" / "src" / "config.yaml"
@@ -61,14 +64,50 @@ def citations(corpus_spec: str, config_key: str) -> tuple[dict, str]:
     return dict(cites), where
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def draw(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair",
-         families: bool = False) -> SampleRun:
-    """One query's draw (the corpus's embeddings come from the cache after the first time)."""
+def draw_key(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+             families: bool = False) -> str:
+    """The job key of one query's draw (one such job per process, shared by every session)."""
+    return "sample:" + json.dumps([corpus_spec, qid, config_key, int(seed), method, protocol, bool(families)])
+
+
+@st.cache_resource(show_spinner=False)
+def _draws() -> dict[str, SampleRun]:
+    """The draws done in this process, by ``draw_key`` (the last 64)."""
+    return {}
+
+
+def draw_job(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+             families: bool = False) -> Job | None:
+    """None when this draw is in memory already (``drawn`` gives it); else the background job drawing
+    it (the first draw encodes the corpus once per index, into the vector cache), started here or
+    shared with the session that started it. The citations and the config are resolved here, in the
+    script's thread, so a missing citations file raises here (``MissingCitations``)."""
+    key = draw_key(corpus_spec, qid, config_key, seed, method, protocol, families)
+    store = _draws()
+    if key in store:
+        return None
+    known = jobs.get(key)
+    if known is not None and known.state != jobs.DONE:  # running, or failed and not yet shown by a page
+        return known
+    jobs.forget(key)  # a draw done before the caches were cleared: drawn again
     c = corpus(corpus_spec)
     cites, _ = citations(corpus_spec, config_key)
-    return sample_pools(c, [c.by_id[qid]], config_for(config_key, protocol, families), seed=seed, method=method,
-                        citations=cites, show_bar=False)
+    cfg = config_for(config_key, protocol, families)
+
+    def work(progress) -> None:
+        run = sample_pools(c, [c.by_id[qid]], cfg, seed=int(seed), method=method, citations=cites,
+                           progress=progress, show_bar=False)
+        store[key] = run
+        while len(store) > 64:
+            store.pop(next(iter(store)))
+
+    return jobs.start(key, "Drawing the pool", work, n=len(c), indices=len(cfg.indices))
+
+
+def drawn(corpus_spec: str, qid: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+          families: bool = False) -> SampleRun:
+    """The draw a ``draw_job`` made (after it ended well)."""
+    return _draws()[draw_key(corpus_spec, qid, config_key, seed, method, protocol, families)]
 
 
 def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progress,

@@ -1,0 +1,175 @@
+"""Honest waits on the Sample and Models pages (``dashboard.components.waiting``): a pool's first draw
+(which encodes the corpus once per index) and the Models page's "Check embeddings" run as background
+jobs; the page returns at once with a progress bar and the line that the user may leave, two sessions
+share one job, the result is drawn once the job is done, and a failure is one line. The work is held
+on a gate, so "still running" is a fact, not a race."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import embed
+from dashboard import jobs
+
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+def _app(spec: str, page: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    if spec.startswith("folder:"):
+        at.session_state["corpus_pick"] = "custom"
+        at.session_state["corpus_custom"] = spec
+    else:
+        at.session_state["corpus_pick"] = spec
+    at.session_state["encoders"] = ["hog"]
+    at.run()
+    at.switch_page(f"../pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _progress(at: AppTest) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def _until(check, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def _idle(prefix: str) -> bool:
+    return not [j for j in jobs.running() if j.key.startswith(prefix)]
+
+
+@pytest.fixture
+def drawings(tmp_path) -> str:
+    from PIL import Image, ImageDraw
+
+    root = tmp_path / "figs"
+    root.mkdir()
+    for i in range(12):
+        im = Image.new("RGB", (64, 64), "white")
+        ImageDraw.Draw(im).ellipse([4 + i, 4, 30 + 2 * i, 40], outline="black", width=2)
+        im.save(root / f"f{i:02d}.png")
+    return f"folder:{root}"
+
+
+@pytest.mark.slow  # about 20 s on a loaded 2-core machine: the demo's first real draw, drawn once
+def test_sample_draw_runs_in_the_background_with_progress_then_shows_the_pool(cache, monkeypatch):
+    from dashboard.services import sampling
+
+    gate, calls, real = threading.Event(), [], sampling.sample_pools
+
+    def slow(*a, progress=None, **kw):
+        calls.append(1)
+        if progress:
+            progress(1, 4, "index image (hog · image)")
+        assert gate.wait(60)
+        return real(*a, progress=progress, **kw)
+
+    monkeypatch.setattr(sampling, "sample_pools", slow)
+    monkeypatch.setattr(jobs, "WAIT_S", 0.0)
+    first = _app("demo", "sample")
+    _until(lambda: jobs.get(next(j.key for j in jobs.running() if j.key.startswith("sample:"))).done == 1)
+    first.run()
+    assert not first.exception and not first.error
+    bars = _progress(first)
+    assert len(bars) == 1 and "Drawing the pool" in bars[0] and "(1/4)" in bars[0], bars
+    assert any("other pages" in c.value for c in first.caption)
+    assert not first.dataframe  # no pool yet
+    second = _app("demo", "sample")  # another session asking for the same draw: the same job
+    assert len(_progress(second)) == 1 and calls == [1]
+    assert len([j for j in jobs.running() if j.key.startswith("sample:")]) == 1
+    gate.set()
+    _until(lambda: _idle("sample:"))
+    for at in (first, second):
+        at.run()
+        assert not at.exception and not at.error and not _progress(at)
+        assert at.dataframe and at.get("plotly_chart")
+    assert calls == [1]  # one draw for both sessions, kept in memory after
+
+
+def test_a_failed_draw_is_one_line(cache, monkeypatch):
+    from dashboard.services import sampling
+
+    def broken(*a, **kw):
+        raise RuntimeError("the index ran out of memory\nTraceback detail")
+
+    monkeypatch.setattr(sampling, "sample_pools", broken)
+    at = _app("demo", "sample")
+    assert not at.exception and len(at.error) == 1
+    assert at.error[0].value == "the index ran out of memory"
+    assert not at.dataframe
+
+
+def _fake_model() -> str:
+    from core.adapt import provenance as prov
+
+    prov.weights_dir().mkdir(parents=True)
+    prov.weights_path("flat").write_bytes(b"x")
+    prov.write_sidecar("flat", {"arch": "ViT-B-16", "kept_val": {"val_loss": 1.0}, "val_pairs": 100,
+                                "hyperparameters": {"batch_size": 32}})
+    return prov.list_adapted()[0].spec
+
+
+def test_check_embeddings_encodes_in_the_background_and_two_sessions_share_it(cache, drawings, monkeypatch):
+    from dashboard import services
+    from dashboard.services import encoders
+
+    spec = _fake_model()
+    gate, builds, loads = threading.Event(), [], []
+
+    def slow_build(corpus, s, what="image", progress=None, show_bar=True):
+        builds.append(s)
+        if progress:
+            progress(3, 12, "flat · image")
+        assert gate.wait(60)
+
+    def fake_index(corpus_spec, s):
+        loads.append(s)
+        encoders._loaded().add((corpus_spec, s))
+
+    monkeypatch.setattr(embed, "build_embeddings", slow_build)
+    monkeypatch.setattr(services, "index", fake_index)
+    monkeypatch.setattr(jobs, "WAIT_S", 0.0)
+    sessions = [_app(drawings, "models") for _ in range(2)]
+    for at in sessions:
+        at.button(key="models_health_flat").click().run()
+        assert not at.exception and not at.error
+    _until(lambda: jobs.get(encoders.index_key(drawings, spec)).done == 3)
+    for at in sessions:
+        at.run()
+        bars = _progress(at)
+        assert len(bars) == 1 and "3/12" in bars[0], bars
+        assert any("other pages" in c.value for c in at.caption)
+    assert builds == [spec]  # one encoding for both sessions
+    gate.set()
+    _until(lambda: _idle(f"index:{drawings}:"))
+    for at in sessions:
+        at.run()
+        assert not at.exception and not at.error and not _progress(at)
+    assert builds == [spec] and loads == [spec, spec]
+    sessions[0].run()  # the check is done: the page no longer asks for it
+    assert not _progress(sessions[0]) and loads == [spec, spec]
+
+
+def test_a_failed_check_is_one_line(cache, drawings, monkeypatch):
+    _fake_model()
+
+    def broken(corpus, s, what="image", progress=None, show_bar=True):
+        raise RuntimeError("the weights are not a checkpoint\nTraceback detail")
+
+    monkeypatch.setattr(embed, "build_embeddings", broken)
+    at = _app(drawings, "models")
+    at.button(key="models_health_flat").click().run()
+    assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
+    assert at.error[0].value == "flat could not encode this corpus: the weights are not a checkpoint"
+    at.run()  # tried once: the next run does not try again unasked
+    assert not at.error
