@@ -81,7 +81,7 @@ def test_sample_draw_runs_in_the_background_with_progress_then_shows_the_pool(ca
     first.run()
     assert not first.exception and not first.error
     bars = _progress(first)
-    assert len(bars) == 1 and "Drawing the pool" in bars[0] and "(1/4)" in bars[0], bars
+    assert len(bars) == 1 and "Drawing the pool" in bars[0] and "reading index image (hog · image) (1 of 4 done)" in bars[0], bars
     assert any("other pages" in c.value for c in first.caption)
     assert not first.dataframe  # no pool yet
     second = _app("demo", "sample")  # another session asking for the same draw: the same job

@@ -69,7 +69,7 @@ def sample_progress(job: Job) -> tuple[float, str]:
     what = f"Drawing the pool from {job.meta.get('n', 0):,} figures"
     if job.total <= 0:
         return 0.0, f"{what}: preparing…"
-    return job.fraction, (f"{what}: {job.message} ({job.done}/{job.total}) · the first draw encodes the corpus "
+    return job.fraction, (f"{what}: reading {job.message} ({job.done} of {job.total} done) · the first draw encodes the corpus "
                           "once per index (cached after)…")
 
 
