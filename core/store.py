@@ -120,14 +120,14 @@ def key_of(*parts: object) -> str:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose output a cached artefact depends on (looked up once
     per process: ``importlib.metadata`` scans site-packages on every call)."""
-    return dict(_library_versions())
+    return {"store": str(STORE_VERSION), **_library_versions()}  # the store's layout read now, not memoised
 
 
 @functools.lru_cache(maxsize=1)
 def _library_versions() -> dict[str, str]:
     from importlib import metadata
 
-    out = {"store": str(STORE_VERSION)}
+    out = {}
     for name in ("numpy", "faiss-cpu", "open_clip_torch", "torch", "scikit-image", "scikit-learn", "pillow"):
         try:
             out[name] = metadata.version(name)
