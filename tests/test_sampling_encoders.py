@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared]
 def test_reference_roles_with_small_seed_encoders(cache, query_patents, tmp_path, tiny_clip_arch,
                                                    tiny_clip_checkpoint, tiny_bert, patentnet_file,  # noqa: F811
                                                    resnet_checkpoint):  # noqa: F811
-    from tests.test_sampling import _need_reference
+    from tests.sampling_reference import need_reference_sampler
 
-    raw = yaml.safe_load((_need_reference() / "config.yaml").read_text())
+    raw = yaml.safe_load((need_reference_sampler() / "config.yaml").read_text())
     text = f"text:{tiny_bert}@upair"
     encoders = {"title": (text, "title"), "desc": (text, "desc"), "label": (text, "labels"),
                 "clip": (f"clip:{tiny_clip_arch}:{tiny_clip_checkpoint}", "image"),
