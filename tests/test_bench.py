@@ -22,32 +22,38 @@ def test_parse_only_accepts_names_and_letters():
         parse_only("index,bogus")
 
 
+def _section_names():
+    from bench.run import SECTIONS
+
+    return list(SECTIONS)
+
+
 @pytest.mark.slow
-def test_quick_bench_writes_every_section(tmp_path):
+@pytest.mark.parametrize("name", _section_names())
+def test_quick_bench_writes_every_section(name, tmp_path):
+    """Each section of ``python -m bench.run --quick`` on its own (``--only``; a section's own time
+    limit, so one slow section cannot eat another's): it runs, has rows of numbers and a positive
+    ratio column (every figure is a comparison), and its title is in the report."""
     out = tmp_path / "report"
     env = {**os.environ}
     env.pop("UPAIR_CACHE", None)  # the bench uses its own scratch caches
-    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--out", str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--only", name, "--out", str(out)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
     assert (out / "report.json").is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads((out / "report.json").read_text())
-    from bench.run import SECTIONS
-
-    assert list(data["sections"]) == list(SECTIONS)
-    for name, sec in data["sections"].items():
-        assert not sec["error"], f"{name}: {sec['error']}"
-        assert sec["rows"], f"{name} has no rows"
-        keys = [k for k, _ in sec["columns"]]
-        ratio_keys = [k for k in keys if k.startswith("ratio")]
-        assert ratio_keys, f"{name} has no ratio column"
-        for row in sec["rows"]:
-            numeric = [k for k in keys if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)]
-            assert numeric, f"{name}: row without numbers: {row}"
-            for k in ratio_keys:
-                assert isinstance(row[k], (int, float)) and row[k] > 0, f"{name}: {k} = {row.get(k)!r}"
+    assert list(data["sections"]) == [name]
+    sec = data["sections"][name]
+    assert not sec["error"], f"{name}: {sec['error']}"
+    assert sec["rows"], f"{name} has no rows"
+    keys = [k for k, _ in sec["columns"]]
+    ratio_keys = [k for k in keys if k.startswith("ratio")]
+    assert ratio_keys, f"{name} has no ratio column"
+    for row in sec["rows"]:
+        numeric = [k for k in keys if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)]
+        assert numeric, f"{name}: row without numbers: {row}"
+        for k in ratio_keys:
+            assert isinstance(row[k], (int, float)) and row[k] > 0, f"{name}: {k} = {row.get(k)!r}"
     meta = data["meta"]
     assert meta["cores"] >= 1 and meta["ram_gib"] > 0 and meta["versions"]["faiss-cpu"] and meta["date"]
-    md = (out / "report.md").read_text()
-    for sec in data["sections"].values():
-        assert sec["title"] in md
+    assert sec["title"] in (out / "report.md").read_text()
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -81,9 +81,9 @@ class RangeHandler(BaseHTTPRequestHandler):
             cut = srv.drop_after.pop(0) if srv.drop_after else None
         if cut is not None:  # announce everything, send a little, hang up
             body = body[:cut]
-        self.wfile.write(body)
-        with srv.lock:
+        with srv.lock:  # counted before the write: the client may finish reading before this thread runs on
             srv.bytes_served += len(body)
+        self.wfile.write(body)
         if cut is not None:
             self.wfile.flush()
             self.close_connection = True
