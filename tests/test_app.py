@@ -108,6 +108,7 @@ def test_map_page_has_one_point_per_figure(cache, query_patents):
     assert all(_points(c) == 120 for c in charts)
 
 
+@pytest.mark.slow  # the whole evaluation in an AppTest: 21-88 s on a loaded machine
 def test_scores_page_table_equals_core_evaluate(cache):
     from core.evaluation import evaluate
 

@@ -157,3 +157,18 @@ def test_every_kind_loads_through_its_row_and_rejects_a_missing_argument(tmp_pat
         parse_spec("nope:/x")
     with pytest.raises(DatasetError, match="corpus folder not found"):
         parse_spec(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("pattern", ["/x/a.tar", "/x/{0..9}.tar", "/x/{00..15}-{a,b,c}.tar", "/x/{5..1}.tar",
+                                     "/x/{0..10..2}{x,y}.tar", "/x/{a}.tar"])
+def test_brace_count_equals_the_expansion_for_flat_patterns(pattern):
+    from braceexpand import braceexpand
+
+    assert wds_corpus._brace_count(pattern) == len(list(braceexpand(pattern)))
+
+
+def test_brace_count_refuses_above_the_limit_and_not_at_it(monkeypatch):
+    monkeypatch.setattr(wds_corpus, "MAX_SHARDS", 100)
+    assert len(wds_corpus.parse_shards("/x/{0..9}{0..9}.tar")[0]) == 100  # exactly the limit: allowed
+    with pytest.raises(DatasetError, match="check the braces"):
+        wds_corpus.parse_shards("/x/{0..9}{0..9}{0}{0,1}.tar")  # 200

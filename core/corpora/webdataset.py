@@ -83,6 +83,24 @@ def local_path(name: str, what: str) -> str:
     return str(Path(name).expanduser().absolute())
 
 
+_INNER_BRACES = re.compile(r"\{([^{}]*)\}")
+_RANGE = re.compile(r"^\s*(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?\s*$")
+
+
+def _brace_count(pattern: str) -> int:
+    """A lower bound of how many names ``pattern``'s innermost brace groups expand to (the
+    product of their sizes: ``{0..9}`` 10, ``{a,b,c}`` 3); the expansion itself still counts."""
+    n = 1
+    for body in _INNER_BRACES.findall(pattern):
+        m = _RANGE.match(body)
+        if m:
+            step = abs(int(m.group(3) or 1)) or 1
+            n *= abs(int(m.group(2)) - int(m.group(1))) // step + 1
+        elif "," in body:
+            n *= body.count(",") + 1
+    return n
+
+
 def parse_shards(rest: str) -> tuple[list[str], str | None]:
     """(brace-expanded local shard paths, titles JSON or None) of the part after ``webdataset:``;
     ``DatasetError`` for a ``pipe:`` command, a URL, an unknown option or too many shards."""
@@ -99,6 +117,8 @@ def parse_shards(rest: str) -> tuple[list[str], str | None]:
     if not pattern:
         raise DatasetError("webdataset: needs shards, e.g. webdataset:/data/shard-{000000..000009}.tar")
     local_path(pattern, "webdataset shard")  # refuse before expanding
+    if _brace_count(pattern) > MAX_SHARDS:  # refused from the pattern itself, without expanding a million names
+        raise DatasetError(f"webdataset shards {pattern!r} expand to more than {MAX_SHARDS:,} files; check the braces")
     shards: list[str] = []
     for shard in braceexpand(pattern):
         if len(shards) == MAX_SHARDS:
