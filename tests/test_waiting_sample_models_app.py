@@ -7,34 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import embed
 from dashboard import jobs
+from tests.test_waiting_app import _app, _progress, drawings  # noqa: F401 - drawings is a fixture
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-
-
-def _app(spec: str, page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    if spec.startswith("folder:"):
-        at.session_state["corpus_pick"] = "custom"
-        at.session_state["corpus_custom"] = spec
-    else:
-        at.session_state["corpus_pick"] = spec
-    at.session_state["encoders"] = ["hog"]
-    at.run()
-    at.switch_page(f"../pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _progress(at: AppTest) -> list[str]:
-    return [p.proto.text for p in at.get("progress")]
 
 
 def _until(check, timeout: float = 30.0) -> None:
@@ -46,19 +26,6 @@ def _until(check, timeout: float = 30.0) -> None:
 
 def _idle(prefix: str) -> bool:
     return not [j for j in jobs.running() if j.key.startswith(prefix)]
-
-
-@pytest.fixture
-def drawings(tmp_path) -> str:
-    from PIL import Image, ImageDraw
-
-    root = tmp_path / "figs"
-    root.mkdir()
-    for i in range(12):
-        im = Image.new("RGB", (64, 64), "white")
-        ImageDraw.Draw(im).ellipse([4 + i, 4, 30 + 2 * i, 40], outline="black", width=2)
-        im.save(root / f"f{i:02d}.png")
-    return f"folder:{root}"
 
 
 @pytest.mark.slow  # about 20 s on a loaded 2-core machine: the demo's first real draw, drawn once
