@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from core import load_corpus
 from core.examiner import ExaminerQuery, QueryPart, Shortlist, search_query
+from tests.test_examiner_app import ENCODERS, _shown
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_streamlit_caches")]
-ENCODERS = ["hog", "ahdh"]
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 K = 6
 QUERY = "demo-05-1"
@@ -38,17 +38,6 @@ def _search_page(**state) -> AppTest:
     at.switch_page("../pages/search.py").run()
     assert not at.exception, at.exception
     return at
-
-
-def _shown(at: AppTest) -> dict[str, list[str]]:
-    out: dict[str, dict[int, str]] = {s: {} for s in ENCODERS}
-    for b in at.button:
-        for spec in ENCODERS:
-            prefix = f"ex-star-res-{spec}-"
-            if b.key and b.key.startswith(prefix):
-                rank, fid = b.key[len(prefix):].split("-", 1)
-                out[spec][int(rank)] = fid
-    return {s: [v[r] for r in sorted(v)] for s, v in out.items()}
 
 
 def test_cpc_filter_keeps_only_that_class(demo_cache):
