@@ -114,17 +114,14 @@ def cmd_examine(args) -> int:
 def _family_lines(corpus, results) -> None:
     """Each encoder's hits that are copies of a better-ranked hit (the Search page's folding:
     cropped pHash within the bit distance and that encoder's cosine at least its threshold)."""
-    from ..families import MAX_HASH_BITS, MIN_COSINE, corpus_hashes, families
+    from ..families import MAX_HASH_BITS, MIN_COSINE, corpus_hashes, families, vectors_of
     from ..search import get_index
 
     print(f"\nfamily copies among the hits (pHash within {MAX_HASH_BITS} bits and cosine ≥ {MIN_COSINE:.2f})")
     for spec, r in results.items():
         ids = r.ids
-        vectors = {}
-        if ids:  # the encoder's own vectors (on disk already: the search built them)
-            emb = get_index(corpus, spec, show_bar=False).embeddings
-            row = {fid: i for i, fid in enumerate(emb.ids)}
-            vectors = {fid: emb.vectors[row[fid]] for fid in ids if fid in row}
+        # the encoder's own vectors (on disk already: the search built them)
+        vectors = vectors_of(get_index(corpus, spec, show_bar=False).embeddings, ids) if ids else {}
         fams = [f for f in families(ids, corpus_hashes(corpus, ids), vectors) if f.copies]
         rank = {fid: i + 1 for i, fid in enumerate(ids)}
         print(f"{spec}: " + ("; ".join(f"{f.lead}@{rank[f.lead]} ≈ " + ", ".join(f"{c}@{rank[c]}" for c in f.copies)

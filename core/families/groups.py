@@ -96,3 +96,10 @@ def copies_of_kept(candidates: Sequence[str], kept: Sequence[str], hashes: Mappi
         else:
             seen.append(fid)
     return out
+
+
+def vectors_of(embeddings, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """The vectors of ``ids`` in an encoder's ``embeddings`` (``.ids``, ``.vectors``), for the cosine
+    half of the copy test; ids the embeddings do not hold are left out."""
+    row = {fid: i for i, fid in enumerate(embeddings.ids)}
+    return {fid: embeddings.vectors[row[fid]] for fid in ids if fid in row}

@@ -45,15 +45,11 @@ def figure_numerals(corpus_spec: str, ids: tuple[str, ...], engine: str = "tesse
 def families(corpus_spec: str, spec: str, ids: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
     """(lead, copies) of ranked hits ``ids`` of encoder ``spec``: pHash within the core's bit
     distance and that encoder's cosine at least its threshold; hash only when no vectors."""
-    from core.families import corpus_hashes
+    from core.families import corpus_hashes, vectors_of
     from core.families import families as find
 
     c = corpus(corpus_spec)
     hashes = corpus_hashes(c, [i for i in ids if i in c.by_id])
-    vectors = {}
     idx = loaded_indices(corpus_spec, (spec,)).get(spec)
-    if idx is not None:
-        emb = idx.embeddings
-        row = {fid: i for i, fid in enumerate(emb.ids)}
-        vectors = {fid: emb.vectors[row[fid]] for fid in ids if fid in row}
+    vectors = vectors_of(idx.embeddings, ids) if idx is not None else {}
     return [(f.lead, f.copies) for f in find(list(ids), hashes, vectors)]
