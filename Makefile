@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 CORPUS ?= demo
 STAMP  := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve build test test-fast bench clean-cache screenshots fetch fetch-background
@@ -36,9 +37,9 @@ serve: build ## serve a room: served mode on the address/port of .streamlit/secr
 	@UPAIR_SERVE=1 $(PY) -m dashboard.serve args >/dev/null
 	UPAIR_SERVE=1 $(PY) -m streamlit run dashboard/app.py $$(UPAIR_SERVE=1 $(PY) -m dashboard.serve args)
 
-test: $(STAMP) ## run the whole test suite (slow and browser tests included)
+test: $(STAMP) ## run the whole test suite (slow and browser tests included) on $(TEST_WORKERS) workers (TEST_WORKERS=0: one process)
 	@command -v chromium >/dev/null || echo "note: chromium not on PATH; browser tests will skip (apt-get install -y chromium)"
-	@start=$$(date +%s); $(PY) -m pytest -q; rc=$$?; \
+	@start=$$(date +%s); $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup; rc=$$?; \
 	  echo "make test: $$(( $$(date +%s) - start )) s wall (load: $$(cut -d' ' -f1-3 /proc/loadavg); per-test durations in .pytest_cache/upair-durations.json)"; \
 	  exit $$rc
 

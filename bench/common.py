@@ -50,6 +50,27 @@ class Section:
                    error=d.get("error", ""))
 
 
+RUNNING = ("[data-testid=stStatusWidget]", "[data-testid=stSpinner]")  # Streamlit's "script running" marks
+
+
+class IdleClock:
+    """When a polled page counts as settled: ``observe(running)`` after each poll returns the
+    ``perf_counter`` time it first went idle once it has stayed idle ``polls`` polls in a row
+    (the wait itself not counted), else None; a running poll starts the count again."""
+
+    def __init__(self, polls: int = 10):
+        self.polls, self.quiet, self.idle_since = polls, 0, time.perf_counter()
+
+    def observe(self, running: bool) -> float | None:
+        if running:
+            self.quiet = 0
+            return None
+        if self.quiet == 0:
+            self.idle_since = time.perf_counter()
+        self.quiet += 1
+        return self.idle_since if self.quiet >= self.polls else None
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 

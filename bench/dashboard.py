@@ -9,7 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .common import ROOT, Section, chromium_path, log, ratio, timer
+from .common import RUNNING, ROOT, IdleClock, Section, chromium_path, log, ratio, timer
+from .load_server import stop_server
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
@@ -27,19 +28,11 @@ def _settle(page, timeout_s: float = 300) -> float:
     returns the ``perf_counter`` time at which it was first seen idle (the wait not counted)."""
     page.wait_for_selector("[data-testid=stSidebar]", timeout=int(timeout_s * 1000))
     deadline = time.monotonic() + timeout_s
-    quiet, idle_since = 0, time.perf_counter()
+    clock = IdleClock()
     while time.monotonic() < deadline:
-        now = time.perf_counter()
-        running = page.locator("[data-testid=stStatusWidget]").count() > 0 or \
-            page.locator("[data-testid=stSpinner]").count() > 0
-        if running:
-            quiet = 0
-        else:
-            if quiet == 0:
-                idle_since = now
-            quiet += 1
-        if quiet >= 10:
-            return idle_since
+        idle = clock.observe(any(page.locator(sel).count() > 0 for sel in RUNNING))
+        if idle is not None:
+            return idle
         time.sleep(0.1)
     raise TimeoutError("page did not finish rendering")
 
@@ -96,11 +89,7 @@ def _browser_part(sec: Section, env: dict) -> None:
             t_second = _settle(page2) - t1
             page2.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         browser.close()
     base = t_done
     rows = [

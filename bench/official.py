@@ -32,8 +32,10 @@ OFFICIAL_MODEL = "bench"
 
 _DRIVER = r"""
 import json, os, runpy, sys, time
-cfg_dir, evaluation, arch, checkpoint = sys.argv[1:5]
+cfg_dir, evaluation, arch, checkpoint, threads = sys.argv[1:6]
 t0 = time.perf_counter()
+import torch
+torch.set_num_threads(int(threads))  # the same thread count as ours (bench.evaluation)
 import open_clip
 if cfg_dir:
     open_clip.add_model_config(cfg_dir)
@@ -148,7 +150,7 @@ def read_run(path: Path) -> dict[str, dict[str, float]]:
 
 
 def run_official(run_dir: Path, arch: str, checkpoint: Path, cfg_dir: Path | None = None,
-                 timeout: int = 1800) -> dict:
+                 timeout: int = 1800, threads: int | None = None) -> dict:
     """Run the official ``run`` and ``evaluate`` in a subprocess (cwd ``run_dir``).
 
     Returns ``{"import_s", "run_s", "evaluate_s", "process_s", "runs": {our run: {q: {d: score}}},
@@ -158,9 +160,11 @@ def run_official(run_dir: Path, arch: str, checkpoint: Path, cfg_dir: Path | Non
     if not (evaluation / "run.py").is_file():
         raise FileNotFoundError(f"the official UPAIR code is not at {evaluation}")
     code = _DRIVER % {"name": OFFICIAL_MODEL}
-    args = [sys.executable, "-c", code, str(cfg_dir or ""), str(evaluation), arch, str(checkpoint)]
+    threads = threads or (os.cpu_count() or 1)
+    args = [sys.executable, "-c", code, str(cfg_dir or ""), str(evaluation), arch, str(checkpoint), str(threads)]
     t = time.perf_counter()
-    proc = subprocess.run(args, cwd=run_dir, env=dict(os.environ), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(args, cwd=run_dir, env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+                          capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"the official script failed: {proc.stderr[-2000:]}")

@@ -97,8 +97,8 @@ def _run(work: Path, quick: bool, cache: Path) -> Section:
             "Each index is built through `core.index.build_index` on an empty cache (train + add + write the "
             "file + checksum), then reloaded from the cache (memory-mapped) and checked to answer identically. "
             "Latency: single queries one at a time through `VectorIndex.search` (what the app does), one "
-            "thread per query. Recall@10 against exact flat results. Memory: size of the serialised index "
-            "(RSS deltas in report.json)."
+            "thread per query. Recall@10 against exact flat results. Memory: size of the serialised index, "
+            "which is all a query reads for flat and the automatic IVF (RSS deltas in report.json)."
         ),
         columns=[("n", "N"), ("data", "data"), ("index", "index"), ("build_s", "build s"),
                  ("index_mb", "index MB"), ("load_s", "load s"), ("load_via", "load"),
@@ -139,14 +139,19 @@ def _run(work: Path, quick: bool, cache: Path) -> Section:
     big = [r for r in sec.rows if r["data"] == "clustered" and "auto" in r["index"] and r["kind"] != "flat"]
     if big:
         r = max(big, key=lambda r: r["n"])
-        ok = r["p50_ms"] <= 5.0 and r["recall_at_10"] >= 0.95
-        sec.extra["target"] = {"n": r["n"], "p50_ms": r["p50_ms"], "recall_at_10": r["recall_at_10"], "met": ok}
-        sec.notes.append(f"Target at N = {r['n']:,} (clustered): p50 ≤ 5 ms and recall@10 ≥ 0.95 — "
+        ok = r["p50_ms"] <= 2.0 and r["recall_at_10"] >= 0.99
+        sec.extra["target"] = {"n": r["n"], "p50_ms": r["p50_ms"], "recall_at_10": r["recall_at_10"], "met": ok,
+                               "load": os.getloadavg()[0]}
+        sec.notes.append(f"Target at N = {r['n']:,} (clustered): p50 ≤ 2 ms and recall@10 ≥ 0.99, one thread — "
                          f"measured p50 {r['p50_ms']:.2f} ms, recall@10 {r['recall_at_10']:.3f}: "
-                         f"{'met' if ok else 'NOT met'}.")
+                         f"{'met' if ok else 'NOT met'} (load {os.getloadavg()[0]:.1f} on the 2 cores at the end). "
+                         "The drawing-like (HOG geometry) target is in section h.")
     sec.notes.append(f"Exact flat is used up to {ix.EXACT_MAX:,} vectors of 512-d"
                      f"{' (lowered from the default for --quick)' if quick else ''} (UPAIR_EXACT_MAX; scaled by 512/dim "
-                     "for wider vectors), IVF above; UPAIR_INDEX=flat|ivf|hnsw or `--index` overrides the choice.")
+                     "for wider vectors), above it IVF whose lists hold half-precision codes (2 bytes per dimension, "
+                     "no float vector read; scores within ~1e-4 of the cosines), nprobe = max(48, nlist / 80); "
+                     "UPAIR_INDEX=flat|ivf|ivfpq|hnsw or `--index` overrides the choice (`ivf` on request keeps "
+                     "float32 lists).")
     if not quick:
         sec.notes.append("Flat latency at 1M is the median of 50 queries (each takes ~0.1-0.2 s).")
     sec.notes.append(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads; "

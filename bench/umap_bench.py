@@ -59,7 +59,7 @@ def _run(work: Path, quick: bool) -> Section:
                      f"(300 points) {t_jit['s']:.1f} s"
                      + (f", first fit above 4,096 points (NN-descent JIT + a 5,000-point map) {jit_nnd:.1f} s."
                         if jit_nnd is not None else "."))
-    sizes = [300, 1_000] if quick else [1_000, 10_000, BIG]
+    sizes = [300, 600] if quick else [1_000, 10_000, BIG]
     done: dict[int, float] = {}
     for n in sizes:
         if n == BIG and 10_000 in done:

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_runs import quick_bench
 
 
 def test_parse_only_accepts_names_and_letters():
@@ -30,16 +26,13 @@ def _section_names():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _section_names())
-def test_quick_bench_writes_every_section(name, tmp_path):
+def test_quick_bench_writes_every_section(name, tmp_path_factory):
     """Each section of ``python -m bench.run --quick`` on its own (``--only``; a section's own time
     limit, so one slow section cannot eat another's): it runs, has rows of numbers and a positive
-    ratio column (every figure is a comparison), and its title is in the report."""
-    out = tmp_path / "report"
-    env = {**os.environ}
-    env.pop("UPAIR_CACHE", None)  # the bench uses its own scratch caches
-    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--only", name, "--out", str(out)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert (out / "report.json").is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    ratio column (every figure is a comparison), and its title is in the report. (One run per
+    section and test run: a section's own tests read the same report, see tests/bench_runs.py.)"""
+    proc, out = quick_bench(tmp_path_factory, name)
+    assert (out / "report.json").is_file(), proc["stdout"][-3000:] + proc["stderr"][-3000:]
     data = json.loads((out / "report.json").read_text())
     assert list(data["sections"]) == [name]
     sec = data["sections"][name]
@@ -56,4 +49,4 @@ def test_quick_bench_writes_every_section(name, tmp_path):
     meta = data["meta"]
     assert meta["cores"] >= 1 and meta["ram_gib"] > 0 and meta["versions"]["faiss-cpu"] and meta["date"]
     assert sec["title"] in (out / "report.md").read_text()
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc["returncode"] == 0, proc["stderr"][-3000:]

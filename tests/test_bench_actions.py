@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench import actions
+from bench.common import Section
 
 
 @pytest.mark.parametrize("xs", [[1.0], [3.0, 1.0], [0.2, 0.5, 0.1, 4.0, 0.3], list(np.linspace(0, 1, 17))])
@@ -55,8 +56,14 @@ def test_section_puts_before_beside_after(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(actions.chromium_path() is None, reason="needs Debian's chromium")
-def test_quick_bench_drives_every_action(tmp_path):
-    sec = actions.run(tmp_path, quick=True)
+def test_quick_bench_drives_every_action(tmp_path_factory):
+    """The quick bench's actions section (the run the bench smoke test reads, tests/bench_runs.py)."""
+    from tests.bench_runs import quick_bench
+
+    proc, out = quick_bench(tmp_path_factory, "actions")
+    assert (out / "report.json").is_file(), proc["stdout"][-3000:] + proc["stderr"][-3000:]
+    sec = Section.from_json(json.loads((out / "report.json").read_text())["sections"]["actions"])
+    assert not sec.error, sec.error
     assert [r["action"] for r in sec.rows] == actions.ACTIONS[:6]  # quick: the Search page's actions
     assert not any("errors" in n for n in sec.notes), sec.notes
     for r in sec.rows:
