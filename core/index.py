@@ -6,11 +6,17 @@ section c, in ``bench/report.md``):
 * ``flat`` — exact inner product (cosine on unit vectors), used while the corpus is at
   most ``EXACT_MAX`` vectors of 512 dimensions (the limit scales with 512 / dim, so a
   4094-d AHDH corpus switches earlier: flat search costs n x dim per query).
-* ``ivf`` — above that, an inverted file (``IndexIVFFlat``, spherical k-means coarse
-  quantizer with ``nlist = 4 sqrt(n)`` lists, trained on ``50 x nlist`` sampled vectors)
-  searched with ``nprobe = max(16, nlist / 200)`` lists. Vectors are stored uncompressed,
-  so scores are exact cosines; only lists the query is far from are skipped.
-* ``ivfpq`` with ``sq8`` — when an uncompressed index would exceed the memory budget
+* ``ivf`` with ``fp16`` — above that, an inverted file whose lists hold half-precision codes
+  (``IndexIVFScalarQuantizer``, ``QT_fp16``: 2 bytes per dimension, half the bytes of float32,
+  so about twice the vectors scanned per millisecond; scores are cosines to within ~1e-4), a
+  spherical k-means coarse quantizer with ``nlist = 4 sqrt(n)`` lists (at most
+  ``IVF_MAX_LISTS``), trained on ``IVF_TRAIN_PER_LIST x nlist`` sampled vectors for
+  ``IVF_TRAIN_ITERATIONS`` iterations, searched with ``nprobe = max(AUTO_MIN_NPROBE, nlist /
+  AUTO_NPROBE_DIVISOR)`` lists (1M x 512-d: 4000 lists, nprobe 50, 1,040 MB whole; bench h has
+  recall and latency on drawing-like vectors). No float vector is read at query time.
+* ``ivf`` (on request, ``kind="ivf"``) — the same inverted file with float32 vectors
+  (``IndexIVFFlat``, exact cosines) and ``nprobe = max(16, nlist / 200)``.
+* ``ivfpq`` with ``sq8`` — when the half-precision IVF (counted whole) would exceed the budget
   (``UPAIR_INDEX_MEMORY_MB``, default ``MEMORY_BUDGET_MB``): the same inverted file with
   product-quantised codes (``IndexIVFPQ``, ``m`` bytes per vector), searched for
   ``RERANK_FACTOR x k`` candidates that are re-scored from 8-bit scalar codes the index
@@ -31,7 +37,9 @@ size, or whose file is damaged, is rebuilt. Cached indices are memory-mapped on 
 (``IO_FLAG_MMAP_IFC``: vectors stay in the page cache, shared between processes), with a
 fallback to faiss' on-disk inverted lists and then to a plain read. Index files are only ever
 replaced atomically (written to a temporary file, then renamed), never rewritten in place,
-so a process that has the old file mapped keeps reading a complete index.
+so a process that has the old file mapped keeps reading a complete index. Builds train on a
+sample and add the vectors ``ADD_CHUNK`` rows at a time, so a memory-mapped corpus (10M x 512-d:
+20 GB) is streamed, never read whole into RAM (``python -m bench.index10m`` measures that).
 """
 from __future__ import annotations
 
@@ -59,13 +67,21 @@ MEMORY_BUDGET_MB: int = config.ENV["UPAIR_INDEX_MEMORY_MB"].default  # type: ign
 #: Environment variable that overrides the automatic choice (when ``kind="auto"``).
 INDEX_ENV = "UPAIR_INDEX"
 #: Bump when the way an index is built changes; older cached indices are rebuilt.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 # IVF parameters (see the module docstring and bench/report.md).
 IVF_LISTS_PER_SQRT_N = 4
-IVF_TRAIN_PER_LIST = 50
+#: At most this many lists: assigning n vectors costs n x nlist dot products at build time
+#: (10M x 4096 x 512-d: ~11 min of one core here), and more lists would not pay for themselves.
+IVF_MAX_LISTS = 4096
+#: k-means sample per list and iterations (faiss wants >= 39 points per list).
+IVF_TRAIN_PER_LIST = 40
+IVF_TRAIN_ITERATIONS = 10
 IVF_MIN_NPROBE = 16
 IVF_NPROBE_DIVISOR = 200
+# The automatic IVF (half-precision codes): nprobe = max(AUTO_MIN_NPROBE, nlist / AUTO_NPROBE_DIVISOR)
+AUTO_MIN_NPROBE = 48
+AUTO_NPROBE_DIVISOR = 80
 HNSW_PARAMS = (("M", 32), ("efConstruction", 80), ("efSearch", 96))
 # IVF-PQ: about one code byte per 8 dimensions (8-bit sub-quantizers); candidates re-scored
 PQ_DIMS_PER_BYTE = 8
@@ -73,6 +89,8 @@ RERANK_FACTOR = 10
 RERANK_MIN = 100
 PQ_MIN_N = 1024
 PQ_TRAIN_ITERATIONS = 10
+#: Vectors added to an index per call while building (the corpus may be memory-mapped).
+ADD_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,8 @@ class IndexSpec:
         if self.kind == "ivfpq":
             codes = n * ((p["m"] or dim) + 8) + p["nlist"] * dim * 4 + 256 * dim * 4
             return codes + (n * dim + 2 * dim * 4 if p.get("sq8") else 0)  # + the 8-bit re-scoring codes
-        if self.kind == "ivf":
-            return n * (dim * 4 + 8) + p["nlist"] * dim * 4
+        if self.kind == "ivf":  # float32 vectors, or half-precision codes (fp16)
+            return n * (dim * (2 if p.get("fp16") else 4) + 8) + p["nlist"] * dim * 4
         if self.kind == "hnsw":
             return n * (dim * 4 + p["M"] * 2 * 4 * 2)
         return n * dim * 4
@@ -123,7 +141,7 @@ def ivf_params(n: int) -> tuple[tuple[str, int], ...]:
     """nlist / nprobe / training-sample size of the IVF index for ``n`` vectors."""
     n = max(int(n), 1)
     nlist = int(round(IVF_LISTS_PER_SQRT_N * math.sqrt(n)))
-    nlist = max(1, min(nlist, 65536, n // 39 if n >= 39 else 1))  # faiss wants >= 39 points per list
+    nlist = max(1, min(nlist, IVF_MAX_LISTS, n // 39 if n >= 39 else 1))  # faiss wants >= 39 points per list
     nprobe = max(1, min(nlist, max(IVF_MIN_NPROBE, nlist // IVF_NPROBE_DIVISOR)))
     train = min(n, IVF_TRAIN_PER_LIST * nlist)
     return (("nlist", nlist), ("nprobe", nprobe), ("train", train))
@@ -150,16 +168,17 @@ def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpe
     """The index for ``n`` vectors of ``dim`` dimensions.
 
     ``kind="auto"`` follows ``$UPAIR_INDEX`` when set, else exact flat up to
-    ``exact_limit(dim)`` vectors, IVF above, and IVF-PQ with exact re-scoring when an IVF
-    index would exceed the memory budget; "flat", "hnsw", "ivf" and "ivfpq" force a kind.
+    ``exact_limit(dim)`` vectors, IVF with half-precision codes above, and IVF-PQ re-scored from
+    8-bit codes when that IVF's whole size exceeds the memory budget (strictly greater: an index
+    exactly at the budget stays); "flat", "hnsw", "ivf" and "ivfpq" force a kind.
     """
     if kind == "auto":
         kind = str(config.env(INDEX_ENV))
     if kind not in INDEX_KINDS:
         raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
     if kind == "auto":
-        kind = "flat" if n <= exact_limit(dim) else "ivf"
-        if kind == "ivf" and IndexSpec("ivf", ivf_params(n)).memory_bytes(n, dim or 512) > budget_bytes():
+        kind = "flat" if n <= exact_limit(dim) else "ivf-fp16"
+        if kind == "ivf-fp16" and auto_ivf(n).touched_bytes(n, dim or 512) > budget_bytes():
             kind = "ivfpq-sq8"  # beyond the budget: no float vector is read at query time
     if kind.startswith("ivfpq") and n < PQ_MIN_N:  # too few vectors to train 256 codewords: exact
         kind = "flat"
@@ -169,16 +188,26 @@ def choose_index(n: int, kind: str = "auto", dim: int | None = None) -> IndexSpe
         return IndexSpec("ivfpq", pq_params(n, dim or 512))
     if kind == "hnsw":
         return IndexSpec("hnsw", HNSW_PARAMS)
+    if kind == "ivf-fp16":
+        return auto_ivf(n)
     if kind == "ivf":
         return IndexSpec("ivf", ivf_params(n))
     return IndexSpec("flat")
+
+
+def auto_ivf(n: int) -> IndexSpec:
+    """The automatic choice within the budget: IVF lists holding half-precision codes (half
+    the bytes of float32, so twice the vectors scanned per millisecond; scores within ~1e-4 of
+    the cosines), probed ``AUTO_NPROBE_FACTOR`` x wider than the plain IVF default."""
+    p = dict(ivf_params(n))
+    p["nprobe"] = min(p["nlist"], max(AUTO_MIN_NPROBE, p["nlist"] // AUTO_NPROBE_DIVISOR))
+    return IndexSpec("ivf", tuple(p.items()) + (("fp16", 1),))
 
 
 def _make(spec: IndexSpec, vectors: np.ndarray):
     import faiss
 
     config.configure_threads()
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
     p = spec.param_dict
     if spec.kind == "flat":
@@ -189,7 +218,10 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
         index.hnsw.efSearch = p["efSearch"]
     elif spec.kind in ("ivf", "ivfpq"):
         quantizer = faiss.IndexFlatIP(d)
-        if spec.kind == "ivf":
+        if spec.kind == "ivf" and p.get("fp16"):
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, p["nlist"], faiss.ScalarQuantizer.QT_fp16,
+                                                  faiss.METRIC_INNER_PRODUCT, False)
+        elif spec.kind == "ivf":
             index = faiss.IndexIVFFlat(quantizer, d, p["nlist"], faiss.METRIC_INNER_PRODUCT)
         elif p["m"]:
             index = faiss.IndexIVFPQ(quantizer, d, p["nlist"], p["m"], 8, faiss.METRIC_INNER_PRODUCT)
@@ -199,11 +231,12 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
                                                   faiss.METRIC_INNER_PRODUCT)
         index.cp.spherical = True  # centroids on the unit sphere, as the data
         index.cp.seed = 1234
-        if p["train"] < n:
+        index.cp.niter = IVF_TRAIN_ITERATIONS
+        if p["train"] < n:  # sorted rows: sequential reads when the vectors are memory-mapped
             rows = np.sort(np.random.default_rng(0).choice(n, p["train"], replace=False))
-            sample = vectors[rows]
+            sample = np.ascontiguousarray(vectors[rows], dtype=np.float32)
         else:
-            sample = vectors
+            sample = np.ascontiguousarray(vectors, dtype=np.float32)
         if p.get("sq8"):  # candidates re-scored from 8-bit scalar codes held by the index itself
             base = index
             fine = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
@@ -216,7 +249,8 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
         _apply_search_params(index, spec)
     else:  # pragma: no cover - guarded by choose_index
         raise ValueError(f"unknown index kind {spec.kind!r}")
-    index.add(vectors)
+    for a in range(0, n, ADD_CHUNK):  # streamed: a memory-mapped corpus is never read whole into RAM
+        index.add(np.ascontiguousarray(vectors[a:a + ADD_CHUNK], dtype=np.float32))
     return index
 
 
@@ -315,7 +349,9 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.n
 
 
 def _index_dir(emb: Embeddings, spec: IndexSpec) -> Path:
-    return config.cache_dir() / "indices" / f"{emb.key}-{spec.kind}{'-sq8' if spec.param_dict.get('sq8') else ''}"
+    p = spec.param_dict
+    suffix = "-sq8" if p.get("sq8") else "-fp16" if p.get("fp16") else ""
+    return config.cache_dir() / "indices" / f"{emb.key}-{spec.kind}{suffix}"
 
 
 def index_paths(emb: Embeddings, kind: str = "auto") -> tuple[Path, Path]:

@@ -1,4 +1,4 @@
-"""The Ray engine: Ray Data feeds the units to an actor pool running the mapper.
+"""The Ray engine: an actor pool running the mapper, fed unit after unit.
 
 Each actor loads its encoder once (one GPU per actor when the cluster has GPUs) and turns
 whole units (shards) into vectors; the driver writes each finished unit into the vector
@@ -6,7 +6,8 @@ cache as it arrives, so a killed driver or worker costs at most the units in fli
 the next run skips every unit already cached. Workers read the shards themselves, so
 shards must be reachable from every node (a shared file system; URLs are refused).
 
-``address``: None starts a private local Ray; ``auto`` joins the cluster this machine
+``address``: None joins the cluster already running on this machine (``ray start --head``, or
+``RAY_ADDRESS``) and else starts a private local Ray, kept for the process; ``auto`` joins the cluster this machine
 belongs to (``ray start --head`` / ``ray start --address``); ``ray://host:10001`` connects a
 remote client, shipping this project's code to the workers.
 """
@@ -42,48 +43,110 @@ def runtime_env(address: str | None) -> dict:
     return env
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Initialise Ray once per process: a private local instance, or ``address``."""
+#: How this process reached Ray, filled by ``connect`` (``start_s``: seconds ``ray.init`` took;
+#: ``reused``: joined a cluster that was already running) and by each run (``actors_ready_s``:
+#: seconds until every actor had loaded its model). The bench reports these as start-up cost.
+STARTUP: dict = {}
+
+
+def running_cluster() -> str | None:
+    """The address of a Ray cluster already running for this machine, else None: ``RAY_ADDRESS``
+    when set, or the cluster ``ray start`` recorded, when its GCS server is alive on this host
+    (a private Ray of another process is never joined: it records no address)."""
+    try:
+        from ray._private import services, utils
+    except ImportError:  # pragma: no cover - another Ray layout: start a private one
+        return None
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env:
+        return env
+    try:
+        recorded = utils.read_ray_address(None)
+    except OSError:
+        return None
+    if not recorded:
+        return None
+    try:
+        alive = set(services.find_gcs_addresses())
+    except Exception:  # noqa: BLE001 - psutil scan failed: do not join what cannot be checked
+        return None
+    return recorded if recorded in alive else None
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> dict:
+    """Initialise Ray once per process and keep it for the process: ``address`` when given, else
+    the cluster already running on this machine (``running_cluster``), else a private local one
+    (stopped with this process, see ``core.engine.reaper``). Returns ``STARTUP``."""
+    import time
+
     import ray
 
     if ray.is_initialized():
-        return
-    kwargs = dict(runtime_env=runtime_env(address), include_dashboard=False, log_to_driver=False,
-                  configure_logging=False)
-    if address:
-        ray.init(address=address, **kwargs)
+        return STARTUP
+    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    t0 = time.perf_counter()
+    target = address or running_cluster()
+    if target:
+        ray.init(address=target, runtime_env=runtime_env(target), **kwargs)
     else:
         from .reaper import start
 
         start()  # a private Ray's agents are stopped when this process stops, even by SIGKILL
-        ray.init(num_cpus=num_cpus or config.default_threads(), **kwargs)
+        ray.init(num_cpus=num_cpus or config.default_threads(), runtime_env=runtime_env(None), **kwargs)
+    STARTUP.clear()
+    STARTUP.update(start_s=time.perf_counter() - t0, reused=bool(target), address=target or "private")
+    return STARTUP
 
 
 class RayMapper:
-    """The actor: one encoder loaded at construction, then whole units per call."""
+    """The actor: one encoder loaded at construction (with ``threads`` torch threads), then one
+    unit per call."""
 
-    def __init__(self, spec: str, env: dict[str, str], jobs: list):
+    def __init__(self, spec: str, env: dict[str, str], threads: int = 1):
         os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+        except ImportError:  # pragma: no cover - encoders without torch
+            pass
         self.mapper = Mapper(spec)
-        self.jobs = jobs
+        _warm_up(self.mapper.encoder)
 
-    def __call__(self, batch: dict) -> dict:
-        rows = []
-        for i in batch["job"]:
-            unit, wanted = self.jobs[int(i)]
-            rows.append(self.mapper(unit, wanted).to_row())
-        return {k: [r[k] for r in rows] for k in ("unit", "keys", "vectors", "problems")}
+    def ready(self) -> bool:
+        return True
+
+    def run(self, unit, wanted: list[str]) -> dict:
+        return self.mapper(unit, wanted).to_row()
 
 
-def pool_size(workers: int | None) -> tuple[int, float]:
-    """(actors, GPUs per actor): one actor per GPU when there are GPUs, else per CPU."""
+def _warm_up(encoder) -> None:
+    """Encode one blank picture, so the libraries an encoder imports on its first batch are loaded
+    while the actor starts (counted as start-up), not inside the first unit."""
+    try:
+        from PIL import Image
+
+        encoder.encode_images([Image.new("RGB", (64, 64), "white")])
+    except Exception:  # noqa: BLE001 - a warm-up never fails the build; the first unit reports problems
+        pass
+
+
+def pool_size(workers: int | None) -> tuple[int, float, float]:
+    """(actors, CPUs per actor, GPUs per actor): one actor per GPU when there are GPUs, else
+    ``workers`` (default one per CPU); the CPUs are shared out among the actors."""
     import ray
 
     res = ray.cluster_resources()
     gpus = int(res.get("GPU", 0))
-    if gpus:
-        return max(1, min(workers or gpus, gpus)), 1.0
-    return max(1, workers or int(res.get("CPU", 1))), 0.0
+    cpus = max(1.0, float(res.get("CPU", 1)))
+    actors = max(1, min(workers or gpus, gpus)) if gpus else max(1, workers or int(cpus))
+    share = cpus / actors
+    return actors, (float(int(share)) if share >= 1 else round(share, 2)), (1.0 if gpus else 0.0)
+
+
+#: Units queued on each actor beyond the one it computes (so it never waits for the driver).
+IN_FLIGHT = 2
 
 
 def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
@@ -97,22 +160,39 @@ def distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
 
 
 def _distribute(jobs: list, spec: str, options=None) -> Iterator[UnitResult]:
+    """Plain actors, one encoder each, fed unit after unit (``IN_FLIGHT`` per actor, the next
+    sent as one finishes): no dataset layer whose own tasks compete for the CPUs."""
+    import time
+
     import ray
 
-    connect(getattr(options, "address", None), getattr(options, "workers", None))
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    actors, gpus = pool_size(getattr(options, "workers", None))
+    connect(getattr(options, "address", None))  # a private Ray gets every core; the actors share them
+    actors, cpus, gpus = pool_size(getattr(options, "workers", None))
+    actors = min(actors, len(jobs))
     # a shard unit travels as its name and the keys it still lacks (the actor streams the shard)
-    # the job table reaches each actor once (Ray ships constructor arguments); rows carry indices
-    table = [(replace(unit, figures=()) if unit.shard else unit, wanted) for unit, wanted in jobs]
-    items = [{"job": i} for i in range(len(table))]
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map_batches(RayMapper, fn_constructor_kwargs={"spec": spec, "env": worker_env(), "jobs": table},
-                        batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
-                        num_cpus=1, num_gpus=gpus)
-    for row in ds.iter_rows():
-        yield UnitResult.from_row(row)
+    todo = [(replace(unit, figures=()) if unit.shard else unit, wanted) for unit, wanted in jobs]
+    todo.reverse()
+    cls = ray.remote(RayMapper).options(num_cpus=cpus, num_gpus=gpus)
+    t0 = time.perf_counter()
+    pool = [cls.remote(spec, worker_env(), max(1, int(cpus))) for _ in range(actors)]
+    try:
+        ray.get([a.ready.remote() for a in pool])
+        STARTUP["actors_ready_s"] = time.perf_counter() - t0
+        STARTUP["actors"] = actors
+        owner: dict = {}
+        for actor in pool:
+            for _ in range(IN_FLIGHT):
+                if todo:
+                    owner[actor.run.remote(*todo.pop())] = actor
+        while owner:
+            done, _ = ray.wait(list(owner), num_returns=1)
+            actor = owner.pop(done[0])
+            if todo:
+                owner[actor.run.remote(*todo.pop())] = actor
+            yield UnitResult.from_row(ray.get(done[0]))
+    finally:
+        for actor in pool:  # a kept cluster gets its CPUs back for the next run
+            ray.kill(actor)
 
 
 def cluster_failure(exc: BaseException) -> str:
