@@ -214,10 +214,20 @@ def _folder(name: str, default, what: str) -> Path:
     return path
 
 
+_CACHE_DIRS: dict[str, Path] = {}
+
+
 def cache_dir() -> Path:
     """Root of every on-disk cache (``$UPAIR_CACHE`` or ``<repo>/cache``); ``ConfigError``
-    naming the variable when it is not a folder that exists or can be created."""
-    return _folder("UPAIR_CACHE", lambda: ROOT / "cache", "cache")
+    naming the variable when it is not a folder that exists or can be created. The parsed
+    folder is remembered per value of the variable (one ``stat`` per call after the first)."""
+    raw = os.environ.get("UPAIR_CACHE", "")
+    known = _CACHE_DIRS.get(raw)
+    if known is not None and known.is_dir():
+        return known
+    path = _folder("UPAIR_CACHE", lambda: ROOT / "cache", "cache")
+    _CACHE_DIRS[raw] = path
+    return path
 
 
 def judgements_dir() -> Path:

@@ -1,6 +1,8 @@
 """Reading and writing TREC qrels and run files, with errors that name file and line."""
 from __future__ import annotations
 
+import heapq
+import operator
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -106,9 +108,18 @@ def read_run(path: Path | str) -> dict[str, dict[str, float]]:
     return run
 
 
+#: Sort key of a (docid, score) item: score, then docid (a C-level itemgetter: this runs per document).
+_SCORE_THEN_DOC = operator.itemgetter(1, 0)
+
+
 def rank_docs(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     """Documents sorted as trec_eval sorts them: score descending, then docid descending."""
-    return sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+    return sorted(scores.items(), key=_SCORE_THEN_DOC, reverse=True)
+
+
+def top_docs(scores: Mapping[str, float], k: int) -> list[tuple[str, float]]:
+    """``rank_docs(scores)[:k]`` without sorting every document (the keys are unique, so the order is the same)."""
+    return heapq.nlargest(k, scores.items(), key=_SCORE_THEN_DOC)
 
 
 

@@ -89,7 +89,8 @@ def test_upair_samples_end_to_end(cache, samples, clip_spec, tmp_path):
     assert (out / "results.csv").is_file() and (out / "per_query.csv").is_file()
     assert len(pd.read_csv(out / "results.csv")) == len(res.table)
 
-    # results are cached on disk under cache/eval
+    # results are cached on disk under cache/eval (written by a writer thread; flush waits for it)
+    ev.RESULT_CACHE.flush()
     assert list((cache / "eval").glob("*.json"))
 
     # second call: cache hit, fast and identical
@@ -182,6 +183,7 @@ def test_extra_measures_and_significance_cache(cache, samples):
     sig = res.significance(metric="AP", test="randomization", n_permutations=500)
     again = res.significance(metric="AP", test="randomization", n_permutations=500)
     pd.testing.assert_frame_equal(sig.reset_index(drop=True), again.reset_index(drop=True), check_dtype=False)
+    ev.RESULT_CACHE.flush()
     assert list((cache / "eval").glob("sig-*.json"))
     assert len(sig) == 3  # best vs the other system on three axes
 

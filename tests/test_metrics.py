@@ -109,10 +109,10 @@ def test_conventions_spelled_out():
 
 def test_fallback_measure_uses_ir_measures():
     run, qrels = random_case(11)
-    spec = metrics.parse_measure("Bpref")
+    spec = metrics.parse_measure("infAP")
     assert not spec.native
-    out = metrics.compute(run, qrels, ["Bpref", "AP"])
-    assert set(out) == {"Bpref", "AP"} and set(out["Bpref"]) == set(qrels)
+    out = metrics.compute(run, qrels, ["infAP", "AP"])
+    assert set(out) == {"infAP", "AP"} and set(out["infAP"]) == set(qrels)
     with pytest.raises(ValueError, match="unknown measure"):
         metrics.compute(run, qrels, ["NoSuchMeasure@3"])
 
@@ -314,11 +314,12 @@ def test_run_file_round_trip_and_trec_eval_agrees(tmp_path, pte_provider):
 
 # --------------------------------------------------------------------------- measure providers
 def test_providers_dispatch_in_order():
-    plan = metrics.plan_measures(["nDCG@10", "Bpref", "AP", "P(rel=2)@5"])
-    assert [(p.name, names) for p, names in plan] == [("native", ["nDCG@10", "AP"]),
-                                                      ("ir_measures", ["Bpref", "P(rel=2)@5"])]
+    plan = metrics.plan_measures(["nDCG@10", "infAP", "AP", "Bpref", "P(rel=2)@5"])
+    assert [(p.name, names) for p, names in plan] == [("native", ["nDCG@10", "AP", "Bpref"]),
+                                                      ("ir_measures", ["infAP", "P(rel=2)@5"])]
     assert metrics.provider_for("R@1") is metrics.NATIVE
-    assert metrics.provider_for("Bpref") is metrics.IR_MEASURES
+    assert metrics.provider_for("Bpref") is metrics.NATIVE
+    assert metrics.provider_for("infAP") is metrics.IR_MEASURES
 
 
 def test_ir_measures_provider_agrees_with_native():

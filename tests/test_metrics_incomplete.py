@@ -83,3 +83,46 @@ def test_fully_judged_run_condensed_equals_plain():
 def test_every_incomplete_measure_has_a_label():
     assert all(m in MEASURE_LABELS for m in INCOMPLETE_MEASURES)
     assert MEASURE_LABELS["AP(judged_only=True)"] == "condensed MAP"
+
+
+def _random_qrels_run(seed: int, negative: bool = False):
+    rng = random.Random(seed)
+    qrels, run = {}, {}
+    for qi in range(25):
+        q = f"q{qi:02d}"
+        docs = [f"d{j:02d}" for j in range(rng.randint(1, 40))]
+        judged = rng.sample(docs, rng.randint(0, len(docs)))
+        extra = [f"x{j}" for j in range(rng.randint(0, 4))]  # judged, never retrieved
+        levels = [-1, 0, 0, 1, 2] if negative else [0, 0, 1, 2]
+        qrels[q] = {d: rng.choice(levels) for d in judged + extra}
+        if qi % 7 == 3:
+            qrels[q] = {d: 0 for d in qrels[q]}  # judged, none relevant
+        if qi % 9 != 5:  # some judged queries are missing from the run
+            run[q] = {d: round(rng.random(), 2) for d in docs}  # ties at 2 decimals
+    qrels = {q: v for q, v in qrels.items() if v}
+    run["unjudged"] = {"d00": 0.5}
+    return qrels, run
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("negative", [False, True])
+def test_native_bpref_and_condensed_equal_pytrec_eval(seed, negative):
+    """bpref and condensed AP / nDCG@10 are numpy here (negative judgements go to pytrec_eval):
+    each equals pytrec_eval called directly, on random runs with ties, judged documents never
+    retrieved, all-zero queries and judged queries missing from the run."""
+    from core.evaluation.pairs import AxisData  # noqa: F401 - the evaluator's path is tested in test_evaluate*
+    from core.metrics import NATIVE, parse_measure
+
+    qrels, run = _random_qrels_run(seed, negative)
+    assert parse_measure("Bpref").native and parse_measure("AP(judged_only=True)").native
+    assert not parse_measure("infAP").native
+    ours = NATIVE.compute(run, qrels, ["Bpref", "AP(judged_only=True)", "nDCG(judged_only=True)@10", "AP"])
+    plain = pytrec_eval.RelevanceEvaluator(qrels, {"bpref", "map"}).evaluate(run)
+    cond = pytrec_eval.RelevanceEvaluator(qrels, {"map", "ndcg_cut_10"}, judged_docs_only_flag=True).evaluate(run)
+    for q in qrels:
+        want_bpref = plain[q]["bpref"] if q in plain else 0.0
+        assert ours["Bpref"][q] == pytest.approx(want_bpref, abs=1e-12), q
+        assert ours["AP"][q] == pytest.approx(plain[q]["map"] if q in plain else 0.0, abs=1e-12), q
+        assert ours["AP(judged_only=True)"][q] == pytest.approx(cond[q]["map"] if q in cond else 0.0, abs=1e-12), q
+        assert ours["nDCG(judged_only=True)@10"][q] == pytest.approx(
+            cond[q]["ndcg_cut_10"] if q in cond else 0.0, abs=1e-12), q

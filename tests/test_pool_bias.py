@@ -125,3 +125,15 @@ def test_pool_drawn_by_core_sample_names_its_encoders_in_evaluate(cache, tmp_pat
         run.setdefault(q, {})[d] = float(s)
     expect = _brute(run, {q: set(ds) for q, ds in judged.items()}, 10)
     assert row[2] == "yes" and row[3] == f"{expect:.1%}" and expect > 0
+
+
+def test_top_docs_is_the_head_of_the_trec_eval_order_ties_included():
+    import random
+
+    from core.qrels import rank_docs, top_docs
+
+    rng = random.Random(7)
+    for n in (0, 1, 5, 60):
+        scores = {f"d{i:03d}": rng.choice([0.1, 0.5, 0.5, 0.9, rng.random()]) for i in range(n)}
+        for k in (1, 3, 10, 100):
+            assert top_docs(scores, k) == rank_docs(scores)[:k]

@@ -76,7 +76,9 @@ def _argv(data, name: str, sp) -> list[str]:
     return argv
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+# judge-export's examples write journals and exports: 20-35 s in all on the 2 shared cores
+@pytest.mark.parametrize("name", [pytest.param(c, marks=pytest.mark.slow) if c == "judge-export" else c
+                                  for c in COMMANDS])
 def test_every_flag_of_every_subcommand_ends_in_a_message_and_a_non_zero_exit(name, tmp_path, monkeypatch, capsys):
     from core.cli import main
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..qrels import rank_docs
+from ..qrels import top_docs
 
 Qrels = Mapping[str, Mapping[str, Mapping[str, int]]]
 
@@ -111,7 +111,7 @@ def unjudged_top_k(rankings: Mapping[str, Mapping[str, Mapping[str, float]]], qr
             any_judged.setdefault(q, set()).update(docs)
     rows = []
     for system, per_q in rankings.items():
-        tops = {q: [d for d, _ in rank_docs(docs)[:k]] for q, docs in per_q.items()}
+        tops = {q: [d for d, _ in top_docs(docs, k)] for q, docs in per_q.items()}
         for axis in [*axes, "any"]:
             judged = ({q: set(d) for q, d in qrels[axis].items()} if axis != "any" else any_judged)
             shares, hits = [], 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..corpora.base import Corpus
-from ..qrels import rank_docs
+from ..qrels import top_docs
 from ..store import atomic_write_json, load_json
 from .judgements import JudgementStore, Pair
 
@@ -48,7 +48,7 @@ def judged_at_k(ranked: Sequence[str], judged: set[str] | frozenset[str], k: int
 
 def top_k(scores: Mapping[str, Mapping[str, float]], k: int) -> dict[str, list[str]]:
     """``{qid: {docid: score}}`` → each query's ``k`` best docids, in trec_eval order."""
-    return {q: [d for d, _ in rank_docs(docs)[:k]] for q, docs in scores.items()}
+    return {q: [d for d, _ in top_docs(docs, k)] for q, docs in scores.items()}
 
 
 def mean_judged_at_k(rankings: Mapping[str, Sequence[str]], qrels: Qrels, k: int) -> float:

@@ -114,7 +114,10 @@ def nonempty(text: str) -> str:
 def _kind(text: str) -> tuple[Path, str]:
     """The path of ``text`` and what it names: "file", "dir", "other" or "missing"; an OS refusal
     (a name too long, a loop of links) is a message, never a traceback."""
-    path = Path(nonempty(text)).expanduser()
+    try:
+        path = Path(nonempty(text)).expanduser()
+    except RuntimeError:  # "~name" of a user this machine does not have
+        raise _Bad(f"{text[:80]!r}: no such user's home folder to expand '~' into") from None
     try:
         if path.is_file():
             return path, "file"

@@ -37,11 +37,15 @@ def parse_citations(data: bytes | str, name: str = "the citations file") -> dict
     first = text.strip().splitlines()[0] if text.strip() else ""
     dialect = "excel-tab" if "\t" in first else "excel"
     out: dict[str, list[str]] = {}
-    for row in csv.reader(io.StringIO(text), dialect=dialect):
-        cells = [c.strip() for c in row]
-        if len(cells) < 2 or not cells[0] or cells[0].lower() in ("citing", "patent"):
-            continue
-        out.setdefault(cells[0], []).append(cells[1])
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            if len(cells) < 2 or not cells[0] or cells[0].lower() in ("citing", "patent"):
+                continue
+            out.setdefault(cells[0], []).append(cells[1])
+    except csv.Error as exc:
+        raise ValueError(f"{name}: not readable as CSV (line {reader.line_num}): {exc}") from None
     if not out:
         raise ValueError(f"{name}: no citations found; give JSON {{citing: [cited, ...]}} or CSV rows citing,cited")
     return {k: tuple(v) for k, v in out.items()}

@@ -89,6 +89,8 @@ class ResultCache:
         self.max_items = int(max_items)
         self._memory: "OrderedDict[str, dict]" = OrderedDict()
         self._lock = threading.Lock()
+        self._pool = None
+        self._pending: list = []
 
     @staticmethod
     def path(key: str, prefix: str = "") -> Path:
@@ -112,12 +114,25 @@ class ResultCache:
         return data
 
     def put(self, key: str, data: dict) -> None:
-        """Store ``data`` (which must carry ``"key": key``) in memory and, when writable, on disk."""
-        try:
-            atomic_write_json(self.path(key), data)
-        except OSError as exc:  # a read-only cache must not stop the evaluation
-            log.warning("could not cache evaluation result %s: %s", key, exc)
+        """Store ``data`` (which must carry ``"key": key``) in memory now and, when writable, on
+        disk by a writer thread (atomically, as before; ``flush`` waits for it; pending writes
+        finish before the interpreter exits), so re-scoring never waits for the disk."""
         self._remember(self._mkey(key), data)
+        path = self.path(key)  # the cache folder of this call, not of the writer's moment
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upair-results")
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._pool.submit(_write, path, key, data))
+
+    def flush(self) -> None:
+        """Wait until every result put so far is on disk (or failed to be written, logged)."""
+        with self._lock:
+            pending, self._pending = list(self._pending), []
+        for f in pending:
+            f.result()
 
     def _remember(self, mkey: str, data: dict) -> None:
         with self._lock:
@@ -130,6 +145,13 @@ class ResultCache:
         """Forget the in-memory results (files on disk stay)."""
         with self._lock:
             self._memory.clear()
+
+
+def _write(path: Path, key: str, data: dict) -> None:
+    try:
+        atomic_write_json(path, data)
+    except OSError as exc:  # a read-only cache must not stop the evaluation
+        log.warning("could not cache evaluation result %s: %s", key, exc)
 
 
 #: The process-wide caches used by ``core.evaluation``.

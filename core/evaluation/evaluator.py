@@ -13,7 +13,8 @@ import numpy as np
 from ..corpora.base import AXES, Corpus
 from ..embed import EncoderUnavailable, Progress, require
 from ..outdir import open_output
-from ..metrics import DEFAULT_MEASURES, NATIVE, canonical, metrics_sorted, plan_measures, trec_order
+from ..metrics import (DEFAULT_MEASURES, IR_MEASURES, NATIVE, canonical, metrics_sorted, plan_measures,
+                       split_native, trec_order)
 from ..protocols import default_protocol_for, get_protocol
 from ..qrels import write_qrels
 from ..store import key_of
@@ -85,11 +86,13 @@ def _score_run(corpus: Corpus, scores: np.ndarray, measures: Sequence[str], qrel
         res: dict[str, dict[str, float]] = {}
         for provider, names in groups:
             if provider is NATIVE:
+                names, slow = split_native(ad.stats, names)
                 q_ax = ad.qmap[q_sorted]
                 keep = q_ax >= 0
-                vals = metrics_sorted(ad.stats, q_ax[keep], ad.rel[order][keep], names)
+                vals = metrics_sorted(ad.stats, q_ax[keep], ad.rel[order][keep], names, ad.judged[order][keep])
                 res.update({m: dict(zip(ad.stats.qids, vals[m].tolist())) for m in names})
-            else:
+                provider, names = IR_MEASURES, slow
+            if names:
                 if run_dict is None:
                     run_dict = pairs_to_dict(pairs, corpus, scores)
                 res.update(provider.compute(run_dict, judged[axis], names))
@@ -182,6 +185,7 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
     """
     from ..metrics.bootstrap import check_resamples
 
+    _import_in_background(("pandas",))  # needed only for the tables at the end: loaded while encoding
     if bootstrap:
         check_resamples(bootstrap, "bootstrap")
     encoders, runs, measures, proto = _check_args(corpus, encoders, runs, metrics, protocol, qrels is None)
@@ -200,6 +204,20 @@ def evaluate(corpus: Corpus, encoders: Iterable[str], runs: Sequence[str] = DEFA
         out = stack.enter_context(open_output(out_dir, "evaluate")) if out_dir is not None else None
         return _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress,
                              show_bar, problems, (int(bootstrap), int(bootstrap_seed)))
+
+
+def _import_in_background(names: Sequence[str]) -> None:
+    """Import the libraries ``names`` in a daemon thread (those not yet imported), so that a fresh
+    evaluation's encoding does not wait for them; a later ``import`` in this thread waits for the
+    same module lock, so nothing is imported twice or seen half-initialised."""
+    import importlib
+    import sys
+    import threading
+
+    missing = [n for n in names if n not in sys.modules]
+    if missing:
+        threading.Thread(target=lambda: [importlib.import_module(n) for n in missing], daemon=True,
+                         name="upair-imports").start()
 
 
 def _decoded_by_encoders(corpus: Corpus, encoders, runs, protocol: str, progress, show_bar) -> frozenset[str]:
@@ -229,8 +247,6 @@ def _decoded_by_encoders(corpus: Corpus, encoders, runs, protocol: str, progress
 
 def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unreadable, out, progress, show_bar,
                   problems=(), bootstrap=(0, 0)):
-    import pandas as pd
-
     qdigest = qrels_digest(corpus, qrels)
     skipped: list[tuple[str, str]] = []
     if unreadable:
@@ -238,7 +254,7 @@ def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unread
         skipped.append((f"{len(unreadable)} unreadable figure(s)",
                         f"left out of every candidate list and judgement (e.g. {first})"))
     run_files: dict[tuple[str, str], Path] = {}
-    frames: list[pd.DataFrame] = []
+    frames: list[dict[str, np.ndarray]] = []  # column blocks of each run (``_frame``)
     for spec in encoders:
         try:
             plans, reasons = _plans(spec, runs, proto.name)
@@ -270,16 +286,16 @@ def _evaluate_all(corpus, encoders, runs, measures, proto, weight, qrels, unread
 
 
 def _result(frames, run_files, skipped, weight, measures, protocol) -> EvalResult:
+    """The result of the runs' column blocks (``_frame``): per-query values and their means, each
+    frame built once (a re-scoring's cost is mostly building these)."""
     import pandas as pd
 
     cols = ["encoder", "run", "axis", "metric", "qid", "value"]
-    per_query = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    per_query = per_query[cols]
-    if len(per_query):
-        table = (per_query.groupby(["encoder", "run", "axis", "metric"], sort=False)["value"].mean()
-                 .reset_index())
-    else:
-        table = pd.DataFrame(columns=["encoder", "run", "axis", "metric", "value"])
+    cat = (lambda k, dt: np.concatenate([f[k] for f in frames]) if frames else np.zeros(0, dtype=dt))  # noqa: E731
+    per_query = pd.DataFrame({c: cat(c, np.float64 if c == "value" else object) for c in cols})
+    means = {c: cat(f"mean_{c}", np.float64 if c == "value" else object) for c in ("encoder", "run", "axis",
+                                                                                 "metric", "value")}
+    table = pd.DataFrame({c: means[c] for c in ("encoder", "run", "axis", "metric", "value")})
     return EvalResult(table=table, per_query=per_query, run_files=run_files, skipped=skipped,
                       fusion_weight=weight, metrics=measures, protocol=protocol)
 
@@ -323,25 +339,34 @@ def _with_intervals(table, intervals):
 
 
 def _frame(spec: str, run: str, values: Mapping[str, Mapping[str, Mapping[str, float]]],
-           measures: Sequence[str]):
-    """Rows of one run in a canonical order: axes as in AXES, measures as requested, qids sorted
-    (the same whether the values were just computed or read back from the JSON cache)."""
-    import pandas as pd
-
+           measures: Sequence[str]) -> dict[str, np.ndarray]:
+    """Column blocks of one run in a canonical order: axes as in AXES, measures as requested, qids
+    sorted (the same whether the values were just computed or read back from the JSON cache),
+    plus ``mean_*`` columns: one row per (axis, measure) with the mean over its queries (blocks
+    of no query have none, as a group-by would give)."""
     axes, mets, qids, vals = [], [], [], []
+    m_axes, m_mets, m_vals = [], [], []
     for axis in axis_order(values):
         for m in measures:
             by_q = values[axis][m]
             keys = sorted(by_q)
             n = len(keys)
+            v = np.fromiter((by_q[k] for k in keys), dtype=np.float64, count=n)
             axes.append(np.full(n, axis, dtype=object))
             mets.append(np.full(n, m, dtype=object))
             qids.append(np.asarray(keys, dtype=object))
-            vals.append(np.fromiter((by_q[k] for k in keys), dtype=np.float64, count=n))
+            vals.append(v)
+            if n:
+                m_axes.append(axis)
+                m_mets.append(m)
+                m_vals.append(float(np.mean(v)))
     cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dtype=dt))  # noqa: E731
     n_total = sum(len(v) for v in vals)
-    return pd.DataFrame({
+    return {
         "encoder": np.full(n_total, spec, dtype=object), "run": np.full(n_total, run, dtype=object),
         "axis": cat(axes, object), "metric": cat(mets, object), "qid": cat(qids, object),
         "value": cat(vals, np.float64),
-    })
+        "mean_encoder": np.full(len(m_vals), spec, dtype=object), "mean_run": np.full(len(m_vals), run, dtype=object),
+        "mean_axis": np.asarray(m_axes, dtype=object), "mean_metric": np.asarray(m_mets, dtype=object),
+        "mean_value": np.asarray(m_vals, dtype=np.float64),
+    }

@@ -42,6 +42,7 @@ class AxisData:
     stats: QrelsStats
     qmap: np.ndarray  # benchmark query index -> index in stats (-1 when not judged on the axis)
     rel: np.ndarray  # (n pairs,) judgement of each pair on this axis (0 when unjudged)
+    judged: np.ndarray | None = None  # (n pairs,) bool: the pair's candidate is in its query's qrels
 
 
 def benchmark_of(corpus: Corpus, need_qrels: bool = True) -> Benchmark:
@@ -94,13 +95,15 @@ def build_axis_data(corpus: Corpus, pairs: Pairs, axis: str, qrels: Qrels | None
     qmap = np.asarray([stats.index.get(q, -1) for q in pairs.qids], dtype=np.int64)
     ids = [f.id for f in corpus.figures]
     rel = np.zeros(len(pairs), dtype=np.float64)
+    in_qrels = np.zeros(len(pairs), dtype=bool)
     for i, q in enumerate(pairs.qids):
         judged = qrels.get(q)
         if not judged:
             continue
         a, b = pairs.offsets[i], pairs.offsets[i + 1]
         rel[a:b] = [judged.get(ids[c], 0) for c in pairs.cand[a:b]]
-    return AxisData(stats=stats, qmap=qmap, rel=rel)
+        in_qrels[a:b] = [ids[c] in judged for c in pairs.cand[a:b]]
+    return AxisData(stats=stats, qmap=qmap, rel=rel, judged=in_qrels)
 
 
 def benchmark_qrels(corpus: Corpus) -> Qrels:

@@ -40,6 +40,7 @@ from .measures import (
     metrics_sorted,
     parse_measure,
     qrels_stats,
+    split_native,
     trec_order,
 )
 from .paired import SIGNIFICANCE_COLUMNS, compare_systems, holm, randomization_test, system_label, t_test
@@ -60,7 +61,7 @@ significance = compare_systems
 
 __all__ = [
     "DEFAULT_MEASURES", "INCOMPLETE_MEASURES", "MEASURE_LABELS", "MeasureSpec", "QrelsStats", "canonical", "compute_with_ir_measures",
-    "flatten_run", "mean", "metrics_sorted", "parse_measure", "qrels_stats", "trec_order",
+    "flatten_run", "mean", "metrics_sorted", "parse_measure", "qrels_stats", "split_native", "trec_order",
     "SIGNIFICANCE_COLUMNS", "compare_systems", "holm", "randomization_test", "system_label", "t_test",
     "IR_MEASURES", "NATIVE", "PROVIDERS", "IrMeasuresProvider", "MeasureProvider", "NativeProvider",
     "compute", "plan_measures", "provider_for", "significance",

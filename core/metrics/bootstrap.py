@@ -90,21 +90,12 @@ def bootstrap_intervals(per_query, resamples: int = DEFAULT_RESAMPLES, seed: int
         return pd.DataFrame(columns=cols)
     rows = []
     for axis, ga in df.groupby("axis", sort=False):
-        wide = ga.pivot_table(index=["encoder", "run"], columns=["metric", "qid"], values="value", sort=False)
-        systems = list(dict.fromkeys(zip(ga["encoder"], ga["run"])))
-        wide = wide.reindex(systems)
-        metric_names = list(dict.fromkeys(ga["metric"]))
-        # queries every system of the axis has, for every metric (pairing by qid)
-        qids = None
-        for m in metric_names:
-            sub = wide[m].dropna(axis=1, how="any")
-            qids = list(sub.columns) if qids is None else [q for q in qids if q in set(sub.columns)]
-        qids = sorted(qids or [])
+        systems, metric_names, qids, cube = _axis_cube(ga)
         if not qids:
             continue
         idx = resample_indices(len(qids), resamples, seed)
-        for m in metric_names:
-            v = wide[m][qids].to_numpy(dtype=np.float64)
+        for mi, m in enumerate(metric_names):
+            v = cube[mi]
             means = v.mean(axis=1)
             dist = resampled_means(v, idx)
             lo, hi = percentile_interval(dist, confidence)
@@ -119,6 +110,26 @@ def bootstrap_intervals(per_query, resamples: int = DEFAULT_RESAMPLES, seed: int
                              "diff_low": float(dlo[i]), "diff_high": float(dhi[i]), "n": len(qids),
                              "resamples": resamples, "seed": int(seed), "confidence": float(confidence)})
     return pd.DataFrame(rows, columns=cols)
+
+
+def _axis_cube(ga) -> tuple[list[tuple[str, str]], list[str], list[str], np.ndarray]:
+    """One axis's rows as (systems, metrics, qids, values ``(metrics, systems, qids)``): systems and
+    metrics in order of first appearance, and only the queries (sorted) that every system has a
+    value (not NaN) for on every metric — the pairing by qid (plain numpy: a pandas pivot of
+    this cost most of a Scores-page rerun)."""
+    enc, run = ga["encoder"].tolist(), ga["run"].tolist()
+    met, qid = ga["metric"].tolist(), ga["qid"].tolist()
+    systems = list(dict.fromkeys(zip(enc, run)))
+    metric_names = list(dict.fromkeys(met))
+    all_q = sorted(set(qid))
+    s_of = {x: i for i, x in enumerate(systems)}
+    m_of = {x: i for i, x in enumerate(metric_names)}
+    q_of = {x: i for i, x in enumerate(all_q)}
+    cube = np.full((len(metric_names), len(systems), len(all_q)), np.nan)
+    cube[[m_of[m] for m in met], [s_of[x] for x in zip(enc, run)], [q_of[q] for q in qid]] = \
+        ga["value"].to_numpy(dtype=np.float64)
+    keep = ~np.isnan(cube).any(axis=(0, 1))
+    return systems, metric_names, [q for q, k in zip(all_q, keep) if k], cube[:, :, keep]
 
 
 def method_note(resamples: int, seed: int, confidence: float = DEFAULT_CONFIDENCE) -> str:

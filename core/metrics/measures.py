@@ -11,8 +11,10 @@ import numpy as np
 #: The metrics reported by default (named as ir_measures names them).
 DEFAULT_MEASURES: tuple[str, ...] = ("AP", "nDCG@10", "RR", "R@1")
 
-#: Measures built for incomplete judgements (computed by ir_measures / pytrec_eval): bpref,
-#: infAP, and condensed-list AP and nDCG@10 (unjudged documents removed from the run first).
+#: Measures built for incomplete judgements: bpref, infAP, and condensed-list AP and nDCG@10
+#: (unjudged documents removed from the run first). bpref and the condensed measures are numpy
+#: here (equal to pytrec_eval, tested against it); infAP, and any of them on qrels holding a
+#: negative judgement (which trec_eval gives its own meaning), go to ir_measures / pytrec_eval.
 INCOMPLETE_MEASURES: tuple[str, ...] = ("Bpref", "infAP", "AP(judged_only=True)", "nDCG(judged_only=True)@10")
 
 #: Display names of the default and incomplete-judgement metrics.
@@ -20,7 +22,9 @@ MEASURE_LABELS = {"AP": "MAP", "nDCG@10": "nDCG@10", "RR": "MRR", "R@1": "Recall
                   "Bpref": "bpref", "infAP": "infAP", "AP(judged_only=True)": "condensed MAP",
                   "nDCG(judged_only=True)@10": "condensed nDCG@10"}
 
-_NATIVE = {"AP", "nDCG", "RR", "R", "P", "Success"}
+_NATIVE = {"AP", "nDCG", "RR", "R", "P", "Success", "Bpref"}
+#: Families computed natively on the condensed list (``judged_only=True``) as well.
+_NATIVE_JUDGED_ONLY = {"AP", "nDCG"}
 _NEEDS_CUTOFF = {"R", "P", "Success"}
 
 
@@ -33,6 +37,13 @@ class MeasureSpec:
     family: str  # ir_measures NAME, e.g. "nDCG"
     cutoff: int | None
     native: bool
+    #: Unjudged documents are removed from the run before the measure (trec_eval -J).
+    judged_only: bool = False
+
+    @property
+    def needs_judged(self) -> bool:
+        """Whether the measure tells judged non-relevant from unjudged documents."""
+        return self.judged_only or self.family == "Bpref"
 
 
 @lru_cache(maxsize=256)
@@ -60,12 +71,12 @@ def parse_measure(name: str) -> MeasureSpec:
     cutoff = params.pop("cutoff", None)
     if params.get("rel", 1) == 1:
         params.pop("rel", None)
-    if params.get("judged_only", False) is False:
-        params.pop("judged_only", None)
-    native = m.NAME in _NATIVE and not params
+    judged_only = params.pop("judged_only", False) is True
+    native = m.NAME in _NATIVE and not params and (not judged_only or m.NAME in _NATIVE_JUDGED_ONLY)
     if m.NAME in _NEEDS_CUTOFF and cutoff is None:
         native = False
-    return MeasureSpec(name=str(m), family=m.NAME, cutoff=int(cutoff) if cutoff is not None else None, native=native)
+    return MeasureSpec(name=str(m), family=m.NAME, cutoff=int(cutoff) if cutoff is not None else None, native=native,
+                       judged_only=judged_only)
 
 
 def canonical(name: str) -> str:
@@ -85,6 +96,8 @@ class QrelsStats:
     ideal_rank: np.ndarray  # ... 1-based rank in the ideal ranking of that query ...
     ideal_gain: np.ndarray  # ... and the gain (the judgement)
     qrels: Mapping[str, Mapping[str, int]]
+    num_nonrel: np.ndarray | None = None  # (nq,) judgements == 0 (judged not relevant)
+    has_negative: bool = False  # a judgement < 0 somewhere (trec_eval's own meaning; not native)
 
     def idcg(self, cutoff: int | None) -> np.ndarray:
         """Ideal DCG of every query at ``cutoff`` (None = all judged documents)."""
@@ -105,7 +118,9 @@ def qrels_stats(qrels: Mapping[str, Mapping[str, int]]) -> QrelsStats:
     order = np.lexsort((-gg, gq))  # by query, gain descending
     gq, gg = gq[order], gg[order]
     return QrelsStats(qids=qids, index={q: i for i, q in enumerate(qids)}, num_rel=num_rel,
-                      ideal_q=gq, ideal_rank=_ranks(gq), ideal_gain=gg, qrels=qrels)
+                      ideal_q=gq, ideal_rank=_ranks(gq), ideal_gain=gg, qrels=qrels,
+                      num_nonrel=np.bincount(qof[rels == 0], minlength=len(qids)).astype(np.float64),
+                      has_negative=bool((rels < 0).any()))
 
 
 # --------------------------------------------------------------------------- ranking
@@ -138,12 +153,65 @@ def _ranks(q_sorted: np.ndarray) -> np.ndarray:
 
 
 def metrics_sorted(stats: QrelsStats, q_sorted: np.ndarray, rel_sorted: np.ndarray,
-                   measures: Sequence[str]) -> dict[str, np.ndarray]:
+                   measures: Sequence[str], judged_sorted: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Native measures for pairs already in trec_eval order.
 
     ``q_sorted`` indexes ``stats.qids``; ``rel_sorted`` holds the judgement of each pair
-    (0 when unjudged). Returns ``{canonical measure: (nq,) values}``.
+    (0 when unjudged); ``judged_sorted`` (bool) whether each pair is in the qrels, needed by
+    bpref and the ``judged_only`` measures. Returns ``{canonical measure: (nq,) values}``.
     """
+    specs = [parse_measure(m) for m in measures]
+    needs = [sp for sp in specs if sp.needs_judged]
+    if needs and judged_sorted is None:
+        raise ValueError(f"{needs[0].name} needs to know which pairs are judged (judged_sorted)")
+    if needs and stats.has_negative:
+        raise ValueError(f"{needs[0].name}: negative judgements are not computed natively (use ir_measures)")
+    out: dict[str, np.ndarray] = {}
+    condensed = [sp for sp in specs if sp.judged_only]
+    if condensed:  # trec_eval -J: the run without its unjudged documents, ranks renumbered
+        j = np.asarray(judged_sorted, dtype=bool)
+        plain = {str(sp.family) + (f"@{sp.cutoff}" if sp.cutoff is not None else ""): sp for sp in condensed}
+        vals = metrics_sorted(stats, np.asarray(q_sorted)[j], np.asarray(rel_sorted)[j], list(plain))
+        out.update({sp.name: vals[parse_measure(name).name] for name, sp in plain.items()})
+    if any(sp.family == "Bpref" for sp in specs):
+        out["Bpref"] = _bpref(stats, np.asarray(q_sorted, dtype=np.int64), np.asarray(rel_sorted, dtype=np.float64),
+                              np.asarray(judged_sorted, dtype=bool))
+    rest = [sp.name for sp in specs if not sp.judged_only and sp.family != "Bpref"]
+    out.update(_plain_sorted(stats, q_sorted, rel_sorted, rest))
+    return {sp.name: out[sp.name] for sp in specs}
+
+
+def split_native(stats: QrelsStats, measures: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``measures`` (native ones) split into those computed here on ``stats`` and those left to
+    ir_measures: bpref and the condensed measures when a judgement is negative (trec_eval gives
+    negative judgements its own meaning there)."""
+    if not stats.has_negative:
+        return list(measures), []
+    slow = [m for m in measures if parse_measure(m).needs_judged]
+    return [m for m in measures if m not in slow], slow
+
+
+def _bpref(stats: QrelsStats, q_sorted: np.ndarray, rel_sorted: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """trec_eval's bpref: over the judged retrieved documents in order, each relevant one adds
+    1 - min(n, R) / min(N, R), n the judged non-relevant ranked above it (1 when n = 0),
+    R / N the query's relevant / judged non-relevant counts in the qrels; divided by R."""
+    nq = len(stats.qids)
+    q, rel = q_sorted[judged], rel_sorted[judged]
+    nonrel = rel < 1
+    c = np.cumsum(nonrel)
+    rank = _ranks(q)
+    start = np.arange(len(q)) - rank + 1
+    before = c - np.where(start > 0, c[np.maximum(start - 1, 0)], 0) - nonrel  # non-relevant above, same query
+    r, n = stats.num_rel[q], stats.num_nonrel[q]
+    denom = np.minimum(n, r)
+    term = np.where(before > 0, 1.0 - np.minimum(before, r) / np.where(denom > 0, denom, 1.0), 1.0)
+    s = np.bincount(q[~nonrel], weights=term[~nonrel], minlength=nq).astype(np.float64)[:nq]
+    return np.where(stats.num_rel > 0, s / np.where(stats.num_rel > 0, stats.num_rel, 1.0), 0.0)
+
+
+def _plain_sorted(stats: QrelsStats, q_sorted: np.ndarray, rel_sorted: np.ndarray,
+                  measures: Sequence[str]) -> dict[str, np.ndarray]:
+    """The measures that need only the judgements (unjudged = 0), pairs in trec_eval order."""
     nq = len(stats.qids)
     q_sorted = np.asarray(q_sorted, dtype=np.int64)
     rel_sorted = np.asarray(rel_sorted, dtype=np.float64)
@@ -216,11 +284,13 @@ def compute_with_ir_measures(run: Mapping[str, Mapping[str, float]], qrels: Mapp
 
 
 def flatten_run(run: Mapping[str, Mapping[str, float]], stats: QrelsStats):
-    """``(qidx, docids, scores, rels)`` arrays of the run pairs whose query is judged."""
+    """``(qidx, docids, scores, rels, judged)`` arrays of the run pairs whose query is judged
+    (``judged``: the pair's document is in the query's qrels)."""
     qidx: list[int] = []
     docs: list[str] = []
     scores: list[float] = []
     rels: list[int] = []
+    judged_mask: list[bool] = []
     for q, ranked in run.items():
         i = stats.index.get(q)
         if i is None or not ranked:
@@ -230,8 +300,10 @@ def flatten_run(run: Mapping[str, Mapping[str, float]], stats: QrelsStats):
         docs.extend(ranked.keys())
         scores.extend(ranked.values())
         rels.extend(int(judged.get(d, 0)) for d in ranked)
+        judged_mask.extend(d in judged for d in ranked)
     return (np.asarray(qidx, dtype=np.int64), np.asarray(docs, dtype=str),
-            np.asarray(scores, dtype=np.float64), np.asarray(rels, dtype=np.float64))
+            np.asarray(scores, dtype=np.float64), np.asarray(rels, dtype=np.float64),
+            np.asarray(judged_mask, dtype=bool))
 
 
 def mean(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

@@ -14,6 +14,7 @@ from .measures import (
     metrics_sorted,
     parse_measure,
     qrels_stats,
+    split_native,
     trec_order,
 )
 
@@ -54,10 +55,14 @@ class NativeProvider(MeasureProvider):
 
     def compute(self, run: Run, qrels: Qrels, names: Sequence[str]) -> dict[str, dict[str, float]]:
         stats = qrels_stats(qrels)
-        qidx, docs, scores, rels = flatten_run(run, stats)
-        order = trec_order(qidx, docs, scores) if len(qidx) else np.zeros(0, dtype=np.int64)
-        vals = metrics_sorted(stats, qidx[order], rels[order], names)
-        return {m: dict(zip(stats.qids, vals[m].tolist())) for m in names}
+        here, slow = split_native(stats, names)
+        out = compute_with_ir_measures(run, qrels, slow) if slow else {}
+        if here:
+            qidx, docs, scores, rels, judged_mask = flatten_run(run, stats)
+            order = trec_order(qidx, docs, scores) if len(qidx) else np.zeros(0, dtype=np.int64)
+            vals = metrics_sorted(stats, qidx[order], rels[order], here, judged_mask[order])
+            out.update({m: dict(zip(stats.qids, vals[m].tolist())) for m in here})
+        return {m: out[m] for m in names}
 
 
 class IrMeasuresProvider(MeasureProvider):
