@@ -30,6 +30,7 @@ try:
 except ValueError as exc:
     st.error(serve.shown_error(exc))
     st.stop()
+identity.require_write(annotator)  # served mode: the signed-in annotator's own set (always, by construction)
 
 store = JudgementStore(corpus.name)
 journal = store.journal(annotator)

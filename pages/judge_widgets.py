@@ -19,9 +19,9 @@ from core.annotation.judgements import (
     PairJudgement,
 )
 from core.annotation.judgements_events import apply_events, pair_id
-from core.annotation.judgements_sets import pair_history, provenance, set_exists, summary, undo_import
+from core.annotation.judgements_sets import pair_history, provenance, set_exists, summary
 from core.corpora.base import AXES, AXIS_LABELS
-from dashboard import identity, serve
+from dashboard import serve
 from dashboard.services import judging
 
 
@@ -222,6 +222,8 @@ def adjudication_section(corpus: Corpus, store: JudgementStore, thumb) -> None:
     decided = adj.judgements()
     queue = disagreements(people, decided)
     open_ = [d for d in queue if d.adjudicated is None]
+    if "judge_refused" in st.session_state:
+        st.error(st.session_state.pop("judge_refused"), icon=":material/lock:")
     st.caption(f"{len(queue)} disagreement(s), {len(open_)} still open. A decision is stored like any judgement "
                "(annotator 'adjudicated') and overrides the majority in the 'adjudicated' judgement set.")
     show_all = st.toggle("Show decided ones too", key="adj_all")
@@ -239,8 +241,16 @@ def adjudication_section(corpus: Corpus, store: JudgementStore, thumb) -> None:
             b1, b2 = cols[2].columns(2)
             key = f"adj-{i}-{d.axis}"
             pair = (adj, d.query, d.candidate, d.axis)
-            b1.button("Relevant", key=key + "-yes", on_click=judging.adjudicate, args=(*pair, 1))
-            b2.button("Not relevant", key=key + "-no", on_click=judging.adjudicate, args=(*pair, 0))
+            b1.button("Relevant", key=key + "-yes", on_click=_adjudicate, args=(*pair, 1))
+            b2.button("Not relevant", key=key + "-no", on_click=_adjudicate, args=(*pair, 0))
+
+
+def _adjudicate(*args) -> None:
+    """A decision's button: the service writes it, or refuses (served mode: not an adjudicator)."""
+    try:
+        judging.adjudicate(*args)
+    except judging.WriteRefused as exc:
+        st.session_state["judge_refused"] = str(exc)
 
 
 def sets_provenance(store: JudgementStore, user: str) -> None:
@@ -254,11 +264,11 @@ def sets_provenance(store: JudgementStore, user: str) -> None:
         live = [b for b in prov.imports if not b.undone]
         a, b = st.columns([4, 1], vertical_alignment="center")
         a.markdown(f"`{name}` — " + serve.shown_text("; ".join(prov.lines())))
-        if live and b.button("Undo import", key=f"judge-undo-import-{name}", icon=":material/undo:",
+        if live and not judging.write_refusal(name) and b.button("Undo import", key=f"judge-undo-import-{name}", icon=":material/undo:",
                              help=f"Restore '{name}' byte for byte to what it was before the import of "
                                   f"{serve.shown_text(live[-1].source)}"):
             try:
-                undo_import(store, name, by=user)
+                judging.undo_import(store, name, by=user)
                 st.session_state["judge_imported"] = f"Undid the import of {live[-1].source} into '{name}'."
             except ValueError as exc:
                 st.session_state["judge_imported"] = serve.shown_error(exc)
@@ -283,8 +293,8 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
     name = st.text_input("Name of the judgement set to write", key="judge_import_name", placeholder="e.g. upair-2025",
                          help="An import always writes a named set of its own; a name in use needs confirmation.")
     target, problem = judging.import_target(store, name)
-    if target and not problem and not identity.may_write(target):
-        problem = f"On this server you may not write the set '{target}' (only your own)."
+    if target and not problem:
+        problem = judging.write_refusal(target)
     add = False
     if problem:
         st.error(problem, icon=":material/block:")
@@ -322,6 +332,8 @@ def import_export_section(corpus: Corpus, store: JudgementStore, user: str) -> N
     c1, c2 = st.columns(2)
     c1.download_button("Download TREC qrels (zip, one file per axis)", judging.qrels_zip(store, corpus, chosen),
                        f"qrels-{chosen.replace(':', '-')}.zip", "application/zip", icon=":material/download:")
+    if serve.served():  # a folder written on the server, named by its path: the workbench's only
+        return
     if c2.button("Write a UPAIR-layout folder", key="judge-export-upair", icon=":material/folder:",
                  help="metadata.json, test/images/ and test/qrels_<axis>.txt of the judged pairs"):
         out = judging.write_upair_export(store, corpus, chosen)

@@ -5,7 +5,7 @@ from core.annotation.sampling import METHODS
 from dashboard import serve, services, session, sidebar
 from dashboard.components.cards import fig_label, figure_details_compact
 from dashboard.components.status import load_or_stop
-from pages import sample_waiting, sample_widgets
+from pages import sample_export, sample_waiting, sample_widgets
 
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
@@ -68,17 +68,6 @@ left, right = st.columns([1, 3])
 with left:
     figure_details_compact(qd.query)
 with right:
-    rows = [{"group": sample_widgets.GROUP_TITLES[g.name], "text band": sample_widgets.band_label(g.spec.text),
-             "image band": sample_widgets.band_label(g.spec.image),
-             "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
-             "merged": g.merged, "merge case": sample_widgets.CASE_SHORT.get(g.case, g.case),
-             **({"left out (family copy)": len(g.family_copies)} if families else {}),
-             **{f"in band: {n}": g.in_band[n] for n in order}} for g in qd.groups]
-    rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
-                    "kept": len(qd.cited),
-                    "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
-                    "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
-    st.dataframe(rows, hide_index=True, width="stretch")
     _, where = services.sampling.citations(ctx.corpus_spec, cfg_key)
     diff = run.config.options.differences()
     st.caption(f"Protocol **{sample_widgets.PROTOCOL_LABELS.get(protocol, protocol)}**"
@@ -86,6 +75,22 @@ with right:
                + f" · Seed {seed} · {METHODS[method]} · duplicate when cosine ≥ {run.config.dedup_threshold:g} on "
                f"**{run.config.dedup_index}** · citations: {serve.shown_text(str(where))}. Bands are percentiles of this query's "
                "similarities to every other figure (upper, lower]. Merge cases: " + sample_widgets.CASE_HELP)
+
+# Full width, in two tables, so that no column scrolls out of sight at 1280 px: the pool per group,
+# then how many figures fell inside each index's band.
+rows = [{"group": sample_widgets.GROUP_TITLES[g.name], "text band": sample_widgets.band_label(g.spec.text),
+         "image band": sample_widgets.band_label(g.spec.image),
+         "wanted": g.spec.size, "kept": len(g.kept), "short": g.shortfall, "dropped (dup.)": len(g.dropped),
+         "merged": g.merged, "merge case": sample_widgets.CASE_SHORT.get(g.case, g.case),
+         **({"left out (family copy)": len(g.family_copies)} if families else {})} for g in qd.groups]
+rows.insert(0, {"group": "Cited", "text band": "—", "image band": "—", "wanted": run.config.cited_sample_size,
+                "kept": len(qd.cited),
+                "short": max(0, min(qd.cited_found, run.config.cited_sample_size) - len(qd.cited)),
+                "dropped (dup.)": len(qd.cited_dropped), "merged": qd.cited_found, "merge case": "—"})
+st.dataframe(rows, hide_index=True, width="stretch")
+st.caption("Figures inside each index's band, per group (before merging and deduplication):")
+st.dataframe([{"group": sample_widgets.GROUP_TITLES[g.name], **{n: g.in_band[n] for n in order}}
+              for g in qd.groups], hide_index=True, width="content")
 
 st.subheader("Similarities and bands")
 st.markdown(sample_widgets.legend_html(run), unsafe_allow_html=True)
@@ -142,18 +147,4 @@ if serve.served():  # served mode is read-only: the export draws every query and
             "the server, so it is the workbench's (`make run`); here the pool above is for reading.",
             icon=":material/lock:")
     st.stop()
-if st.button("Draw all queries and export", icon=":material/download:", key="sample_export"):
-    bar = st.progress(0.0, text="Drawing…")
-    data, out = services.sampling.export_zip(ctx.corpus_spec, cfg_key, int(seed), method,
-                              lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=f"{m} ({d}/{t})"), protocol,
-                                              families)
-    bar.empty()
-    st.session_state["sample_export_data"] = (data, str(out))
-if st.session_state.get("sample_export_data"):
-    data, out = st.session_state["sample_export_data"]
-    st.download_button("Download pools (.zip)", data, file_name=f"pools-seed{seed}-{method}.zip",
-                       mime="application/zip", icon=":material/folder_zip:")
-    a, b = st.columns([4, 1], vertical_alignment="center")
-    a.caption(f"Also written to `{out}` — a corpus `upair:{out}/pool` (judge it on the Judge page).")
-    b.button("Open as corpus", key="sample_open_pool", icon=":material/folder_open:",
-             on_click=lambda spec=f"upair:{out}/pool": st.session_state.update(corpus_pick=spec))
+sample_export.export_section(ctx.corpus_spec, cfg_key, int(seed), method, protocol, families)

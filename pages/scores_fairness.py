@@ -80,7 +80,7 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
         rows.append(row)
     df = pd.DataFrame(rows)
     st.dataframe(df, hide_index=True, width="stretch", key="pool_bias_table",
-                 column_config={"sampled the pool": st.column_config.TextColumn(width="small"),
+                 column_config={"sampled the pool": st.column_config.TextColumn(width="medium"),
                                 **{c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0,
                                                                       format="percent")
                                    for c in df.columns if c.startswith("unjudged")}})

@@ -237,7 +237,7 @@ def compare_two(corpus: Corpus, per_query: pd.DataFrame) -> list[tuple[str, str]
     metric = c4.selectbox("Metric", list(dict.fromkeys(per_query["metric"])), key="cmp_metric", format_func=metric_label)
     both = paired_values(per_query, a, bsys, axis, metric)
     both["title"] = [corpus.by_id[x].title if x in corpus.by_id else x for x in both.index]
-    s1, s2 = st.columns([3, 2])
+    s1, s2 = st.columns([1, 1])  # room for the query titles beside the scatter
     with s1:
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbb", dash="dot"),

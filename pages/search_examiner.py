@@ -41,12 +41,22 @@ def region_label(query: str) -> str:
     return f" ▣ {reg.label}" if reg else ""
 
 
+#: session keys: whether the region editor is open, and for which (query, has a box) that was decided
+REGION_OPEN, REGION_FOR = "ex-region-open", "_ex_region_for"
+
+
 def region_tool(corpus: Corpus, query: str) -> None:
     """Draw (drag / resize) a box on the query figure to search by that region only."""
     reg = examiner.region(query)
     title = f"Search a region of the query figure{' · ' + reg.label if reg else ''}"
-    # a toggle, not an expander: the cropper must mount visible, or it may measure its frame as 0 px high
-    if not st.toggle(title, value=reg is not None, key=f"ex-region-open-{reg is not None}"):
+    # a toggle, not an expander: the cropper must mount visible, or it may measure its frame as 0 px high.
+    # One key whose value is set here, never a key per region state: with two keys a stale value of the
+    # other one came back (after clearing a box the toggle could not be turned off).
+    marker = [query, reg is not None]
+    if REGION_OPEN not in st.session_state or st.session_state.get(REGION_FOR) != marker:
+        st.session_state[REGION_FOR] = marker  # a new query, or a box searched: open exactly when there is one
+        st.session_state[REGION_OPEN] = reg is not None
+    if not st.toggle(title, key=REGION_OPEN):
         return
     with st.container(border=True):
         image = _query_image(corpus, query)
@@ -112,6 +122,8 @@ def refresh_box(query: str, name: str = "_ex_crop_gen") -> None:
 def _clear_region(query: str, gen: int) -> None:
     examiner.set_region(query, None)
     refresh_box(query)
+    st.session_state[REGION_FOR] = [query, False]  # the whole figure again: the editor stays open for a new box
+    st.session_state[REGION_OPEN] = True
 
 
 def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]:

@@ -44,27 +44,46 @@ def build_demo(env: dict, encoders: Sequence[str]) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict, command: Sequence[str] | None = None, port: int | None = None) -> Iterator[str]:
-    """Run the app (or ``command``, which gets the port appended) until the block ends; yields its URL."""
-    port = port or free_port()
-    argv = [*command, str(port)] if command else \
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port), *STREAMLIT_FLAGS]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    """Run the app (or ``command``, which gets the port appended) until the block ends; yields its URL.
+    A free port is picked unless one is given; a server that exits at once (its port was taken in
+    the meantime, e.g. by a parallel test) is started again on another port."""
+    for attempt in range(3 if port is None else 1):
+        p = port or free_port()
+        argv = [*command, str(p)] if command else \
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(p), *STREAMLIT_FLAGS]
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{p}"
+        if _healthy(proc, url):
+            break
+        exited = proc.poll() is not None
+        _stop(proc)
+        err = proc.stderr.read().decode()[-2000:] if exited else "(no answer in 90 s)"
+        if attempt == 2 or port is not None or not exited:
+            pytest.fail("streamlit server did not come up: " + err)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            proc.kill()
-            pytest.fail("streamlit server did not come up: " + proc.stderr.read().decode()[-2000:])
         yield url
     finally:
-        proc.terminate()
+        _stop(proc)
+
+
+def _healthy(proc: subprocess.Popen, url: str, within_s: float = 90) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
         proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -80,13 +99,36 @@ def chromium() -> Iterator:
             b.close()
 
 
-def demo_server(tmp_path_factory, name: str, encoders: Sequence[str]) -> Iterator[str]:
-    """Generator body of a module-scoped ``server`` fixture: demo built in a fresh cache, then served."""
-    from tests.conftest import seed_demo
+def built_demo_cache(tmp_path_factory, encoders: Sequence[str]) -> Path:
+    """A cache holding the demo corpus and its indices for ``encoders``, built by ``build_demo``
+    once per test run (shared by the xdist workers). Copy it (``seed_built_demo``); never use it."""
+    from tests.conftest import seed_demo, session_dir, session_lock
 
+    tpl = session_dir(tmp_path_factory) / ("upair-built-demo-" + "-".join(sorted(encoders)))
+    with session_lock(tpl.with_suffix(".lock")):
+        if not (tpl / "complete").is_file():
+            shutil.rmtree(tpl, ignore_errors=True)
+            (tpl / "cache").mkdir(parents=True)
+            seed_demo(tpl / "cache", tmp_path_factory)
+            build_demo({**os.environ, "UPAIR_CACHE": str(tpl / "cache")}, encoders)
+            (tpl / "complete").touch()
+    return tpl / "cache"
+
+
+def seed_built_demo(cache: Path, tmp_path_factory, encoders: Sequence[str]) -> Path:
+    """Fill ``cache`` with what ``build_demo(encoders)`` makes there (the demo corpus, its vectors
+    and indices), copied from one build per test run: the copy is loaded and checked as any
+    cached build is (the cache is content-addressed, so the copy is what a build here would make)."""
+    shutil.copytree(built_demo_cache(tmp_path_factory, encoders), cache, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("locks"))
+    return cache
+
+
+def demo_server(tmp_path_factory, name: str, encoders: Sequence[str]) -> Iterator[str]:
+    """Generator body of a module-scoped ``server`` fixture: the demo built (``seed_built_demo``)
+    in a fresh cache of its own, then served."""
     env = {**os.environ, "UPAIR_CACHE": str(tmp_path_factory.mktemp(name))}
-    seed_demo(Path(env["UPAIR_CACHE"]), tmp_path_factory)  # drawn once per session; encoded and indexed here
-    build_demo(env, encoders)
+    seed_built_demo(Path(env["UPAIR_CACHE"]), tmp_path_factory, encoders)
     with streamlit_server(env) as url:
         yield url
 
@@ -115,7 +157,12 @@ def no_errors(page) -> None:
 def unfold_families(page) -> None:
     """Turn the Search page's "Fold family copies" switch off (on by default), so every hit has
     its own row: for tests that count hits or compare them rank by rank."""
-    switch = page.get_by_role("switch", name="Fold family copies")
-    if switch.count() and switch.first.is_checked():
-        page.get_by_text("Fold family copies").first.click()
+    switch = page.get_by_role("switch", name="Fold family copies").first
+    switch.wait_for(timeout=60_000)  # the results may still be drawing: never skip the switch for that
+    if switch.is_checked():
+        switch.locator("xpath=ancestor::label[1]").click()  # the input itself sits under the drawn switch
+        deadline = time.monotonic() + 60
+        while switch.is_checked() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not switch.is_checked(), "the 'Fold family copies' switch stayed on"
         settle(page)

@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated cache per test, the shared UPAIR data, a tiny CLIP model."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -21,16 +22,40 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds (still runs in CI)")
     config.addinivalue_line("markers", "browser: drives a real headless Chromium")
     config.addinivalue_line("markers", "shared: needs ../shared/data (skipped on a fresh clone)")
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker with the group's other tests")
+
+
+@contextlib.contextmanager
+def session_lock(path: Path):
+    """An exclusive lock on ``path`` (a file), so xdist workers make a shared thing once."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def session_dir(factory) -> Path:
+    """A folder of this test run that every pytest-xdist worker shares: the controller's base
+    temp (a worker's own base temp is a folder inside it), or pytest's base temp when run alone."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def demo_template(factory) -> Path:
-    """The demo corpus drawn once per test session (on first use) under pytest's base temp."""
+    """The demo corpus drawn once per test run (on first use; once for all xdist workers)."""
     from core.corpora import demo
 
-    root = factory.getbasetemp() / "upair-demo-template" / "corpus"
-    if not (root / "figures.json").is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        demo.generate_demo(root, demo.DEMO_SEED)  # atomic: drawn beside it, then renamed
+    shared = session_dir(factory) / "upair-demo-template"
+    root = shared / "corpus"
+    with session_lock(shared.parent / "upair-demo-template.lock"):
+        if not (root / "figures.json").is_file():
+            root.parent.mkdir(parents=True, exist_ok=True)
+            demo.generate_demo(root, demo.DEMO_SEED)  # atomic: drawn beside it, then renamed
     return root
 
 
@@ -132,6 +157,20 @@ def fresh_streamlit_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+
+
+# ---- parallel runs (`make test` runs `pytest -n 2 --dist loadgroup`, pytest-xdist) ------------
+# A test using a module- or class-scoped fixture (a demo served by Streamlit, a built index)
+# runs on the same worker as the rest of its module, so the fixture is made once; every other
+# test is scheduled on its own. Groups given explicitly (``xdist_group``) are kept.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
+        if any(d.scope in ("module", "class", "package") for ds in defs.values() for d in ds):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 # ---- test durations: every run writes them, and long unmarked tests are named --------------

@@ -99,6 +99,7 @@ def test_search_badges_on_benchmark_query(cache, upair_samples):
     assert "unjudged" in html  # other neighbours are not judged for this query
 
 
+@pytest.mark.slow  # a UMAP fit of the query patents (20-26 s under load)
 def test_map_page_has_one_point_per_figure(cache, query_patents):
     at = _app(f"query-patents:{query_patents}")
     at.switch_page("../pages/map.py").run()

@@ -67,6 +67,7 @@ def test_missing_folder_says_folder_not_found(cache, tmp_path):
 
 
 # ------------------------------------------------------------------ 2. a corpus switch starts clean
+@pytest.mark.slow  # 20 s on 2 loaded workers (a UMAP fit of two corpora)
 def test_corpus_switch_drops_the_old_corpus_state(cache, query_patents):
     at = _app("demo", k=5)
     at.switch_page("../pages/search.py").run()

@@ -63,7 +63,7 @@ def test_region_by_typed_box_equals_searching_the_cropped_file(demo_cache, tmp_p
     fid = "demo-03-1"
     at = _search_page(query=fid)
     whole = _shown(at)
-    at.toggle(key="ex-region-open-False").set_value(True).run()  # open the region panel
+    at.toggle(key="ex-region-open").set_value(True).run()  # open the region panel
     at.slider(key="ex-xs-0-0").set_value((25, 70))
     at.slider(key="ex-ys-0-0").set_value((20, 75))
     at.button(key="ex-region-apply").click().run()

@@ -17,7 +17,26 @@ pytestmark = MARKS
 SIZES = [(1280, 800), (1920, 1080)]
 DOCS = SHOTS.parent.parent / "docs"
 #: States written to docs/<state>-<width>.png with UPAIR_DOCS_SHOTS=1 (make screenshots): every page.
-DOC_STATES = {"corpus", "search", "search-cards", "scores", "map", "judge", "sample", "models"}
+DOC_STATES = {"corpus", "search", "search-cards", "scores", "map", "map-pictures", "judge", "judge-agreement",
+              "judge-adjudicate", "judge-import", "sample", "models"}
+
+
+#: Pages whose parts lie below the first screen (Scores: bootstrap bars, pool bias, axis disagreement,
+#: drill-down; Map: pictures and agreement; Search: the examiner tools; Sample: the draw and export):
+#: also written whole, at this width, as docs/<state>-full-1280.png.
+FULL_STATES, FULL_WIDTH, FULL_MAX_PX = {"search", "scores", "map-agreement", "sample"}, 1280, 7000
+
+
+def _full_page_shot(page, path, width: int, height: int) -> None:
+    """The whole page: Streamlit scrolls its main block, not the document, so the viewport is made
+    as tall as that block for the shot (at most FULL_MAX_PX), then put back."""
+    tall = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(max(int(tall), height), FULL_MAX_PX)})
+    time.sleep(1.5)  # charts redraw at the new size
+    settle(page)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": width, "height": height})
+    time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +63,8 @@ def _states(page, url: str):
                                    _wait_text(page, "Use as query"))
     yield "scores", lambda: (page.goto(url + "/scores"), _wait_text(page, "Results per axis"))
     yield "map", lambda: (page.goto(url + "/map"), _wait_text(page, "figures on each map"))
+    yield "map-pictures", lambda: (page.get_by_text("Pictures", exact=True).first.click(), settle(page))
+    yield "map-agreement", lambda: (page.get_by_text("Compare the neighbourhoods").first.click(), settle(page))
 
     def judge():
         page.goto(url + "/judge")
@@ -69,8 +90,11 @@ def test_no_text_is_cut_on_any_page(server, browser, width, height):
         time.sleep(0.5)
         no_errors(page)
         page.screenshot(path=str(SHOTS / f"layout-{name}-{width}.png"))
-        if os.environ.get("UPAIR_DOCS_SHOTS", "0") == "1" and name in DOC_STATES:
-            page.screenshot(path=str(DOCS / f"{name}-{width}.png"))
+        if os.environ.get("UPAIR_DOCS_SHOTS", "0") == "1":
+            if name in DOC_STATES:
+                page.screenshot(path=str(DOCS / f"{name}-{width}.png"))
+            if width == FULL_WIDTH and name in FULL_STATES:
+                _full_page_shot(page, DOCS / f"{name}-full-{width}.png", width, height)
         cut += [f"{name}: {json.dumps(c, ensure_ascii=False)}" for c in cut_text(page)]
     page.close()
     assert not cut, f"{len(cut)} cut text element(s) at {width}x{height}:\n" + "\n".join(cut[:60])

@@ -47,6 +47,14 @@ def test_sample_page_shows_cores_draw_and_redraws(cache):
               "hard_positive": "Hard positive", "hard_negative": "Hard negative"}
     assert {titles[g.name]: len(g.kept) for g in want.groups} == {k: v for k, v in kept.items() if k != "Cited"}
     assert len(at.get("plotly_chart")) == len(load_config(None).indices)  # one band chart per index
+    # The pool table stays narrow enough for 1280 px (no sideways scrolling); the per-index
+    # in-band counts are a table of their own, equal to the draw's.
+    assert len(at.dataframe[0].value.columns) <= 10
+    in_band = next(d.value for d in at.dataframe if "group" in d.value.columns and "kept" not in d.value.columns)
+    names = [r.name for r in load_config(None).indices]
+    assert list(in_band.columns) == ["group", *names]
+    assert in_band.to_dict("records") == [{"group": titles[g.name], **{n: g.in_band[n] for n in names}}
+                                          for g in want.groups]
     cards = " ".join(m.value for m in at.markdown if "Σ" in m.value)
     for g in want.groups:
         for c in g.kept:
@@ -77,7 +85,9 @@ def test_export_writes_every_querys_pool(cache):
     at = _sample_page("demo")
     next(b for b in at.button if b.label == "Draw all queries and export").click().run()
     assert not at.exception, at.exception
-    out = Path(at.session_state["sample_export_data"][1])
+    from dashboard.services import sampling
+
+    out = sampling.exported(*at.session_state["_sample_export_asked"])[1]
     pool = load_corpus(f"upair:{out / 'pool'}")
     assert len(pool.benchmark.queries) == len(resolve_queries(load_corpus("demo")))
     at.button(key="sample_open_pool").click().run()  # 'Open as corpus': the sidebar now shows the pool

@@ -1,8 +1,15 @@
-"""SIGKILL of the served app with several people in their browsers: every answer the page
-acknowledged (its rerun finished) is in the annotator's journal after a restart, the annotator
-resumes after it, and an examiner's starred hit (the saved shortlist of their workspace) is there
-when their browser loads the same link again. Three annotators and one examiner (not ten
-sessions) to keep the test short on a small machine."""
+"""SIGKILL of the served app with ten people in their browsers — five annotators judging, five
+examiners who starred a hit — ten Chromium contexts (cookies, storage and Streamlit session each
+their own) in one Chromium, the cheap way to have ten real browsers. After the kill and a restart
+on the same port, every answer a page acknowledged (it moved on to the next pair, so the server had
+stored it) is in its annotator's journal, and every examiner's starred hit (the saved shortlist of
+their workspace) is there. The annotators' SAME pages reconnect by themselves (Streamlit's client
+retries its websocket; the page stays as it was until the next action, which runs in a new server
+session): the next click asks for the passphrase again (a sign-in lives in the server's session
+state, which the kill took) and the annotator resumes at the next pair. The examiners reload their
+address (its ``ws=``) and see their star again, read back from disk. The ten sessions are driven
+side by side — every page is sent its action first, then all are waited for — so the test costs
+about what one slow session does, not ten."""
 from __future__ import annotations
 
 import os
@@ -15,10 +22,11 @@ import urllib.request
 import pytest
 
 from dashboard import serve
-from tests.browsing import MARKS, ROOT, STREAMLIT_FLAGS, chromium, free_port, settle
+from tests.browsing import MARKS, ROOT, STREAMLIT_FLAGS, chromium, free_port
 
 pytestmark = MARKS
-ANNOTATORS = ("alice", "bob", "carol")
+ANNOTATORS = ("alice", "bob", "carol", "dave", "erin")
+EXAMINERS = 5
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
@@ -35,14 +43,17 @@ def _start(env: dict, port: int) -> subprocess.Popen:
     pytest.fail("the served app did not come up")
 
 
-def _sign_in(page, url: str, name: str) -> None:
-    page.goto(f"{url}/judge")
-    settle(page)
+def _send_sign_in(page, name: str) -> None:
+    """The Judge page's passphrase form filled and sent (the caller waits for it)."""
+    page.get_by_label("Your name").wait_for(timeout=120_000)
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Passphrase").fill(name + " passphrase")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=90_000)
-    settle(page)
+
+
+def _at_pair(page, n: int) -> None:
+    """Wait until the Judge page shows pair ``n`` of its queue (auto-advance: pair n - 1 was stored)."""
+    page.get_by_text(f"Pair {n} of ").wait_for(timeout=120_000)
 
 
 def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, monkeypatch):
@@ -57,40 +68,58 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
            "UPAIR_SERVE": "1", "UPAIR_SECRETS": str(secrets), "UPAIR_CORPORA": spec, "UPAIR_ENCODERS": ""}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    figures = [f.id for f in load_corpus(spec).figures[:EXAMINERS]]
     proc = _start(env, port)
     try:
         with chromium() as browser:
-            pages = [browser.new_context(viewport={"width": 1280, "height": 800}).new_page() for _ in ANNOTATORS]
-            for page, name in zip(pages, ANNOTATORS):
-                _sign_in(page, url, name)
-            examiner = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            first = load_corpus(spec).figures[0].id
-            examiner.goto(f"{url}/search?q={first}")
-            settle(examiner)
-            examiner.locator("button:has-text('☆')").first.click()
-            examiner.locator("button:has-text('★')").first.wait_for(timeout=90_000)
-            settle(examiner)  # acknowledged: the star is drawn, so the workspace was saved before it
-            link = examiner.url
-            assert "ws=" in link
-            for page in pages:  # every annotator answers the three axes of their first pair (keys 1, 4, 7)
+            def new_page():
+                page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+                page.set_default_timeout(120_000)  # ten sessions on a small shared machine
+                return page
+
+            judges = [new_page() for _ in ANNOTATORS]
+            examiners = [new_page() for _ in figures]
+            for page in judges:
+                page.goto(f"{url}/judge")
+            for page, fig in zip(examiners, figures):
+                page.goto(f"{url}/search?q={fig}")
+            for page, name in zip(judges, ANNOTATORS):
+                _send_sign_in(page, name)
+            for page in examiners:
+                page.locator("button:has-text('☆')").first.click()
+            for page in judges:  # every annotator answers the three axes of their first pair (keys 1, 4, 7)
+                _at_pair(page, 1)
+                page.frame_locator("iframe[title*=keyjudge]").locator("#bar").wait_for()  # the key catcher is in place
                 for key in ("1", "4", "7"):
                     page.keyboard.press(key)
-                    settle(page)  # the rerun after the answer finished: the page acknowledged it
+            for page in examiners:  # acknowledged: the star is drawn, so the workspace was saved before it
+                page.locator("button:has-text('★')").first.wait_for(timeout=120_000)
+            for page in judges:
+                _at_pair(page, 2)  # acknowledged: the page moved on, so the server stored pair 1
+            links = [page.url for page in examiners]
+            assert all("ws=" in link for link in links) and len(set(links)) == EXAMINERS
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
             proc = _start(env, port)
-            again = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            _sign_in(again, url, "alice")
-            assert again.locator("[data-testid=stException]").count() == 0
-            back = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            back.goto(link)  # a new browser with the examiner's link (their workspace id)
-            settle(back)
-            back.locator("button:has-text('★')").first.wait_for(timeout=90_000)  # the shortlist survived
+            for page in judges:  # the same page, reconnected: the next action meets a new, signed-out session
+                page.get_by_role("button", name="Next").click()
+            for page in examiners:  # the same address again: the star comes from the saved workspace
+                page.reload()
+            for page, name in zip(judges, ANNOTATORS):
+                _send_sign_in(page, name)
+            for page in examiners:
+                page.locator("button:has-text('★')").first.wait_for(timeout=120_000)
+            for page in judges:
+                _at_pair(page, 2)  # resumed after the stored answer
+            assert [page.url for page in examiners] == links
+            for page in judges + examiners:
+                assert page.locator("[data-testid=stException]").count() == 0
     finally:
         proc.kill()
         proc.wait(timeout=30)
     monkeypatch.setenv("UPAIR_JUDGEMENTS", env["UPAIR_JUDGEMENTS"])
     store = JudgementStore(load_corpus(spec).name)
+    assert store.annotators() == sorted(ANNOTATORS)
     for name in ANNOTATORS:
         done = [j for j in store.journal(name).judgements().values() if not j.skip]
         assert len(done) == 1, (name, done)

@@ -2,17 +2,17 @@
 OpenID Connect provider the test starts on 127.0.0.1 (``tests/oidc_provider.py``), driven in
 headless Chromium: a visitor who has not signed in may not judge; after "Sign in to judge" (the
 authorization-code flow with PKCE, an RS256 ID token checked against the provider's JWKS) the page
-says who judges, the annotator's answer lands in the journal named after their e-mail, and
-another browser stays signed out.
+says who judges, the annotator's answer lands in the journal named after their e-mail, another
+browser stays signed out, and a second identity signed in there judges into its own set and is
+refused an import into the first one's.
 
-Status (written down, not hidden): the provider passes the OpenID Connect checks of Authlib — the
-library Streamlit's ``st.login`` runs on — in ``test_the_local_provider_passes_authlib_checks``
-(fast, always run). The browser test gets through the whole redirect chain (the app's
-/auth/login → the provider's /authorize → /oauth2callback, which exchanges the code at /token
-and fetches /jwks) but Streamlit 1.67's callback then redirects home without setting its
-``_streamlit_user`` cookie, and logs nothing about why; it was not solved in the time, so the
-browser test runs only with ``OIDC_E2E=1``. The passphrase path is tested end to end
-(tests/test_serve_app.py, tests/test_serve_faults.py)."""
+Why an earlier version of this test saw "no user cookie": it waited for the page's URL to leave
+/oauth2callback, but while the browser follows the redirects (/auth/login → /authorize →
+/oauth2callback) ``page.url`` is still the committed /judge, so the wait returned at once and the
+test's next ``page.goto`` cancelled the callback's navigation while Streamlit was still exchanging
+the code at /token and /jwks — the browser never read the 302 that carries ``_streamlit_user``.
+Streamlit 1.67, Authlib and the provider were right; the test now waits for the callback's
+response itself."""
 from __future__ import annotations
 
 import os
@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlparse
 
 import pytest
 
-from tests.browsing import MARKS, ROOT, STREAMLIT_FLAGS, build_demo, chromium, free_port, settle
+from tests.browsing import MARKS, ROOT, STREAMLIT_FLAGS, chromium, free_port, seed_built_demo, settle
 from tests.oidc_provider import OIDCProvider
 
 NEEDS_AUTHLIB = pytest.mark.skipif(
@@ -68,11 +69,6 @@ def test_the_local_provider_passes_authlib_checks():
             asyncio.run(flow(op, "wrong-verifier-0123456789-0123456789-abc"))
 
 
-E2E_OFF = pytest.mark.skipif(not os.environ.get("OIDC_E2E"), reason=(
-    "Streamlit's /oauth2callback does not set its user cookie with this provider yet (see the module "
-    "docstring); OIDC_E2E=1 runs it"))
-
-
 def _start(env: dict, cwd, port: int) -> subprocess.Popen:
     """The app run from ``cwd`` (whose .streamlit/secrets.toml holds [auth] and [upair])."""
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
@@ -89,12 +85,11 @@ def _start(env: dict, cwd, port: int) -> subprocess.Popen:
     pytest.fail("the served app did not come up: " + proc.stderr.read().decode()[-2000:])
 
 
-@E2E_OFF
 @NEEDS_AUTHLIB
 @MARKS[2]  # chromium on the PATH
 @MARKS[1]  # slow
 @MARKS[0]  # browser
-def test_st_login_through_a_local_oidc_provider(tmp_path, monkeypatch):
+def test_st_login_through_a_local_oidc_provider(tmp_path, tmp_path_factory, monkeypatch):
     from core import load_corpus
     from core.annotation.judgements import JudgementStore
 
@@ -102,7 +97,7 @@ def test_st_login_through_a_local_oidc_provider(tmp_path, monkeypatch):
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "UPAIR_CACHE": str(tmp_path / "cache"), "UPAIR_JUDGEMENTS": str(tmp_path / "judgements"),
            "UPAIR_SERVE": "1", "UPAIR_CORPORA": "demo", "UPAIR_ENCODERS": "hog"}
-    build_demo(env, ["hog"])
+    seed_built_demo(tmp_path / "cache", tmp_path_factory, ["hog"])  # the demo and its HOG index, built once per run
     with OIDCProvider(next_user="alice@example.org") as op:
         site = tmp_path / "site"
         (site / ".streamlit").mkdir(parents=True)
@@ -117,35 +112,59 @@ def test_st_login_through_a_local_oidc_provider(tmp_path, monkeypatch):
         try:
             with chromium() as browser:
                 page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-                page.goto(f"{url}/judge")
-                settle(page)
-                assert page.get_by_text("Sign in under Annotator").count() == 1  # no judging signed out
-                page.get_by_role("button", name="Sign in to judge").click()
-                deadline = time.monotonic() + 90  # the app → the provider → /oauth2callback → the app
-                while "/token" not in op.log and time.monotonic() < deadline:
-                    page.wait_for_timeout(250)
-                assert "/token" in op.log, f"the provider was called for {op.log} only; the page is at {page.url}"
-                page.wait_for_url(lambda u: u.startswith(url) and "oauth2callback" not in u, timeout=60_000)
-                page.wait_for_load_state()
-                page.goto(f"{url}/judge")
-                settle(page)
-                page.get_by_text("Signed in as").wait_for(timeout=60_000)
-                assert "alice_at_example.org" in page.get_by_text("Signed in as").inner_text()
-                assert ["/.well-known/openid-configuration", "/authorize", "/token"] == \
-                    [p for p in op.log if p in ("/.well-known/openid-configuration", "/authorize", "/token")][:3]
-                for key in ("1", "4", "7"):  # answer the three axes of the first pair
-                    page.keyboard.press(key)
-                    settle(page)
-                assert page.locator("[data-testid=stException]").count() == 0
+                _sign_in_oidc(page, url, op, "alice_at_example.org")
+                assert [p for p in op.log if p in ("/.well-known/openid-configuration", "/authorize", "/token")] \
+                    == ["/.well-known/openid-configuration", "/authorize", "/.well-known/openid-configuration",
+                        "/token"]
+                _answer_first_pair(page)
                 other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-                other.goto(f"{url}/judge")
+                op.next_user = "bob@example.org"  # B, not signed in (checked there), signs in as someone else
+                _sign_in_oidc(other, url, op, "bob_at_example.org")
+                _answer_first_pair(other)
+                other.get_by_text("Import / export", exact=True).click()  # bob may not import into alice's set
                 settle(other)
-                assert other.get_by_role("button", name="Sign in to judge").count() == 1  # B is not alice
-                assert other.get_by_text("Signed in as").count() == 0
+                box = other.locator(".st-key-judge_import_name input")
+                box.fill("alice_at_example.org")
+                box.press("Enter")
+                settle(other)
+                other.get_by_text("you may not write the set 'alice_at_example.org'").wait_for(timeout=30_000)
+                assert other.locator(".st-key-judge-import button").is_disabled()
+                page.reload()  # alice's own session is still signed in (the cookie) after a reload
+                settle(page)
+                assert "alice_at_example.org" in page.get_by_text("Signed in as").inner_text()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     monkeypatch.setenv("UPAIR_JUDGEMENTS", env["UPAIR_JUDGEMENTS"])
     store = JudgementStore(load_corpus("demo").name)
-    done = [j for j in store.journal("alice_at_example.org").judgements().values() if not j.skip]
-    assert len(done) == 1 and dict(done[0].axes) == {"visual": 1, "semantic": 1, "part_whole": 1}
+    for who in ("alice_at_example.org", "bob_at_example.org"):
+        done = [j for j in store.journal(who).judgements().values() if not j.skip]
+        assert len(done) == 1 and dict(done[0].axes) == {"visual": 1, "semantic": 1, "part_whole": 1}, (who, done)
+    assert store.annotators() == ["alice_at_example.org", "bob_at_example.org"]  # nothing else was written
+
+
+def _sign_in_oidc(page, url: str, op: OIDCProvider, name: str) -> None:
+    """Judge page → "Sign in to judge" → the provider → /oauth2callback → home, then the Judge page
+    again, signed in as ``name``."""
+    page.set_default_navigation_timeout(120_000)  # a shared machine: a page load may take a while
+    page.goto(f"{url}/judge")
+    settle(page)
+    assert page.get_by_text("Sign in under Annotator").count() == 1  # no judging signed out
+    # wait for the callback's own response (the 302 that sets _streamlit_user), not for page.url:
+    # while the redirects run, page.url is still /judge (see the module docstring)
+    with page.expect_response(lambda r: "/oauth2callback" in r.url, timeout=90_000) as callback:
+        page.get_by_role("button", name="Sign in to judge").click()
+    assert callback.value.status == 302, op.log
+    page.wait_for_url(lambda u: urlparse(u).path == "/", timeout=120_000)  # the callback sends the browser home
+    settle(page)
+    page.goto(f"{url}/judge")
+    settle(page)
+    page.get_by_text("Signed in as").wait_for(timeout=60_000)
+    assert name in page.get_by_text("Signed in as").inner_text()
+
+
+def _answer_first_pair(page) -> None:
+    for key in ("1", "4", "7"):  # the three axes of the first pair, yes each
+        page.keyboard.press(key)
+        settle(page)
+    assert page.locator("[data-testid=stException]").count() == 0

@@ -140,3 +140,72 @@ def test_a_failed_check_is_one_line(cache, drawings, monkeypatch):
     assert at.error[0].value == "flat could not encode this corpus: the weights are not a checkpoint"
     at.run()  # tried once: the next run does not try again unasked
     assert not at.error
+
+
+def _export_page():
+    from tests.test_sampling_app import _sample_page
+
+    return _sample_page("demo")
+
+
+@pytest.mark.slow  # the demo's draw of every query, once
+def test_export_runs_in_the_background_survives_a_page_switch_and_offers_the_folder(cache, monkeypatch):
+    """'Draw all queries and export' returns at once with a progress bar and the line that the user
+    may leave; another page and back shows the same job's progress; once done, the zip, the folder
+    and 'Open as corpus' (equal to core's draw of every query)."""
+    from core import load_corpus
+    from core.annotation.sampling import resolve_queries
+    from dashboard.services import sampling
+
+    at = _export_page()  # the pool of one query drawn (WAIT_S is the suite's: the page waits for it)
+    gate, calls, real = threading.Event(), [], sampling.export_zip
+
+    def slow(*a, **kw):
+        calls.append(1)
+        a[4](2, 5, "query q-2")  # the progress callback the job hands on
+        assert gate.wait(60)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(sampling, "export_zip", slow)
+    monkeypatch.setattr(jobs, "WAIT_S", 0.0)
+    at.button(key="sample_export").click().run()
+    assert not at.exception and not at.error
+    _until(lambda: calls == [1])
+    at.run()
+    bars = _progress(at)
+    assert len(bars) == 1 and "Drawing all" in bars[0] and "query q-2 (2 of 5)" in bars[0], bars
+    assert any("other pages" in c.value for c in at.caption)
+    assert not [b for b in at.get("download_button")]
+    at.switch_page("../pages/overview.py").run()  # leave …
+    assert not at.exception
+    at.switch_page("../pages/sample.py").run()  # … and come back: still the same job
+    assert len(_progress(at)) == 1 and calls == [1]
+    gate.set()
+    _until(lambda: _idle("export:"))
+    at.run()
+    assert not at.exception and not at.error and not _progress(at)
+    assert [b for b in at.get("download_button") if b.proto.label == "Download pools (.zip)"]
+    out = sampling.exported(*at.session_state["_sample_export_asked"])[1]
+    pool = load_corpus(f"upair:{out / 'pool'}")
+    assert len(pool.benchmark.queries) == len(resolve_queries(load_corpus("demo")))
+    assert any(f"upair:{out}/pool" in c.value for c in at.caption)
+    at.button(key="sample_open_pool").click().run()
+    assert at.session_state["_corpus_active"] == f"upair:{out / 'pool'}"
+    assert calls == [1]
+
+
+def test_a_failed_export_is_one_line_and_the_button_is_back(cache, monkeypatch):
+    from dashboard.services import sampling
+
+    at = _export_page()
+
+    def broken(*a, **kw):
+        raise OSError("No space left on device: '/cache/sampling/x'\nTraceback detail")
+
+    monkeypatch.setattr(sampling, "export_zip", broken)
+    at.button(key="sample_export").click().run()
+    assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
+    assert at.error[0].value.startswith("No space left on device") and "\n" not in at.error[0].value
+    assert not _progress(at)
+    at.run()  # shown once; the next run is the plain button again
+    assert not at.error and at.button(key="sample_export")

@@ -13,19 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.browsing import MARKS, ROOT, SHOTS, build_demo, chromium, settle, streamlit_server
+from tests.browsing import MARKS, ROOT, SHOTS, chromium, seed_built_demo, settle, streamlit_server
 from tests.test_weights_fetch import _Hub
 
 pytestmark = MARKS
 
 
 def _demo_env(tmp_path_factory, name: str, **extra) -> dict:
-    from tests.conftest import seed_demo
-
     env = {k: v for k, v in os.environ.items() if k not in ("OFFLINE", "HF_HUB_OFFLINE")}
     env = {**env, "UPAIR_CACHE": str(tmp_path_factory.mktemp(name)), "HF_HUB_DISABLE_TELEMETRY": "1", **extra}
-    seed_demo(Path(env["UPAIR_CACHE"]), tmp_path_factory)
-    build_demo(env, ["hog"])
+    seed_built_demo(Path(env["UPAIR_CACHE"]), tmp_path_factory, ["hog"])
     return env
 
 

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from core.examiner import workspace as ws
-from tests.browsing import MARKS, ROOT, SHOTS, STREAMLIT_FLAGS, build_demo, chromium, free_port, no_errors, settle
+from tests.browsing import (MARKS, ROOT, SHOTS, STREAMLIT_FLAGS, chromium, free_port, no_errors, seed_built_demo,
+                            settle)
 
 pytestmark = MARKS
 ENCODERS = ("hog", "ahdh")
@@ -53,7 +55,7 @@ def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     e = {**os.environ, "UPAIR_CACHE": str(tmp_path_factory.mktemp("workspace_browser_cache"))}
-    build_demo(e, ENCODERS)
+    seed_built_demo(Path(e["UPAIR_CACHE"]), tmp_path_factory, ENCODERS)
     return e
 
 

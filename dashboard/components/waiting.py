@@ -73,7 +73,15 @@ def sample_progress(job: Job) -> tuple[float, str]:
                           "once per index (cached after)…")
 
 
-PROGRESS = {"map": map_progress, "index": index_progress, "sample": sample_progress}
+def export_progress(job: Job) -> tuple[float, str]:
+    """(fraction, text) of an export: what the sampler reports (the index read, then each query drawn)."""
+    what = f"Drawing all {job.meta.get('n', 0):,} queries and writing the pools"
+    if job.total <= 0:
+        return 0.0, f"{what}: preparing…"
+    return job.fraction, f"{what}: {job.message} ({job.done} of {job.total}) · {job.elapsed:.0f} s so far…"
+
+
+PROGRESS = {"map": map_progress, "index": index_progress, "sample": sample_progress, "export": export_progress}
 
 
 @st.fragment(run_every=1.0)

@@ -1,5 +1,10 @@
 """Judging: the Scores page's judgement coverage (every system's top-k on the benchmark queries,
-cached) and what the Judge page writes and reads through core (adjudication, imports, exports)."""
+cached) and what the Judge page writes and reads through core (adjudication, imports, exports).
+
+Every write here (an adjudication, an import into a set, the undo of an import) asks
+``dashboard.identity.may_write`` first: in served mode a session writes only the sets its signed-in
+annotator may write, whatever the page showed (a stale button, a forged widget event); refused
+writes raise ``WriteRefused`` (a ValueError) and change nothing. The workbench writes every set."""
 from __future__ import annotations
 
 import io
@@ -12,7 +17,6 @@ import streamlit as st
 
 from core.evaluation.selection import Selection
 
-from .corpora import corpus
 from .encoders import encoder_label
 
 
@@ -26,24 +30,49 @@ def run_rankings(selection: Selection, k: int) -> dict[str, dict[str, list[str]]
 def _run_rankings(key: str, k: int, _selection: Selection) -> dict[str, dict[str, list[str]]]:
     from core.annotation.pooling import top_k
     from core.embed import EncoderUnavailable
-    from core.evaluation import run_scores
     from core.metrics import system_label
 
+    from .scores import run_scores
+
     s = _selection
-    c = corpus(s.corpus)
     out = {}
     for spec in s.encoders:
         for run in s.runs:
             try:
-                scores = run_scores(c, spec, run, s.weight, protocol=s.protocol or None)
+                scores = run_scores(s.corpus, spec, run, s.weight, s.protocol)
             except (EncoderUnavailable, ValueError, RuntimeError, OSError):
                 continue  # a run the encoder does not have: the scores table says why
             out[system_label(encoder_label(spec), run)] = top_k(scores, k)
     return out
 
 
+class WriteRefused(ValueError):
+    """This session may not write that judgement set (served mode)."""
+
+
+def write_refusal(judgement_set: str) -> str:
+    """Why this session may not write ``judgement_set`` ('' when it may)."""
+    from core.annotation.judgements import ADJUDICATOR
+    from dashboard import identity
+
+    if identity.may_write(judgement_set):
+        return ""
+    if judgement_set == ADJUDICATOR:
+        return f"On this server only the adjudicators may write the set '{ADJUDICATOR}'."
+    return f"On this server you may not write the set '{judgement_set}' (only your own)."
+
+
+def require_write(judgement_set: str) -> None:
+    """Raise ``WriteRefused`` unless this session may write ``judgement_set``."""
+    why = write_refusal(judgement_set)
+    if why:
+        raise WriteRefused(why)
+
+
 def adjudicate(journal, query: str, candidate: str, axis: str, value: int) -> None:
-    """Record an adjudicator's decision on one axis of a pair, keeping its other axes."""
+    """Record an adjudicator's decision on one axis of a pair, keeping its other axes
+    (``WriteRefused`` unless this session may write the adjudicated set)."""
+    require_write(journal.annotator)
     before = journal.judgements().get((query, candidate))
     axes = dict(before.axes) if before and not before.skip else {}
     axes[axis] = value
@@ -69,10 +98,12 @@ def import_target(store, name: str) -> tuple[str, str]:
 
 def import_qrels(store, corpus_obj, target: str, files, *, add: bool, by: str):
     """Import uploaded qrels ``files`` ((name, bytes) pairs) or, with ``files`` None, the corpus's
-    own qrels into the set ``target``; the import batch. ValueError (nothing written) when refused."""
+    own qrels into the set ``target``; the import batch. ValueError (nothing written) when refused,
+    ``WriteRefused`` when this session may not write ``target``."""
     from core.annotation.judgements_check import check_qrels, check_qrels_files, uploaded_files
     from core.annotation.judgements_sets import import_set
 
+    require_write(store.journal(target).annotator)
     if files is not None:
         qrels = check_qrels_files(uploaded_files(files), corpus_obj)
         where = "upload: " + ", ".join(sorted(name for name, _ in files))
@@ -80,6 +111,15 @@ def import_qrels(store, corpus_obj, target: str, files, *, add: bool, by: str):
         where = f"{corpus_obj.name} qrels"
         qrels = check_qrels(corpus_obj.benchmark.qrels, corpus_obj, where)
     return import_set(store, target, qrels, where, add=add, by=by)
+
+
+def undo_import(store, name: str, *, by: str):
+    """Undo the latest import into the set ``name`` (core's ``undo_import``: byte for byte);
+    ``WriteRefused`` unless this session may write it, ValueError when there is nothing to undo."""
+    from core.annotation.judgements_sets import undo_import as undo
+
+    require_write(store.journal(name).annotator)
+    return undo(store, name, by=by)
 
 
 def qrels_zip(store, corpus_obj, chosen: str) -> bytes:

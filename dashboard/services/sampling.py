@@ -132,3 +132,46 @@ def export_zip(corpus_spec: str, config_key: str, seed: int, method: str, progre
                 info = zipfile.ZipInfo(str(p.relative_to(out)), date_time=(2025, 1, 1, 0, 0, 0))
                 zf.writestr(info, p.read_bytes())
     return buf.getvalue(), out
+
+
+# --------------------------------------------------------------------------- the export, as a background job
+def export_key(corpus_spec: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+               families: bool = False) -> str:
+    """The job key of an export of every query (one such job per process, shared by every session)."""
+    return "export:" + json.dumps([corpus_spec, config_key, int(seed), method, protocol, bool(families)])
+
+
+@st.cache_resource(show_spinner=False)
+def _exports() -> dict[str, tuple[bytes, Path]]:
+    """Exports done in this process, by ``export_key``: (zip bytes, folder written) — the last 8."""
+    return {}
+
+
+def exported(corpus_spec: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+             families: bool = False) -> tuple[bytes, Path] | None:
+    """(zip, folder) of an export done in this process, or None."""
+    return _exports().get(export_key(corpus_spec, config_key, seed, method, protocol, families))
+
+
+def export_job(corpus_spec: str, config_key: str, seed: int, method: str, protocol: str = "upair",
+               families: bool = False, start: bool = False) -> Job | None:
+    """The background job of an export: the one running (or failed and not yet shown) under its key,
+    else a new one when ``start`` (it draws every query and writes the run folder, ``export_zip``),
+    else None. A finished export is kept in memory (``exported``)."""
+    key = export_key(corpus_spec, config_key, seed, method, protocol, families)
+    known = jobs.get(key)
+    if known is not None and known.state != jobs.DONE:
+        return known
+    if not start:
+        return None
+    jobs.forget(key)
+    c = corpus(corpus_spec)
+    citations(corpus_spec, config_key)  # a missing citations file raises here, in the script's thread
+    store = _exports()
+
+    def work(progress) -> None:
+        store[key] = export_zip(corpus_spec, config_key, int(seed), method, progress, protocol, families)
+        while len(store) > 8:
+            store.pop(next(iter(store)))
+
+    return jobs.start(key, "Exporting the pools", work, n=len(resolve_queries(c)))

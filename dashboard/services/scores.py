@@ -40,7 +40,14 @@ def _evaluation(key: str, _selection: Selection):
     res = evaluate(corpus(s.corpus), list(s.encoders), runs=s.runs, fusion_weight=s.weight,
                    metrics=(*DEFAULT_MEASURES, *INCOMPLETE_MEASURES),
                    qrels=judgement_qrels(s.corpus, s.judgements), protocol=s.protocol or None)
-    return res.table, res.per_query, list(res.skipped)
+    return _plain_strings(res.table), _plain_strings(res.per_query), list(res.skipped)
+
+
+def _plain_strings(frame):
+    """``frame`` with its text columns as plain Python strings (object dtype): the page iterates
+    them (systems, qids) many times per rerun, and pandas' Arrow strings cost ~2 µs per item."""
+    text = [c for c in frame.columns if frame[c].dtype == "string" or frame[c].dtype == object]
+    return frame.astype({c: object for c in text}) if text else frame
 
 
 def benchmark_problems(corpus_spec: str) -> tuple:
@@ -95,17 +102,31 @@ def _run_files_zip(key: str, _selection: Selection) -> bytes:
     return buf.getvalue()
 
 
+def run_scores(corpus_spec: str, spec: str, run: str, weight: float, protocol: str = "") -> dict:
+    """``{qid: {docid: score}}`` of one run (``core.evaluation.run_scores``), computed once per process
+    and shared read-only by every part of the Scores page (drill-down, pool bias, judged@k): a run
+    without text is keyed without the weight, so a slider step recomputes only the fused runs.
+    Raises as ``run_scores`` does for a run the encoder does not have."""
+    from core.evaluation.runs import plan_run
+    from core.protocols import default_protocol_for
+
+    c = corpus(corpus_spec)
+    fused = plan_run(spec, run, protocol or default_protocol_for(c)).fused
+    return _run_scores(corpus_spec, c.fingerprint, spec, run, round(float(weight), 2) if fused else None,
+                       protocol or "")
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _run_scores(corpus_spec: str, fingerprint: str, spec: str, run: str, weight: float | None,
+                protocol: str) -> dict:
+    from core.evaluation import run_scores as scores_of
+
+    return scores_of(corpus(corpus_spec), spec, run, 1.0 if weight is None else weight, protocol=protocol or None)
+
+
 def query_run_scores(selection: Selection, spec: str, run: str, qid: str) -> dict[str, float]:
-    """Scores of one query's candidates under one run of the selection (for the drill-down)."""
-    return _query_run_scores(selection.corpus, spec, run, selection.weight, qid, selection.protocol)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _query_run_scores(corpus_spec: str, spec: str, run: str, weight: float, qid: str,
-                      protocol: str) -> dict[str, float]:
-    from core.evaluation import run_scores
-
-    return run_scores(corpus(corpus_spec), spec, run, weight, protocol=protocol or None).get(qid, {})
+    """Scores of one query's candidates under one run of the selection (for the drill-down; a copy)."""
+    return dict(run_scores(selection.corpus, spec, run, selection.weight, selection.protocol).get(qid, {}))
 
 
 # --------------------------------------------------------------------------- can this comparison be trusted?
@@ -123,21 +144,16 @@ def _intervals(key: str, resamples: int, seed: int, _selection: Selection):
 
 
 def run_score_dicts(selection: Selection) -> dict:
-    """``{(encoder, run): {qid: {docid: score}}}`` of every run of the selection (skips impossible runs)."""
-    return _run_score_dicts(selection.key, selection)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _run_score_dicts(key: str, _selection: Selection) -> dict:
+    """``{(encoder, run): {qid: {docid: score}}}`` of every run of the selection (skips impossible runs);
+    the dicts are the shared ones of ``run_scores`` (read only; no copy is pickled per call)."""
     from core.embed import EncoderUnavailable
-    from core.evaluation import run_scores
 
-    s = _selection
+    s = selection
     table, _, _ = evaluation(s)  # the systems evaluated (text-only encoders have desc / labels runs)
     out = {}
     for spec, run in dict.fromkeys(zip(table["encoder"], table["run"])):
         try:
-            out[(spec, run)] = run_scores(corpus(s.corpus), spec, run, s.weight, protocol=s.protocol or None)
+            out[(spec, run)] = run_scores(s.corpus, spec, run, s.weight, s.protocol)
         except (EncoderUnavailable, ValueError, RuntimeError, OSError):
             continue
     return out
@@ -171,9 +187,14 @@ def _pool_bias(key: str, stated: tuple[str, ...], k: int, _selection: Selection)
 
 def axis_disagreements(selection: Selection, a: tuple[str, str], b: tuple[str, str], metric: str = "AP"):
     """Queries where A beats B on one axis and loses on another (``core.metrics.disagreement``)."""
+    return _axis_disagreements(selection.key, tuple(a), tuple(b), metric, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _axis_disagreements(key: str, a: tuple[str, str], b: tuple[str, str], metric: str, _selection: Selection):
     from core.metrics.disagreement import axis_disagreements as find
 
-    _, per_query, _ = evaluation(selection)
+    _, per_query, _ = evaluation(_selection)
     return find(per_query, a, b, metric)
 
 
