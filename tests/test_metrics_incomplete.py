@@ -126,3 +126,54 @@ def test_native_bpref_and_condensed_equal_pytrec_eval(seed, negative):
         assert ours["AP(judged_only=True)"][q] == pytest.approx(cond[q]["map"] if q in cond else 0.0, abs=1e-12), q
         assert ours["nDCG(judged_only=True)@10"][q] == pytest.approx(
             cond[q]["ndcg_cut_10"] if q in cond else 0.0, abs=1e-12), q
+
+
+def _parse_trec_run(path) -> dict[str, dict[str, float]]:
+    """A TREC run file read here with a plain split (not core.qrels), for pytrec_eval."""
+    run: dict[str, dict[str, float]] = {}
+    for line in open(path, encoding="utf-8"):
+        q, _, d, _, score, _ = line.split()
+        run.setdefault(q, {})[d] = float(score)
+    return run
+
+
+def test_evaluator_with_negative_judgements_equals_pytrec_eval(cache, tmp_path):
+    """A judgement set with negative judgements (-1) through ``evaluate`` (the evaluator's own
+    path: native measures on the pair table, bpref and condensed measures handed to pytrec_eval
+    because a judgement is negative): every per-query value equals pytrec_eval on the run file
+    the evaluator wrote, on every axis."""
+    from core import load_corpus
+    from core.evaluation import evaluate
+
+    corpus = load_corpus("demo")
+    flipped = 0
+    qrels = {}
+    for axis, per_q in corpus.benchmark.qrels.items():
+        qrels[axis] = {}
+        for qi, (q, docs) in enumerate(sorted(per_q.items())):
+            row = {}
+            for di, (d, r) in enumerate(sorted(docs.items())):
+                if r == 0 and (qi + di) % 3 == 0:
+                    r, flipped = -1, flipped + 1
+                row[d] = r
+            qrels[axis][q] = row
+    assert flipped > 10
+    measures = ("AP", "nDCG@10", "RR", "R@1", "Bpref", "AP(judged_only=True)", "nDCG(judged_only=True)@10")
+    res = evaluate(corpus, ["hog"], runs=["image"], metrics=measures, qrels=qrels, out_dir=tmp_path / "out")
+    assert res.skipped == []
+    run = _parse_trec_run(res.run_files[("hog", "image")])
+    trec = {"AP": "map", "nDCG@10": "ndcg_cut_10", "RR": "recip_rank", "R@1": "recall_1", "Bpref": "bpref"}
+    cond = {"AP(judged_only=True)": "map", "nDCG(judged_only=True)@10": "ndcg_cut_10"}
+    pq = res.per_query
+    checked = 0
+    for axis, judged in qrels.items():
+        plain = pytrec_eval.RelevanceEvaluator(judged, set(trec.values())).evaluate(run)
+        only = pytrec_eval.RelevanceEvaluator(judged, set(cond.values()), judged_docs_only_flag=True).evaluate(run)
+        for m in measures:
+            got = pq[(pq.axis == axis) & (pq.metric == m)].set_index("qid")["value"]
+            want, key = (only, cond[m]) if m in cond else (plain, trec[m])
+            assert set(got.index) == set(want), (axis, m)
+            for q in want:
+                assert got[q] == pytest.approx(want[q][key], abs=1e-6), (axis, m, q)
+                checked += 1
+    assert checked > 100
