@@ -99,7 +99,7 @@ def _scores_view() -> None:
     st.subheader("Compare visually")
     metric = st.selectbox("Metric", list(dict.fromkeys(table["metric"])), key="bar_metric",
                           format_func=scores_widgets.metric_label)
-    intervals = services.scores.intervals(selection, scores_fairness.RESAMPLES, scores_fairness.SEED)
+    intervals = services.scores.intervals(selection, scores_fairness.RESAMPLES, scores_fairness.SEED, (metric,))
     st.plotly_chart(scores_widgets.score_bars(table, metric, intervals), key="bars", width="stretch")
     st.caption(protocol_note)
     scores_fairness.diff_to_best(intervals, metric)
@@ -110,7 +110,9 @@ def _scores_view() -> None:
     d1.download_button("Download results (CSV)",
                        lambda: scores_widgets.results_csv(table, sig, corpus=ctx.corpus_spec, protocol=protocol,
                                                           weight=selection.weight, test=test, n_by_axis=n_by_axis,
-                                                          problems_by_axis=problem_counts, intervals=intervals),
+                                                          problems_by_axis=problem_counts,
+                                                          intervals=services.scores.intervals(
+                                                              selection, scores_fairness.RESAMPLES, scores_fairness.SEED)),
                        "upair_results.csv", "text/csv", icon=":material/download:", key="dl_results")
     d2.download_button("Download TREC run files (zip)", lambda: services.scores.run_files_zip(selection),
                        "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")

@@ -164,9 +164,7 @@ def _side_by_side(corpus: Corpus, qid: str, systems: list[tuple[str, str]], scor
 
 
 def _data_uri(path, size: int = 96) -> str:
-    import base64
-
-    return "data:image/png;base64," + base64.b64encode(services.thumbnail(str(path), size)).decode()
+    return services.thumbnail_uri(path, size)
 
 
 def _candidate_table(corpus: Corpus, qid: str, systems: list, names: dict, scores: dict) -> None:

@@ -106,3 +106,19 @@ def test_scores_page_csv_carries_the_intervals():
     assert len(merged) == len(table)
     assert np.allclose(merged["ci_low"], merged["ci_low_iv"]) and np.allclose(merged["diff_high"], merged["diff_high_iv"])
     assert set(df["ci_resamples"]) == {100} and set(df["ci_seed"]) == {2}
+
+
+def test_intervals_of_one_metric_equal_its_rows_of_all_metrics():
+    """Asking for one metric computes only its rows, and they equal that metric's rows of the full
+    call (queries paired over every metric, the same resampled indices), also when another metric
+    is missing a query (that query is left out of both)."""
+    pq = _per_query()
+    drop = pq[(pq["metric"] == pq["metric"].iloc[-1]) & (pq["qid"] == pq["qid"].iloc[0])].index
+    for frame in (pq, pq.drop(index=drop)):
+        full = bootstrap_intervals(frame, resamples=200, seed=3)
+        for m in frame["metric"].unique():
+            one = bootstrap_intervals(frame, resamples=200, seed=3, metrics=(m,))
+            assert set(one["metric"]) == {m}
+            pd.testing.assert_frame_equal(one.reset_index(drop=True),
+                                          full[full["metric"] == m].reset_index(drop=True))
+    assert bootstrap_intervals(pq, resamples=100, metrics=("no such metric",)).empty

@@ -137,3 +137,20 @@ def test_top_docs_is_the_head_of_the_trec_eval_order_ties_included():
         scores = {f"d{i:03d}": rng.choice([0.1, 0.5, 0.5, 0.9, rng.random()]) for i in range(n)}
         for k in (1, 3, 10, 100):
             assert top_docs(scores, k) == rank_docs(scores)[:k]
+
+
+def test_top_docs_ties_across_the_cut_off_and_small_lists():
+    """The k-th and (k+1)-th documents tied (the cut falls inside a tie: the higher docids win, as
+    trec_eval orders), k beyond the list, k = 0, and NaN scores (ordered as a plain sort orders them)."""
+    import heapq
+    import operator
+
+    from core.qrels import rank_docs, top_docs
+
+    tied = {f"d{i}": 0.5 for i in range(8)} | {"a": 0.9, "z": 0.1}
+    assert [d for d, _ in top_docs(tied, 3)] == ["a", "d7", "d6"]
+    assert top_docs(tied, 9) == rank_docs(tied)[:9]
+    assert top_docs(tied, 50) == rank_docs(tied)
+    assert top_docs(tied, 0) == [] and top_docs({}, 5) == []
+    nan = {"a": 0.3, "b": float("nan"), "c": 0.7, "d": 0.1}
+    assert top_docs(nan, 2) == heapq.nlargest(2, nan.items(), key=operator.itemgetter(1, 0))

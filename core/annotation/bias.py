@@ -109,11 +109,13 @@ def unjudged_top_k(rankings: Mapping[str, Mapping[str, Mapping[str, float]]], qr
     for per_q in qrels.values():
         for q, docs in per_q.items():
             any_judged.setdefault(q, set()).update(docs)
+    judged_on = {axis: {q: set(d) for q, d in qrels[axis].items()} for axis in axes}  # once, not per system
+    judged_on["any"] = any_judged
     rows = []
     for system, per_q in rankings.items():
         tops = {q: [d for d, _ in top_docs(docs, k)] for q, docs in per_q.items()}
         for axis in [*axes, "any"]:
-            judged = ({q: set(d) for q, d in qrels[axis].items()} if axis != "any" else any_judged)
+            judged = judged_on[axis]
             shares, hits = [], 0
             for q in judged:
                 top = tops.get(q, [])

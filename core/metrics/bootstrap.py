@@ -78,6 +78,9 @@ def bootstrap_intervals(per_query, resamples: int = DEFAULT_RESAMPLES, seed: int
     ``per_query`` has columns encoder, run, axis, metric, qid, value (``EvalResult.per_query``).
     Returns a frame with ``BOOTSTRAP_COLUMNS``: the mean and its interval, the best system of
     the (axis, metric), the difference best − system and its interval (0 for the best itself).
+    ``metrics`` limits the rows computed to those metrics; queries are still paired over every
+    metric of ``per_query`` and resampled with the same indices, so a metric's rows are the same
+    whether or not the others are asked for.
     """
     import pandas as pd
 
@@ -85,8 +88,9 @@ def bootstrap_intervals(per_query, resamples: int = DEFAULT_RESAMPLES, seed: int
     if not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence: expected a level between 0 and 1, got {confidence!r}")
     cols = list(BOOTSTRAP_COLUMNS)
-    df = per_query if metrics is None else per_query[per_query["metric"].isin(list(metrics))]
-    if df.empty:
+    df = per_query
+    wanted = None if metrics is None else set(metrics)
+    if df.empty or (wanted is not None and not wanted & set(df["metric"])):
         return pd.DataFrame(columns=cols)
     rows = []
     for axis, ga in df.groupby("axis", sort=False):
@@ -95,6 +99,8 @@ def bootstrap_intervals(per_query, resamples: int = DEFAULT_RESAMPLES, seed: int
             continue
         idx = resample_indices(len(qids), resamples, seed)
         for mi, m in enumerate(metric_names):
+            if wanted is not None and m not in wanted:
+                continue
             v = cube[mi]
             means = v.mean(axis=1)
             dist = resampled_means(v, idx)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from . import (corpora, encoders, examiner, explain, fetching, judging, map_agreement, maps, models, numerals, sampling,
                scores, search)
-from .corpora import corpus, figure_with_bytes, reload_corpus, thumbnail, unreadable_figures
+from .corpora import corpus, figure_with_bytes, reload_corpus, thumbnail, thumbnail_uri, unreadable_figures
 from .encoders import (
     can, default_encoders, encoder_label, encoder_status, index, index_loaded, loaded_indices, model_health,
     refresh_encoders,
@@ -34,7 +34,7 @@ from .encoders import (
 __all__ = [
     "corpora", "encoders", "examiner", "explain", "fetching", "judging", "map_agreement", "maps", "models", "numerals", "sampling",
     "scores", "search",
-    "corpus", "thumbnail", "figure_with_bytes", "reload_corpus", "unreadable_figures",
+    "corpus", "thumbnail", "thumbnail_uri", "figure_with_bytes", "reload_corpus", "unreadable_figures",
     "can", "default_encoders", "encoder_label", "encoder_status", "index", "index_loaded", "loaded_indices",
     "model_health", "refresh_encoders",
 ]

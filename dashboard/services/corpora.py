@@ -1,6 +1,7 @@
 """The corpus of a spec, its thumbnails, its files by content, its unreadable figures (cached)."""
 from __future__ import annotations
 
+import functools
 import io
 import os
 from pathlib import Path
@@ -28,9 +29,21 @@ def reload_corpus() -> None:
     corpus_digests.clear()
 
 
-@st.cache_data(show_spinner=False, max_entries=20_000)
-def thumbnail(path: str, size: int = 256) -> bytes:
-    """PNG bytes of a figure scaled to fit ``size`` px, centred on a white square (cached by path)."""
+#: Thumbnails kept in memory per process (a few to ~50 KB each; ~10 pages' worth of figures at every size).
+THUMBNAILS_KEPT = 2048
+
+
+def thumbnail(path: str | Path, size: int = 256) -> bytes:
+    """PNG bytes of a figure scaled to fit ``size`` px, centred on a white square (cached by path).
+
+    A plain LRU, not ``st.cache_data``: bytes are immutable, so every session shares one copy, and a
+    repeat call costs a dict lookup instead of hashing the arguments and unpickling a copy (a Scores
+    rerun asks for ~100 of them: ~0.1 s that way)."""
+    return _thumbnail(str(path), int(size))
+
+
+@functools.lru_cache(maxsize=THUMBNAILS_KEPT)
+def _thumbnail(path: str, size: int) -> bytes:
     from PIL import Image
 
     try:
@@ -43,6 +56,18 @@ def thumbnail(path: str, size: int = 256) -> bytes:
     buf = io.BytesIO()
     square.save(buf, "PNG", optimize=False)
     return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=THUMBNAILS_KEPT)
+def _thumbnail_uri(path: str, size: int) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(_thumbnail(path, size)).decode("ascii")
+
+
+def thumbnail_uri(path: str | Path, size: int = 256) -> str:
+    """``thumbnail(path, size)`` as a ``data:image/png;base64,…`` URI (for HTML and image columns)."""
+    return _thumbnail_uri(str(path), int(size))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

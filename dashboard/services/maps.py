@@ -159,17 +159,10 @@ def query_xy(corpus_spec: str, spec: str, query: str, n_neighbors: int = 15,
 @st.cache_data(show_spinner=False, max_entries=8)
 def thumb_uris(corpus_spec: str, ids: tuple[str, ...], size: int) -> dict[str, str]:
     """``{figure id: PNG data URI}`` of the figures' thumbnails (the map's hover pictures)."""
-    import base64
-
-    from .corpora import thumbnail
+    from .corpora import thumbnail_uri
 
     c = corpus(corpus_spec)
-    out = {}
-    for i in ids:
-        if i in c.by_id:
-            png = thumbnail(str(c.by_id[i].path), size)
-            out[i] = "data:image/png;base64," + base64.b64encode(png).decode()
-    return out
+    return {i: thumbnail_uri(c.by_id[i].path, size) for i in ids if i in c.by_id}
 
 
 def thin_points(xy) -> tuple[list[int], tuple | None]:

@@ -130,17 +130,20 @@ def query_run_scores(selection: Selection, spec: str, run: str, qid: str) -> dic
 
 
 # --------------------------------------------------------------------------- can this comparison be trusted?
-def intervals(selection: Selection, resamples: int, seed: int = 0):
-    """Paired bootstrap intervals (``core.metrics.bootstrap``) of every metric of the selection."""
-    return _intervals(selection.key, int(resamples), int(seed), selection)
+def intervals(selection: Selection, resamples: int, seed: int = 0, metrics: tuple[str, ...] | None = None):
+    """Paired bootstrap intervals (``core.metrics.bootstrap``) of the selection's ``metrics`` (all when
+    None). A metric's intervals do not depend on which other metrics are asked for (each resamples
+    the same queries with the same seed), so the chart asks for its one metric and the CSV for all."""
+    return _intervals(selection.key, int(resamples), int(seed), None if metrics is None else tuple(metrics),
+                      selection)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _intervals(key: str, resamples: int, seed: int, _selection: Selection):
+def _intervals(key: str, resamples: int, seed: int, metrics: tuple[str, ...] | None, _selection: Selection):
     from core.metrics.bootstrap import bootstrap_intervals
 
     _, per_query, _ = evaluation(_selection)
-    return bootstrap_intervals(per_query, resamples, seed)
+    return bootstrap_intervals(per_query, resamples, seed, metrics=metrics)
 
 
 def run_score_dicts(selection: Selection) -> dict:
