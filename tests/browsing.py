@@ -25,6 +25,24 @@ MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium on the PATH (apt-get install -y chromium)"),
 ]
+DOCS = ROOT / "docs"
+
+
+def shot(page, name: str, docs: bool = False) -> Path:
+    """Screenshot ``page`` as tests/screenshots/<name>.png; with ``docs`` and UPAIR_DOCS_SHOTS=1
+    (``make screenshots``) also as docs/<name>.png, the README's pictures."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    try:  # pictures arrive after the page's text (media files): wait for them, not for ever
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=15_000)
+    except Exception:  # noqa: BLE001 - a picture that never loads is for the test's own checks to find
+        pass
+    page.screenshot(path=str(path))
+    if docs and os.environ.get("UPAIR_DOCS_SHOTS", "0") == "1":
+        page.screenshot(path=str(DOCS / f"{name}.png"))
+    return path
+
+
 STREAMLIT_FLAGS = ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                    "--browser.gatherUsageStats", "false"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browsing import MARKS, SHOTS, chromium, demo_server, no_errors, settle
+from tests.browsing import MARKS, SHOTS, chromium, demo_server, no_errors, settle, shot
 
 pytestmark = MARKS
 URL = "/search?corpus=demo&q=demo-47-1&enc=hog,ahdh&k=5"
@@ -29,7 +29,7 @@ def test_explain_a_hit_and_search_a_part(server, size):
         settle(page)
         no_errors(page)
         page.get_by_text("best found at").first.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / f"explain-hit-{w}.png"))
+        shot(page, f"explain-hit-{w}", docs=True)
         assert page.get_by_text("No heatmap: AHDH").count() == 0  # only the HOG hit was opened
         page.get_by_text("inside other figures (part-level search)").first.click()
         settle(page)
@@ -42,5 +42,5 @@ def test_explain_a_hit_and_search_a_part(server, size):
         settle(page)
         no_errors(page)
         hits.first.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / f"explain-parts-{w}.png"))
+        shot(page, f"explain-parts-{w}", docs=True)
         assert hits.count() == 5  # k part-level hits for HOG (AHDH has no map)

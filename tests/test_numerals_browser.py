@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from tests.browsing import MARKS, ROOT, SHOTS, chromium, no_errors, settle, streamlit_server
+from tests.browsing import MARKS, ROOT, SHOTS, chromium, no_errors, settle, shot, streamlit_server
 from tests.numeral_figures import FIGURES  # noqa: F401  (the drawings the corpus holds)
 from tests.test_numerals import TESSERACT
 from tests.test_search_numerals_app import _corpus
@@ -45,7 +45,7 @@ def test_hover_names_a_numeral(server, size):
         chart = page.locator(".st-key-numerals-fig1")  # the best hit with numerals (frame 20, rollers 22a, spring 24)
         chart.scroll_into_view_if_needed()
         settle(page)
-        page.screenshot(path=str(SHOTS / f"numerals-{size[0]}x{size[1]}.png"))
+        shot(page, f"numerals-{size[0]}", docs=True)
         assert page.locator("[data-testid=stPlotlyChart]").count() >= 3
         assert page.get_by_text("+2 family figures").count() >= 1
         # hover each marker of the first chart until plotly's tooltip names a part
@@ -56,4 +56,4 @@ def test_hover_names_a_numeral(server, size):
             page.wait_for_timeout(400)
             names.add(" ".join(chart.locator(".hoverlayer").text_content().split()))
         assert {"20: frame", "22a: roller", "24: spring"} <= names, names
-        page.screenshot(path=str(SHOTS / f"numerals-hover-{size[0]}x{size[1]}.png"))
+        shot(page, f"numerals-hover-{size[0]}", docs=True)

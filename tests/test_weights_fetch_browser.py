@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browsing import MARKS, ROOT, SHOTS, chromium, seed_built_demo, settle, streamlit_server
+from tests.browsing import MARKS, ROOT, SHOTS, chromium, seed_built_demo, settle, shot, streamlit_server
 from tests.test_weights_fetch import _Hub
 
 pytestmark = MARKS
@@ -57,17 +57,17 @@ def test_the_sidebar_follows_the_fetch_and_offers_the_baseline(tmp_path_factory)
             settle(page)
             progress.scroll_into_view_if_needed()
             SHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SHOTS / "fetch-progress-1280.png"))
+            shot(page, "fetch-progress-1280", docs=True)
             page.set_viewport_size({"width": 1920, "height": 1080})
             settle(page)
-            page.screenshot(path=str(SHOTS / "fetch-progress-1920.png"))
+            shot(page, "fetch-progress-1920", docs=True)
             page.set_viewport_size({"width": 1280, "height": 800})
             gate.set()  # the rest of the file comes; the fragment notices without a reload
             use = page.get_by_role("button", name="Use CLIP ViT-B-16")
             use.wait_for(timeout=30_000)
             settle(page)
             use.scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / "fetch-ready-1280.png"))
+            shot(page, "fetch-ready-1280", docs=True)
             assert "Downloading" not in _sidebar_text(page)
             use.click()
             picker = page.locator("[data-testid=stSidebar] [data-testid=stMultiSelect]").first
@@ -76,7 +76,7 @@ def test_the_sidebar_follows_the_fetch_and_offers_the_baseline(tmp_path_factory)
                 time.sleep(0.5)
             assert "CLIP ViT-B-16" in picker.inner_text()  # now a chip of the encoder picker
             settle(page)
-            page.screenshot(path=str(SHOTS / "fetch-used-1280.png"))
+            shot(page, "fetch-used-1280")
     finally:
         gate.set()
         server.shutdown()
@@ -93,9 +93,11 @@ def test_offline_is_one_line_in_the_sidebar(tmp_path_factory):
         note = page.get_by_text("CLIP needs the network once")
         note.wait_for(timeout=30_000)
         note.scroll_into_view_if_needed()
+        page.get_by_role("heading", name="Corpus").first.wait_for(timeout=60_000)  # the page beside the note
+        settle(page)
         SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / "fetch-offline-1280.png"))
+        shot(page, "fetch-offline-1280", docs=True)
         page.set_viewport_size({"width": 1920, "height": 1080})
         settle(page)
-        page.screenshot(path=str(SHOTS / "fetch-offline-1920.png"))
+        shot(page, "fetch-offline-1920", docs=True)
         assert "make fetch" in note.inner_text() and "when online" in note.inner_text()
