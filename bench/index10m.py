@@ -98,6 +98,39 @@ def _recall(rows: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(r.tolist()) & set(t.tolist())) / truth.shape[1] for r, t in zip(rows, truth)]))
 
 
+#: Query-time settings tried on the built index (nprobe lists, rerank x k candidates re-scored).
+SWEEP_NPROBE = (32, 64, 128, 256)
+SWEEP_RERANK = (10, 30, 100)
+
+
+def sweep(vl, q: np.ndarray, truth: np.ndarray, timed: int = 100) -> list[dict]:
+    """Recall@10 and single-query p50 / p95 of the same index at other query-time settings
+    (``SWEEP_NPROBE`` x ``SWEEP_RERANK``; nothing is rebuilt: both are search parameters)."""
+    import faiss
+
+    if vl.spec.kind not in ("ivf", "ivfpq"):
+        return []
+    ivf = faiss.extract_index_ivf(vl.index)
+    refine = faiss.downcast_index(vl.index) if vl.spec.param_dict.get("sq8") else None
+    rows_out = []
+    for nprobe in SWEEP_NPROBE:
+        for rerank in (SWEEP_RERANK if refine is not None else (None,)):
+            ivf.nprobe = nprobe
+            if refine is not None:
+                refine.k_factor = float(rerank)
+            _, rows = vl.index.search(q, 10)
+            lat = []
+            for i in range(min(timed, len(q))):
+                t = time.perf_counter()
+                vl.index.search(q[i:i + 1], 10)
+                lat.append(time.perf_counter() - t)
+            p50, p95 = percentiles(lat)
+            rows_out.append({"nprobe": nprobe, "rerank": rerank, "recall_at_10": _recall(rows, truth),
+                             "p50_ms": p50, "p95_ms": p95})
+            log(f"10M sweep: {rows_out[-1]}")
+    return rows_out
+
+
 def measure(work: Path, n: int) -> dict:
     from core import config
     from core import index as ix
@@ -148,6 +181,7 @@ def measure(work: Path, n: int) -> dict:
                 vl.search(q[i], 10)
                 lat.append(time.perf_counter() - t)
         out["p50_ms"], out["p95_ms"] = percentiles(lat)
+        out["sweep"] = sweep(vl, q, truth)
         out["uptime_end"] = os.popen("uptime").read().strip()
         del vl
     return out
