@@ -59,6 +59,17 @@ def test_exact_limit_boundary_and_defaults(monkeypatch):
     assert "fp16" not in ix.choose_index(1_000_000, "ivf", 512).param_dict  # on request: float32 lists
 
 
+def test_rerank_depth_grows_with_the_corpus(monkeypatch):
+    """IVF-PQ re-scores 10 x k candidates up to 1M vectors, 10 per million above (10M: 100, the
+    measured knee), capped at 200; boundaries on both sides of 1M and of the cap."""
+    monkeypatch.delenv(ix.INDEX_ENV, raising=False)
+    want = {0: 10, 1024: 10, 1_000_000: 10, 1_049_999: 10, 1_950_000: 20, 10_000_000: 100,
+            19_949_999: 199, 19_950_000: 200, 20_000_000: 200, 50_000_000: 200}
+    assert {n: ix.rerank_factor(n) for n in want} == want
+    assert ix.choose_index(10_000_000, "auto", 512).param_dict["rerank"] == 100
+    assert ix.choose_index(2_000_000, "ivfpq", 512).param_dict["rerank"] == 20
+
+
 def test_auto_choice_matches_brute_force(cache, monkeypatch, clustered):
     x, q = clustered
     monkeypatch.setattr(ix, "EXACT_MAX", 5_000)
