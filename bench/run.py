@@ -9,10 +9,11 @@ Sections (each runs in its own child process, one after the other, on its own em
     dashboard  e. server start-up to first render in Chromium; search re-runs
     sampling   f. candidate sampling: exact percentile bands vs the reference's per-query searches
     encoders   g. timm, PatentNet, sentence-transformers encoders: pipeline vs forward pass
-    scale      h. shards on Ray vs local, indices at 1M (10M on paper), maps of 100k / 1M points
+    scale      h. shards on Ray vs local, indices at 1M (10M: the rows of `python -m bench.index10m`), maps of 100k / 1M points
     adapt      i. CLIP adaptation: training throughput vs the raw forward+backward pass
     load       j. the served app under N concurrent examiners (Streamlit websocket sessions), a hostile upload
     mappics    k. the Map with pictures at the points at 50k points: figure JSON, payload, render in Chromium
+    explain    l. where two figures agree: part index build, part-level search, heatmaps
     actions    m. server time per click on a warm cache (star, + query, Use as query, view switch, slider, pager)
 
 ``--only index,umap`` picks sections (letters a-m work too); ``--quick`` uses small sizes

@@ -57,3 +57,20 @@ def test_missing_markers_write_nothing(tmp_path):
     readme.write_text("# no markers\n")
     assert not update_readme(readme, "| x |")
     assert readme.read_text() == "# no markers\n"
+
+
+def test_served_and_click_rows_name_the_goal_numbers():
+    ws = [{"driver": "ws", "think_s": 0.0, "n": n, "action": "upload + search", "p50_ms": p50, "p95_ms": p95,
+           "ratio_p95_vs_1": p95 / 300, "samples": 20, "errors": 0, "rss_growth_mb_per_session": 4.5}
+          for n, p50, p95 in ((1, 200, 300), (5, 700, 800), (10, 1700, 1800))]
+    acts = [{"action": a, "n": 6, "before_p50_s": b, "before_p95_s": b * 2, "p50_s": p, "p95_s": p * 1.5,
+             "cpu_p50_s": p / 3, "ratio_p50": b / p} for a, b, p in (("star", 0.8, 0.4), ("slider", 2.0, 0.5))]
+    table = render_table({"meta": {}, "sections": {
+        "load": {"title": "j. Served app", "rows": ws, "extra": {"hostile": {"p95_ratio": 1.08}}},
+        "actions": {"title": "m. Interaction speed", "rows": acts, "extra": {}}}})
+    served = [ln for ln in table.splitlines() if ln.startswith("| j.")]
+    assert len(served) == 2  # N = 10 (N = 5 is left to the report) and the hostile upload
+    assert "1.7 s / 1.8 s; 0 errors; 4.5 MB/session" in served[0] and "1 session: 200 ms / 300 ms" in served[0]
+    assert "p95 6.00×" in served[0] and "1.08×" in served[1]
+    click = next(ln for ln in table.splitlines() if ln.startswith("| m."))
+    assert "p50 400 ms–500 ms" in click and "worst p95 750 ms (slider)" in click and "2.00×–4.00× p50" in click
