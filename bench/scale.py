@@ -177,7 +177,7 @@ def _index_set(label: str, x: np.ndarray, q: np.ndarray, sec: Section, cache: Pa
     return out
 
 
-def _nprobe_sweep(emb, q: np.ndarray, truth: np.ndarray, probes=(16, 24, 32, 40, 64)) -> list:
+def _nprobe_sweep(emb, q: np.ndarray, truth: np.ndarray, probes=(32, 48, 64, 96, 128)) -> list:
     """(nprobe, recall@10, p50 ms) of the cached automatic index at other nprobe values (no rebuild)."""
     import time
 
@@ -225,7 +225,7 @@ def index_rows(work: Path, quick: bool, sec: Section) -> dict:
     if quick:  # exercise the approximate path at small sizes too
         ix.EXACT_MAX = 5_000
     n = 8_000 if quick else 1_000_000
-    budget = 4 if quick else 512  # below the half-precision IVF's whole size (1,040 MB at 1M)
+    budget = 4 if quick else 512  # below the automatic IVF's whole size (1,160 MB at 1M)
     results = {}
     with config.use_cache(work / "index-cache") as cache:
         x, q = clustered(n, 512, 200, seed=0)
@@ -252,7 +252,7 @@ def index_rows(work: Path, quick: bool, sec: Section) -> dict:
         "drawing's 8 corpus views found in the top 10 (what a user looks for), next to recall@10 against "
         "exact flat (which also counts the interchangeable near-ties after them). The first automatic choice is the default budget "
         f"(UPAIR_INDEX_MEMORY_MB={config.env('UPAIR_INDEX_MEMORY_MB')}); the second is what "
-        f"the automatic choice gives when its half-precision IVF would exceed a {budget} MB budget (IVF-PQ "
+        f"the automatic choice gives when its fast-scan IVF would exceed a {budget} MB budget (IVF-PQ "
         "re-scored from 8-bit codes) — the choice a 10M collection gets under the default budget. Memory is "
         "the index's size as recorded in its manifest (`touched_bytes`), counted whole: every byte a query may "
         "read, resident or memory-mapped; for IVF-PQ on request it includes the float vectors its hits are "

@@ -148,8 +148,9 @@ def _run(work: Path, quick: bool, cache: Path) -> Section:
                          "The drawing-like (HOG geometry) target is in section h.")
     sec.notes.append(f"Exact flat is used up to {ix.EXACT_MAX:,} vectors of 512-d"
                      f"{' (lowered from the default for --quick)' if quick else ''} (UPAIR_EXACT_MAX; scaled by 512/dim "
-                     "for wider vectors), above it IVF whose lists hold half-precision codes (2 bytes per dimension, "
-                     "no float vector read; scores within ~1e-4 of the cosines), nprobe = max(48, nlist / 80); "
+                     "for wider vectors), above it IVF whose lists hold 4-bit fast-scan PQ codes (dim / 2 sub-quantizers), "
+                     "nprobe = max(48, nlist / 62), whose 50 x k best candidates are re-scored from half-precision "
+                     "codes (2 bytes per dimension; no float vector read; scores within ~1e-4 of the cosines); "
                      "UPAIR_INDEX=flat|ivf|ivfpq|hnsw or `--index` overrides the choice (`ivf` on request keeps "
                      "float32 lists).")
     if not quick:

@@ -36,11 +36,13 @@ def test_budget_boundary_is_strictly_greater(monkeypatch):
     """Equal to the budget stays uncompressed; one byte over compresses."""
     monkeypatch.delenv(ix.INDEX_ENV, raising=False)
     n, d = 1_000_000, 512
-    whole = ix.auto_ivf(n).touched_bytes(n, d)
-    assert whole == n * (2 * d + 8) + 4000 * d * 4  # half-precision codes + ids + centroids, nothing else
+    whole = ix.auto_ivf(n, d).touched_bytes(n, d)
+    # 4-bit codes (d / 2 sub-quantizers: d / 4 bytes) + ids + fp16 re-scoring codes + centroids
+    # + the 16-centroid codebooks, nothing else
+    assert whole == n * (d // 4 + 8 + 2 * d) + 4000 * d * 4 + 16 * d * 4
     monkeypatch.setattr(ix, "budget_bytes", lambda: whole)
     spec = ix.choose_index(n, "auto", d)
-    assert spec.kind == "ivf" and spec.param_dict["fp16"] == 1
+    assert spec.kind == "ivf" and spec.param_dict["fs"] == d // 2 and spec.param_dict["fp16"] == 1
     monkeypatch.setattr(ix, "budget_bytes", lambda: whole - 1)
     spec = ix.choose_index(n, "auto", d)
     assert spec.kind == "ivfpq" and spec.param_dict["sq8"] == 1
@@ -52,7 +54,15 @@ def test_exact_limit_boundary_and_defaults(monkeypatch):
     assert ix.choose_index(ix.EXACT_MAX, "auto", 512).kind == "flat"
     assert ix.choose_index(ix.EXACT_MAX + 1, "auto", 512).describe().startswith("ivf(")
     p = ix.choose_index(1_000_000, "auto", 512).param_dict
-    assert (p["nlist"], p["nprobe"], p["fp16"]) == (4000, 50, 1)
+    assert (p["nlist"], p["nprobe"], p["fs"], p["rerank"], p["fp16"]) == (4000, 64, 256, ix.AUTO_RERANK, 1)
+    # an odd dimension has no even split into sub-quantizers: half-precision lists, no re-scoring
+    odd = ix.choose_index(1_000_000, "auto", 511).param_dict
+    assert "fs" not in odd and "rerank" not in odd and odd["fp16"] == 1
+    # nprobe boundary: max(48, nlist // 62) -- 3037 lists still probe 48, 3038 probe 49
+    for nlist, nprobe in ((3037, 48), (3038, 49)):
+        n_at = next(m for m in range(int((nlist / 4) ** 2) - 2, int((nlist / 4) ** 2) + 3000)
+                    if ix.ivf_params(m)[0][1] == nlist)
+        assert ix.auto_ivf(n_at).param_dict["nprobe"] == nprobe
     # the default budget (8192 MB): 10M x 512-d half-precision IVF (10.3 GB) is compressed
     assert ix.choose_index(10_000_000, "auto", 512).param_dict.get("sq8") == 1
     assert ix.choose_index(10_000_000, "ivf", 512).param_dict["nlist"] == ix.IVF_MAX_LISTS
@@ -75,7 +85,7 @@ def test_auto_choice_matches_brute_force(cache, monkeypatch, clustered):
     monkeypatch.setattr(ix, "EXACT_MAX", 5_000)
     monkeypatch.delenv(ix.INDEX_ENV, raising=False)
     vi = ix.build_index(_emb(x))
-    assert vi.spec.kind == "ivf" and vi.spec.param_dict["fp16"] == 1
+    assert vi.spec.kind == "ivf" and vi.spec.param_dict["fs"] == 32 and vi.spec.param_dict["fp16"] == 1
     scores, rows = vi.search(q, 10)
     exact_s, truth = _brute(x, q, 10)
     assert _recall(rows, truth) >= 0.99

@@ -82,7 +82,7 @@ def test_dimension_without_a_code_size_divisor_uses_scalar_codes(cache):
 def test_beyond_the_budget_hits_are_rescored_from_8_bit_codes(cache, monkeypatch):
     import faiss
 
-    monkeypatch.setattr(ix, "budget_bytes", lambda: 1 << 18)  # below the half-precision IVF (0.6 MB)
+    monkeypatch.setattr(ix, "budget_bytes", lambda: 1 << 18)  # below the automatic IVF (0.7 MB)
     monkeypatch.setattr(ix, "EXACT_MAX", 1_000)
     x = _clustered(6_000, 48)
     emb = _emb(x, "sq8")
