@@ -28,7 +28,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
          "--disable-component-update", "--disable-sync"]
 #: every action the issue names, in the order they are driven
 ACTIONS = ["star", "+ query", "remove added figure", "Use as query", "view: Cards", "view: Compact",
-           "fusion slider step", "page through figures"]
+           "fusion slider step", "fusion slider, a new weight each step", "page through figures"]
+#: the one-direction slider steps: a user reading the page this long between steps
+READ_S = 1.5
 QUIET_S = 0.6
 #: --quick builds only this and drives the Search page only (a smoke test, not a measurement)
 QUICK_ENCODERS = "hog"
@@ -176,6 +178,13 @@ def drive(url: str, reps: int, pid: int | None = None, log_fn=log,
                 slider.focus()
                 times["fusion slider step"].append(_timed(
                     page, wire, lambda: page.keyboard.press("ArrowRight" if rep % 2 == 0 else "ArrowLeft")))
+            # one direction, a weight not seen before at every step (0.9, 0.8, ...), READ_S apart: what the
+            # background warming of the neighbouring weights (UPAIR_PREFETCH) is for
+            for rep in range(reps):
+                page.wait_for_timeout(int(READ_S * 1000))
+                slider.focus()
+                times["fusion slider, a new weight each step"].append(_timed(
+                    page, wire, lambda: page.keyboard.press("ArrowLeft")))
             # paging a grid of figures (the Corpus page's pager; the Map selection uses the same one)
             page.get_by_role("link", name="Corpus").first.click()
             page.get_by_text("Search with this").first.wait_for(timeout=300_000)
@@ -257,7 +266,8 @@ def run(work: Path, quick: bool) -> Section:
             "`python -m core build --corpus demo` (as `make run` does), then the app served as `make run` serves "
             "it, on a free port, driven by headless Chromium at 1920×1080: the Search page with a corpus figure "
             "as the query (star a hit, '+ query' a hit, remove it again, 'Use as query' on a hit, the Cards / "
-            "Compact view switch), the Scores page's fusion-weight slider (one arrow-key step), the Corpus "
+            "Compact view switch), the Scores page's fusion-weight slider (one arrow-key step, right and left in "
+            "turn; then one direction, a weight not seen before at every step, 1.5 s apart), the Corpus "
             "page's pager (one page on / back). *Server time* = from the browser's rerun request on the "
             "websocket to the server's last `script_finished` for that action (fragment runs and a callback's "
             "rerun included), so it leaves out the browser's own drawing. The first search and the first open "
@@ -266,7 +276,8 @@ def run(work: Path, quick: bool) -> Section:
         columns=[("action", "action"), ("n", "n"), ("before_p50_s", "before p50 (s)"),
                  ("before_p95_s", "before p95 (s)"), ("p50_s", "p50 (s)"), ("p95_s", "p95 (s)"),
                  ("before_cpu_p50_s", "before server CPU p50 (s)"), ("cpu_p50_s", "server CPU p50 (s)"),
-                 ("ratio_p50", "p50 before/after (ratio)"), ("under_1s", "server CPU p95 < 1 s")],
+                 ("ratio_p50", "p50 before/after (ratio)"), ("under_1s_wall", "server time p95 < 1 s"),
+                 ("under_1s", "server CPU p95 < 1 s")],
     )
     if chromium_path() is None:
         sec.error = "chromium is not on the PATH (apt-get install -y chromium)"
@@ -284,7 +295,8 @@ def run(work: Path, quick: bool) -> Section:
         sec.rows.append({"action": action, "n": r["n"], "before_p50_s": b.get("p50_s"), "before_p95_s": b.get("p95_s"),
                          "p50_s": r["p50_s"], "p95_s": r["p95_s"], "before_cpu_p50_s": b.get("cpu_p50_s"),
                          "cpu_p50_s": r["cpu_p50_s"],
-                         "ratio_p50": ratio(b["p50_s"], r["p50_s"]) if b.get("p50_s") else 1.0,
+                         "ratio_p50": ratio(b["p50_s"], r["p50_s"]) if b.get("p50_s") else None,
+                         "under_1s_wall": "yes" if r["p95_s"] < 1.0 else "NO",
                          "under_1s": "yes" if r["cpu_p95_s"] < 1.0 else "NO"})
     sec.extra["times"] = times
     if quick:

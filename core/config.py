@@ -56,6 +56,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("UPAIR_MAP_FIT_MAX", "int", 20_000, "points a map's UMAP is fitted on; the rest are placed", low=50),
     EnvVar("UPAIR_MAX_IMAGE_PIXELS", "int", 40_000_000, "largest image (pixels) decoded; larger is refused as a "
            "likely decompression bomb (40 MP covers a 600 dpi A4 scan)"),
+    EnvVar("UPAIR_PREFETCH", "bool", True, "1 = after a Scores fusion-weight step, the neighbouring weights are "
+           "evaluated in one background thread (0: only what a page asks for)"),
     EnvVar("UPAIR_FUZZ_EXAMPLES", "int", 25, "examples per hypothesis property in tests/test_readers_fuzz.py"),
     EnvVar("UPAIR_DOCS_SHOTS", "flag", "0", "1: the browser tests also write the README's screenshots to docs/",
            choices=("0", "1")),

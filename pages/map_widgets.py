@@ -2,6 +2,7 @@
 point selection, and the joint image/text map."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core import Corpus
@@ -75,14 +76,19 @@ def map_figure(corpus: Corpus, frame: pd.DataFrame, colour: str, axis: str | Non
         fig.add_trace(layer)
     order = sorted(frame["group"].unique(), key=lambda g: (rank.get(g, len(rank)),
                                                            g in ("unjudged", section_name("?")), str(g)))
+    # one pass over the drawn points (not a boolean mask and a frame copy per group: ~6 % of a served Map open)
+    at = drawn.groupby("group", sort=False).indices
+    xs, ys = drawn["x"].to_numpy(), drawn["y"].to_numpy()
+    hover = drawn[["id", "patent", "title"]].to_numpy()
+    none = np.zeros(0, dtype=np.intp)
     for g in order:
-        part = drawn[drawn["group"] == g]
+        rows = at.get(g, none)
         muted = g in ("unjudged", section_name("?"))
         fig.add_trace(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=str(g),
+            x=xs[rows], y=ys[rows], mode="markers", name=str(g),
             marker=dict(size=(5 if muted else 7) if layer is None else 3, color=palette.get(g),
                         opacity=0.85 if layer is None else 0.5, line=dict(width=0.5 if layer is None else 0, color="white")),
-            customdata=part[["id", "patent", "title"]].to_numpy(),
+            customdata=hover[rows],
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
         ))
     if selected:

@@ -11,6 +11,9 @@ from dashboard.components import judging
 from dashboard.components.status import load_or_stop, ready_encoders
 from pages import scores_fairness, scores_widgets
 
+#: The fusion-weight slider's range and step (a step's neighbours are warmed in the background).
+WEIGHT_MIN, WEIGHT_MAX, WEIGHT_STEP = 0.0, 3.0, 0.1
+
 ctx = sidebar.context()
 corpus = load_or_stop(ctx.corpus_spec)
 st.title("Scores")
@@ -34,7 +37,7 @@ def _controls():
     runs = c1.pills("Runs", list(DEFAULT_RUNS), selection_mode="multi", default=list(DEFAULT_RUNS), key="score_runs",
                     help="image: the drawing alone; image+desc / image+labels: fused with the description / labels.")
     runs = [r for r in DEFAULT_RUNS if r in (runs or [])]
-    weight = c2.slider("Text weight w", 0.0, 3.0, 1.0, step=0.1, key="fusion_w",
+    weight = c2.slider("Text weight w", WEIGHT_MIN, WEIGHT_MAX, 1.0, step=WEIGHT_STEP, key="fusion_w",
                        help="Weight of the text score in fused runs; 1.0 is the published 1:1 fusion.")
     test = c3.selectbox("Paired test", ["randomization", "t"], key="sig_test",
                         format_func=lambda t: "Randomization" if t == "randomization" else "t-test",
@@ -130,6 +133,19 @@ def _scores_view() -> None:
     st.caption(protocol_note)
     scores_widgets.drilldown(corpus, selection, per_query, pair)
     urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")
+    _warm_next_steps(selection, test, metric)
+
+
+def _warm_next_steps(selection, test: str, metric: str) -> None:
+    """The slider's two neighbouring weights, computed in the background while the user reads;
+    the one in the direction of the last step is warmed first."""
+    w, last = selection.weight, st.session_state.get("_fusion_w_last")
+    st.session_state["_fusion_w_last"] = w
+    ahead = -1 if last is not None and w < last else 1
+    near = [round(w - ahead * WEIGHT_STEP, 2), round(w + ahead * WEIGHT_STEP, 2)]
+    services.scores.prefetch_weights(selection, [x for x in near if WEIGHT_MIN <= x <= WEIGHT_MAX], test=test,
+                                     metric=metric, resamples=scores_fairness.RESAMPLES, seed=scores_fairness.SEED,
+                                     k=ctx.k, stated=scores_fairness.stated_pool_encoders(selection))
 
 
 @st.fragment

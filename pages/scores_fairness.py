@@ -16,6 +16,8 @@ from pages.scores_widgets import _data_uri, metric_label, system_name
 
 #: Resamples of the page's bootstrap (stated under every chart that uses it).
 RESAMPLES = 1000
+#: The widget naming the encoders that sampled the pool, where the corpus does not record them.
+POOL_ENCODERS_KEY = "pool_encoders"
 SEED = 0
 #: Queries listed in the axis-disagreement view.
 DISAGREEMENTS_SHOWN = 15
@@ -49,6 +51,13 @@ def diff_to_best(iv: pd.DataFrame, metric: str) -> None:
                + f"; n = {int(r0['n'])} queries. Error bars above show the same intervals of each mean.")
 
 
+def stated_pool_encoders(selection: Selection) -> tuple[str, ...]:
+    """The encoders the user said sampled the pool (none when the corpus records them)."""
+    if services.scores.sampling_source(selection.corpus).known:
+        return ()
+    return tuple(st.session_state.get(POOL_ENCODERS_KEY) or ())
+
+
 def pool_bias_panel(corpus, selection: Selection) -> None:
     """Per system: the share of its top 10 that is unjudged, against the encoders that sampled the pool;
     a warning on every pair that plain and condensed measures rank differently."""
@@ -60,7 +69,7 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
                    f"from {source.source}.")
     else:
         stated = tuple(st.columns([3, 2])[0].multiselect(
-            "The pool was sampled with", list(selection.encoders), key="pool_encoders",
+            "The pool was sampled with", list(selection.encoders), key=POOL_ENCODERS_KEY,
             format_func=services.encoder_label,
             help="Not recorded for this corpus (no `python -m core sample` run.json beside the pool). "
                  "State the encoders whose candidates were judged."))

@@ -141,6 +141,13 @@ def tiny_clip_checkpoint(tiny_clip_arch, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def no_background_warming(monkeypatch):
+    """Pages warm no caches in the background (``UPAIR_PREFETCH``): a test sees only the work it
+    asked for; the tests of warming itself turn it back on."""
+    monkeypatch.setenv("UPAIR_PREFETCH", "0")
+
+
+@pytest.fixture(autouse=True)
 def pages_wait_for_jobs(monkeypatch):
     """A page waits for the background job it starts (a first map, a first encoding) long enough
     that AppTests of its results need not poll; tests of the waiting itself set ``WAIT_S = 0``."""

@@ -65,6 +65,9 @@ def test_served_and_click_rows_name_the_goal_numbers():
           for n, p50, p95 in ((1, 200, 300), (5, 700, 800), (10, 1700, 1800))]
     acts = [{"action": a, "n": 6, "before_p50_s": b, "before_p95_s": b * 2, "p50_s": p, "p95_s": p * 1.5,
              "cpu_p50_s": p / 3, "ratio_p50": b / p} for a, b, p in (("star", 0.8, 0.4), ("slider", 2.0, 0.5))]
+    # an action with no before measurement counts in the times, not in the before/after range
+    acts.append({"action": "new weight", "n": 6, "before_p50_s": None, "before_p95_s": None, "p50_s": 0.45,
+                 "p95_s": 1.0, "cpu_p50_s": 0.1, "ratio_p50": None})
     table = render_table({"meta": {}, "sections": {
         "load": {"title": "j. Served app", "rows": ws, "extra": {"hostile": {"p95_ratio": 1.08}}},
         "actions": {"title": "m. Interaction speed", "rows": acts, "extra": {}}}})
@@ -73,4 +76,5 @@ def test_served_and_click_rows_name_the_goal_numbers():
     assert "1.7 s / 1.8 s; 0 errors; 4.5 MB/session" in served[0] and "1 session: 200 ms / 300 ms" in served[0]
     assert "p95 6.00×" in served[0] and "1.08×" in served[1]
     click = next(ln for ln in table.splitlines() if ln.startswith("| m."))
-    assert "p50 400 ms–500 ms" in click and "worst p95 750 ms (slider)" in click and "2.00×–4.00× p50" in click
+    assert "p50 400 ms–500 ms" in click and "worst p95 1.0 s (new weight)" in click and "2.00×–4.00× p50" in click
+    assert "p95 ≥ 1 s: new weight" in click and "(2 of the actions)" in click  # 1.0 s is not under 1 s

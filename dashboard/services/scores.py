@@ -5,6 +5,8 @@ keyed by its content key: the selection itself is passed as ``_selection`` (not 
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 from pathlib import Path
 
@@ -208,3 +210,35 @@ def rank_gaps(selection: Selection, a: tuple[str, str], b: tuple[str, str], qid:
     sa = query_run_scores(selection, a[0], a[1], qid)
     sb = query_run_scores(selection, b[0], b[1], qid)
     return gaps(sa, sb, relevant, min_gap=1, n=n)
+
+
+# --------------------------------------------------------------------------- the next slider step, ahead
+def prefetch_weights(selection: Selection, weights, *, test: str, metric: str, resamples: int, seed: int,
+                     k: int, stated: tuple[str, ...] = ()) -> int:
+    """Warm, in the background (``services.prefetch``), everything the Scores page computes for
+    the selection at each of ``weights`` (the slider's neighbours; the last one is warmed first):
+    the evaluation, significance, the chart's intervals, judged@k rankings and pool bias. The
+    page then finds a step to a neighbouring weight in the caches (a step costs what a step back
+    to a weight already seen costs). Returns how many weights were queued."""
+    from . import prefetch
+
+    queued = 0
+    for w in weights:
+        sel = dataclasses.replace(selection, weight=float(w))
+        if sel.key == selection.key:
+            continue
+        key = f"scores|{sel.key}|{test}|{metric}|{int(resamples)}|{int(seed)}|{int(k)}|{','.join(stated)}"
+        queued += prefetch.submit(key, functools.partial(_warm, sel, test, metric, int(resamples), int(seed),
+                                                         int(k), tuple(stated)))
+    return queued
+
+
+def _warm(selection: Selection, test: str, metric: str, resamples: int, seed: int, k: int,
+          stated: tuple[str, ...]) -> None:
+    from .judging import run_rankings
+
+    evaluation(selection)
+    significance_vs_best(selection, "AP", test)
+    intervals(selection, resamples, seed, (metric,))
+    run_rankings(selection, k)
+    pool_bias(selection, stated)
