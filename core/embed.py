@@ -138,11 +138,12 @@ def encode_batch(encode: Callable[[list], np.ndarray], items: list, problems: li
 
 
 def encode_batches(encode: Callable[[list], np.ndarray], batches: list[list], problems: list[str],
-                   dim: int | None = None) -> Iterator[np.ndarray]:
+                   dim: int | None = None, ahead: bool = True) -> Iterator[np.ndarray]:
     """``encode_batch`` over consecutive batches, the next batch decoded in a reader thread
     while this one is encoded (decoding and the forward pass overlap; at most one batch is
-    held ahead). Yields one array per batch, in order; problems keep their order."""
-    if len(batches) <= 1:
+    held ahead). Yields one array per batch, in order; problems keep their order. ``ahead=False``
+    decodes each batch in this thread, then encodes it (for encoders that already use every core)."""
+    if len(batches) <= 1 or not ahead:
         for items in batches:
             yield encode_batch(encode, items, problems, dim)
         return
@@ -190,9 +191,13 @@ def _encode_missing(
     progress: Progress | None,
     show_bar: bool,
     meta: dict | None = None,
+    decode_chunk: int | None = None,
+    ahead: bool = True,
 ) -> list[str]:
     """Encode every key not yet in ``store``, a batch at a time, persisting after each batch
-    (``meta``, e.g. the device, goes into each shard's manifest)."""
+    (``meta``, e.g. the device, goes into each shard's manifest). With ``decode_chunk`` smaller
+    than the batch, the reader decodes (and the encoder encodes) that many items per step, and a
+    batch's steps are stored together: decoding overlaps from the first step on, not the second batch."""
     from tqdm.auto import tqdm
 
     todo = store.missing(keys)
@@ -203,9 +208,15 @@ def _encode_missing(
     done = 0
     try:
         chunks = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
-        batches = [[payloads[k] for k in chunk] for chunk in chunks]
-        for chunk, vecs in zip(chunks, encode_batches(encode, batches, problems)):
-            store.add(chunk, vecs, meta)
+        step = min(batch_size, decode_chunk or batch_size)
+        steps = [chunk[a:a + step] for chunk in chunks for a in range(0, len(chunk), step)]
+        parts = encode_batches(encode, [[payloads[k] for k in s] for s in steps], problems, ahead=ahead)
+        for chunk in chunks:
+            got, vecs = 0, []
+            while got < len(chunk):
+                vecs.append(next(parts))
+                got += len(vecs[-1])
+            store.add(chunk, vecs[0] if len(vecs) == 1 else np.concatenate(vecs, axis=0), meta)
             done += len(chunk)
             bar.update(len(chunk))
             if progress:
@@ -251,14 +262,16 @@ def build_embeddings(
             for f, k in zip(corpus.figures, keys):
                 payloads.setdefault(k, (lambda f=f: load(f)))
             encode, bs = enc.encode_images, enc.batch_size
+            chunk, ahead = getattr(enc, "decode_chunk", None), bool(getattr(enc, "decode_ahead", True))
         else:
             texts = [figure_text(f, what, enc.protocol) for f in corpus.figures]
             keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
             payloads = dict(zip(keys, texts))
             encode, bs = enc.encode_texts, 256
+            chunk, ahead = None, True  # texts are not decoded: nothing to overlap
         label = f"{enc.label or spec} · {what}"
         problems = _encode_missing(store, keys, payloads, encode, bs, label, progress, show_bar,
-                                   meta={"device": enc.device})
+                                   meta={"device": enc.device}, decode_chunk=chunk, ahead=ahead)
         vectors = np.array(store.get(keys), dtype=np.float32, order="C")
     excluded: tuple[str, ...] = ()
     if what == "image":

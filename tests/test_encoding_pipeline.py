@@ -114,3 +114,44 @@ def test_prefetching_batches_keep_order_and_problems():
     expect = np.concatenate([encode_batch(encode, b, p2) for b in batches])
     assert np.array_equal(got, expect, equal_nan=True) and p1 == p2 == ["item 4 is damaged"]
     assert np.isnan(got[4]).all() and got[6, 0] == 6
+
+
+def test_decode_steps_smaller_than_a_batch_store_whole_batches(cache, monkeypatch):
+    """A classic encoder's reader decodes 8 images per step (overlap from the first step on); the
+    vectors equal encoding the decoded images directly and the store still gets one shard per batch."""
+    from core.corpora import load_corpus
+    from core.embed import build_embeddings
+    from core.encoders import get_encoder
+    from core.protocols import get_protocol
+    from core.store import VectorStore
+
+    corpus = load_corpus("demo")
+    enc = get_encoder("hog")
+    assert enc.decode_chunk == 8 and enc.decode_ahead and enc.batch_size == 64
+    stored = []
+    real_add = VectorStore.add
+    monkeypatch.setattr(VectorStore, "add", lambda self, keys, vecs, meta=None:
+                        stored.append(len(keys)) or real_add(self, keys, vecs, meta))
+    emb = build_embeddings(corpus, "hog", show_bar=False)
+    assert len(stored) > 2 and stored[:-1] == [64] * (len(stored) - 1) and 0 < stored[-1] <= 64
+    figs = corpus.figures[:20]
+    direct = enc.encode_images([get_protocol(enc.protocol).load_image(f, "L") for f in figs])
+    assert np.array_equal(emb.vectors[[emb.ids.index(f.id) for f in figs]], direct)
+
+
+def test_torch_on_every_core_decodes_before_encoding(monkeypatch):
+    """With torch's threads on every core a reader thread would stall them: no decoding ahead on the
+    CPU then; with a core free, or on a GPU, the reader decodes ahead."""
+    import torch
+
+    from core.encoders import get_encoder
+
+    enc = get_encoder("clip:ViT-B-32:laion2b_s34b_b79k")  # constructed only: no weights read
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: cores)
+    assert enc.device == "cpu" and not enc.decode_ahead
+    monkeypatch.setattr(torch, "get_num_threads", lambda: cores - 1)
+    assert enc.decode_ahead == (cores > 1)
+    monkeypatch.setattr(enc, "_device", "cuda")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: cores)
+    assert enc.decode_ahead

@@ -60,6 +60,16 @@ class Encoder(ABC):
     image_mode: str = "RGB"
     #: Where the vectors are computed ("cpu", "cuda"); recorded in the cache manifest.
     device: str = "cpu"
+    #: Images decoded per step of the build's reader thread (``core.embed``): the next step is
+    #: decoded while this one is encoded; None = one step per batch. Only for encoders whose
+    #: vectors do not depend on how a batch is split (one image at a time).
+    decode_chunk: int | None = None
+
+    @property
+    def decode_ahead(self) -> bool:
+        """Whether decoding the next images in a reader thread overlaps with this encoder's work:
+        True for single-threaded compute (a core is free to decode on)."""
+        return True
 
     @property
     def has_images(self) -> bool:

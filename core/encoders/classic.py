@@ -59,6 +59,8 @@ class ClassicEncoder(Encoder):
     capabilities = frozenset({IMAGE})
     batch_size = 64
     image_mode = "L"
+    #: one image at a time: small reader steps let decoding overlap from the first images on
+    decode_chunk = 8
 
 
 class HOGEncoder(ClassicEncoder):

@@ -95,6 +95,24 @@ class OnDevice:
         self._device = device
 
     @property
+    def decode_ahead(self) -> bool:
+        """On a GPU, or with torch on fewer threads than the cores this process may use, the reader
+        thread decodes the next batch on a free core. When torch's threads take every core, a
+        decoding thread beside them stalls all of them at each parallel region (measured:
+        ``bench a``), so the batch is decoded first, then encoded."""
+        if self.device != "cpu":
+            return True
+        import os
+
+        import torch
+
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        return torch.get_num_threads() < cores
+
+    @property
     def batch_size(self) -> int:
         """Images (or texts) per forward pass on this device."""
         return self._batch_size or batch_size_for(self.device, self.cpu_batch, self.cuda_batch)
