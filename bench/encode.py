@@ -58,8 +58,10 @@ def _measure(spec: str, corpus, reps: int, cache_root: Path) -> dict:
                 out = enc.encode_images(images)
         assert out.shape[0] == n
         del tensors, images
-        # the full pipeline on an empty cache (file digests recomputed too)
+        # the full pipeline on an empty cache (the figures' file digests recomputed too; the checkpoint's
+        # digest is part of model load above: hashed once, remembered by path, size and mtime)
         clear_file_hashes()
+        enc.cache_key()
         with config.use_cache(cache_root.with_name(f"{cache_root.name}-{rep}")), timer() as t_pipe:
             emb = build_embeddings(corpus, spec, "image", show_bar=False)
         prep_t.append(t_prep["s"])
@@ -95,7 +97,9 @@ def run(work: Path, quick: bool) -> Section:
             "hash each PNG, decode it, preprocess, batch, encode, write the vector shards. *Forward only* = "
             "the model alone on inputs prepared beforehand (CLIP: `forward_images` on preprocessed tensors "
             "in the encoder's batch size; HOG/AHDH: `encode_images` on already decoded images). Models are "
-            "loaded and warmed up (one small batch) before either is timed; the load time is listed apart. "
+            "loaded and warmed up (one small batch) before either is timed; the load time is listed apart and "
+            "includes the checkpoint's SHA-256 (hashed once, then remembered by path, size and mtime, as a "
+            "build does; runs before 2026-12-03 hashed it again inside every pipeline run). "
             "Times are medians of " + ("1 run" if quick else "3 runs, alternating forward-only and pipeline") + ". "
             "CLIP models are open_clip architectures with random weights (no pretrained weights offline): "
             "the compute is that of the real models."
