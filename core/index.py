@@ -136,6 +136,13 @@ class IndexSpec:
             return n * (dim * 4 + p["M"] * 2 * 4 * 2)
         return n * dim * 4
 
+    @property
+    def refined(self) -> bool:
+        """Whether candidates are re-scored from codes the index holds (``IndexRefine``: 8-bit
+        ``sq8`` codes beyond the budget, fp16 codes behind the automatic fast-scan IVF)."""
+        p = self.param_dict
+        return bool(p.get("sq8") or p.get("fs"))
+
     def touched_bytes(self, n: int, dim: int) -> int:
         """Every byte a query may read, resident or memory-mapped: the index itself plus, for
         ``ivfpq``, the float vectors its hits are re-scored from (read at random rows)."""
@@ -268,7 +275,7 @@ def _make(spec: IndexSpec, vectors: np.ndarray):
             sample = np.ascontiguousarray(vectors[rows], dtype=np.float32)
         else:
             sample = np.ascontiguousarray(vectors, dtype=np.float32)
-        if p.get("sq8") or p.get("fs"):  # candidates re-scored from 8-bit / fp16 codes held by the index
+        if spec.refined:  # candidates re-scored from 8-bit / fp16 codes held by the index
             base = index
             qtype = faiss.ScalarQuantizer.QT_8bit if p.get("sq8") else faiss.ScalarQuantizer.QT_fp16
             fine = faiss.IndexScalarQuantizer(d, qtype, faiss.METRIC_INNER_PRODUCT)
@@ -296,7 +303,7 @@ def _apply_search_params(index, spec: IndexSpec) -> None:
         ivf = faiss.extract_index_ivf(index)
         ivf.nprobe = p["nprobe"]
         ivf.parallel_mode = 0  # one query: one thread; batches: one thread per query
-        if p.get("sq8") or p.get("fs"):
+        if spec.refined:
             refine = faiss.downcast_index(index)
             refine.k_factor = float(p.get("rerank", RERANK_FACTOR))
 

@@ -120,7 +120,7 @@ def _scores_view() -> None:
     d2.download_button("Download TREC run files (zip)", lambda: services.scores.run_files_zip(selection),
                        "upair_runs.zip", "application/zip", icon=":material/folder_zip:", key="dl_runs")
 
-    scores_fairness.pool_bias_panel(corpus, selection)
+    stated = scores_fairness.pool_bias_panel(corpus, selection)
 
     st.divider()
     scores_fairness.axis_disagreement(corpus, selection, per_query, jqrels or corpus.benchmark.qrels)
@@ -133,10 +133,10 @@ def _scores_view() -> None:
     st.caption(protocol_note)
     scores_widgets.drilldown(corpus, selection, per_query, pair)
     urlstate.scroll_to_anchor_if_asked("_scroll_drill", "per-query")
-    _warm_next_steps(selection, test, metric)
+    _warm_next_steps(selection, test, metric, stated)
 
 
-def _warm_next_steps(selection, test: str, metric: str) -> None:
+def _warm_next_steps(selection, test: str, metric: str, stated: tuple[str, ...]) -> None:
     """The slider's two neighbouring weights, computed in the background while the user reads;
     the one in the direction of the last step is warmed first."""
     w, last = selection.weight, st.session_state.get("_fusion_w_last")
@@ -145,7 +145,7 @@ def _warm_next_steps(selection, test: str, metric: str) -> None:
     near = [round(w - ahead * WEIGHT_STEP, 2), round(w + ahead * WEIGHT_STEP, 2)]
     services.scores.prefetch_weights(selection, [x for x in near if WEIGHT_MIN <= x <= WEIGHT_MAX], test=test,
                                      metric=metric, resamples=scores_fairness.RESAMPLES, seed=scores_fairness.SEED,
-                                     k=ctx.k, stated=scores_fairness.stated_pool_encoders(selection))
+                                     k=ctx.k, stated=stated)
 
 
 @st.fragment

@@ -51,16 +51,10 @@ def diff_to_best(iv: pd.DataFrame, metric: str) -> None:
                + f"; n = {int(r0['n'])} queries. Error bars above show the same intervals of each mean.")
 
 
-def stated_pool_encoders(selection: Selection) -> tuple[str, ...]:
-    """The encoders the user said sampled the pool (none when the corpus records them)."""
-    if services.scores.sampling_source(selection.corpus).known:
-        return ()
-    return tuple(st.session_state.get(POOL_ENCODERS_KEY) or ())
-
-
-def pool_bias_panel(corpus, selection: Selection) -> None:
+def pool_bias_panel(corpus, selection: Selection) -> tuple[str, ...]:
     """Per system: the share of its top 10 that is unjudged, against the encoders that sampled the pool;
-    a warning on every pair that plain and condensed measures rank differently."""
+    a warning on every pair that plain and condensed measures rank differently. Returns the encoders
+    the user stated sampled the pool (none where the corpus records them)."""
     st.subheader("Pool bias", anchor="pool-bias")
     source = services.scores.sampling_source(selection.corpus)
     stated: tuple[str, ...] = ()
@@ -77,7 +71,7 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
         pb = services.scores.pool_bias(selection, stated)
     if pb.frame.empty:
         st.caption("No system could be ranked.")
-        return
+        return stated
     known = source.known or bool(stated)
     axes = [a for a in (*AXES, "any") if a in set(pb.frame["axis"])]
     rows = []
@@ -106,13 +100,14 @@ def pool_bias_panel(corpus, selection: Selection) -> None:
     st.caption(note)
     if pb.flips.empty:
         st.caption(":material/check: Plain and condensed MAP / nDCG@10 rank every pair of systems the same way.")
-        return
+        return stated
     items = [f"- **{AXIS_LABELS.get(r.axis, r.axis)}**: {system_name(r.encoder_a, r.run_a)} vs "
              f"{system_name(r.encoder_b, r.run_b)} — {metric_label(r.plain)} {r.plain_a:.4f} vs {r.plain_b:.4f}, "
              f"{metric_label(r.other)} {r.other_a:.4f} vs {r.other_b:.4f}" for r in pb.flips.itertuples()]
     st.warning(f"**Plain and condensed measures rank {len(pb.flips)} pair(s) of systems differently**: "
                "unjudged hits decide these comparisons; judge them before trusting the order.\n\n"
                + "\n".join(items), icon=":material/balance:")
+    return stated
 
 
 def _pick(key: str, frame: pd.DataFrame, state: str) -> None:
