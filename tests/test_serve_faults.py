@@ -27,6 +27,20 @@ from tests.browsing import MARKS, ROOT, STREAMLIT_FLAGS, chromium, free_port
 pytestmark = MARKS
 ANNOTATORS = ("alice", "bob", "carol", "dave", "erin")
 EXAMINERS = 5
+# Ten Chromium renderers on two cores spend ~30 s (quiet) on their first paint, the server ~7 s of
+# CPU: a CI machine busy with the other worker's tests has needed more than 120 s (2026-12-03).
+WAIT_MS = 360_000
+
+
+def _wait(locator, page, what: str) -> None:
+    """Wait for ``locator``; on a timeout fail saying what the page showed instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"{what}: not there after {WAIT_MS // 1000} s; {page.url} showed:\n"
+                    + page.inner_text("body")[-1500:])
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
@@ -45,7 +59,7 @@ def _start(env: dict, port: int) -> subprocess.Popen:
 
 def _send_sign_in(page, name: str) -> None:
     """The Judge page's passphrase form filled and sent (the caller waits for it)."""
-    page.get_by_label("Your name").wait_for(timeout=120_000)
+    _wait(page.get_by_label("Your name"), page, f"{name}'s sign-in form")
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Passphrase").fill(name + " passphrase")
     page.get_by_role("button", name="Sign in").click()
@@ -53,7 +67,7 @@ def _send_sign_in(page, name: str) -> None:
 
 def _at_pair(page, n: int) -> None:
     """Wait until the Judge page shows pair ``n`` of its queue (auto-advance: pair n - 1 was stored)."""
-    page.get_by_text(f"Pair {n} of ").wait_for(timeout=120_000)
+    _wait(page.get_by_text(f"Pair {n} of "), page, f"pair {n} on the Judge page")
 
 
 def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, monkeypatch):
@@ -74,7 +88,7 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
         with chromium() as browser:
             def new_page():
                 page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-                page.set_default_timeout(120_000)  # ten sessions on a small shared machine
+                page.set_default_timeout(WAIT_MS)
                 return page
 
             judges = [new_page() for _ in ANNOTATORS]
@@ -86,14 +100,16 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
             for page, name in zip(judges, ANNOTATORS):
                 _send_sign_in(page, name)
             for page in examiners:
-                page.locator("button:has-text('☆')").first.click()
+                star = page.locator("button:has-text('☆')").first
+                _wait(star, page, "the examiner's first hit (☆)")
+                star.click()
             for page in judges:  # every annotator answers the three axes of their first pair (keys 1, 4, 7)
                 _at_pair(page, 1)
                 page.frame_locator("iframe[title*=keyjudge]").locator("#bar").wait_for()  # the key catcher is in place
                 for key in ("1", "4", "7"):
                     page.keyboard.press(key)
             for page in examiners:  # acknowledged: the star is drawn, so the workspace was saved before it
-                page.locator("button:has-text('★')").first.wait_for(timeout=120_000)
+                _wait(page.locator("button:has-text('★')").first, page, "the examiner's starred hit (★)")
             for page in judges:
                 _at_pair(page, 2)  # acknowledged: the page moved on, so the server stored pair 1
             links = [page.url for page in examiners]
@@ -108,7 +124,7 @@ def test_sigkill_keeps_every_acknowledged_judgement(upair_samples, tmp_path, mon
             for page, name in zip(judges, ANNOTATORS):
                 _send_sign_in(page, name)
             for page in examiners:
-                page.locator("button:has-text('★')").first.wait_for(timeout=120_000)
+                _wait(page.locator("button:has-text('★')").first, page, "the examiner's starred hit (★)")
             for page in judges:
                 _at_pair(page, 2)  # resumed after the stored answer
             assert [page.url for page in examiners] == links
