@@ -40,7 +40,7 @@ def _wait(locator, page, what: str) -> None:
         locator.wait_for(timeout=WAIT_MS)
     except PlaywrightTimeout:
         pytest.fail(f"{what}: not there after {WAIT_MS // 1000} s; {page.url} showed:\n"
-                    + page.inner_text("body")[-1500:])
+                    + page.inner_text("body", timeout=10_000)[-1500:])
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
