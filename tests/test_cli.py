@@ -82,3 +82,31 @@ def test_evaluate_protocol_is_chosen_and_recorded(cache, tmp_path, capsys):
             assert float(r["value"]) == e.value  # written with full precision
     with pytest.raises(SystemExit):
         main(["evaluate", "--corpus", "demo", "--encoders", "hog", "--protocol", "official"])
+
+
+def test_build_hashes_every_figure_so_a_search_hashes_none(cache, tmp_path, capsys, monkeypatch):
+    """`build` leaves every figure's pHash in the cache (the Search page folds family copies with
+    them): afterwards a fresh process hashes nothing, and the stored hashes are the images' own;
+    `--no-hashes` leaves them to be computed on first sight."""
+    from core.corpora import load_corpus
+    from core.families import hashes as fh
+    from core.figures import load_figure_image
+
+    root = _drawings(tmp_path / "figs")
+    spec = f"folder:{root}"
+    assert main(["build", "--corpus", spec, "--encoders", "hog", "--no-hashes"]) == 0
+    assert "family hashes" not in capsys.readouterr().out
+    assert not list((cache / "families").glob("*.json")) if (cache / "families").exists() else True
+    assert main(["build", "--corpus", spec, "--encoders", "hog"]) == 0
+    assert "ready    family hashes: 6 figure(s)" in capsys.readouterr().out
+    corpus = load_corpus(spec)
+    expected = {f.id: fh.image_hash(load_figure_image(f)) for f in corpus.figures}
+    fh._MEMO.clear()  # as a fresh process: only the cache file is left
+
+    def no_hashing(_image):
+        raise AssertionError("a figure was hashed after build")
+
+    monkeypatch.setattr(fh, "image_hash", no_hashing)
+    assert fh.corpus_hashes(corpus, [f.id for f in corpus.figures[:3]]) == \
+        {f.id: expected[f.id] for f in corpus.figures[:3]}
+    assert fh.corpus_hashes(corpus) == expected

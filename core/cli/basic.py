@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from ..corpora import load_corpus
@@ -105,7 +106,19 @@ def cmd_build(args) -> int:
     if not any(not isinstance(r, str) for r in out.values()):
         print("error: no index was built (every encoder was skipped)", file=sys.stderr)
         return 2
+    if not args.no_hashes:
+        _build_hashes(corpus)
     return 0
+
+
+def _build_hashes(corpus) -> None:
+    """Every figure's perceptual hash (the Search page folds a family's copies with them), computed
+    now and kept in the cache, so no search pays for hashing its hits on first sight."""
+    from ..families import corpus_hashes
+
+    t0 = time.perf_counter()
+    hashes = corpus_hashes(corpus)
+    print(f"ready    family hashes: {len(hashes)} figure(s) ({time.perf_counter() - t0:.1f} s)")
 
 
 def cmd_search(args) -> int:
@@ -183,6 +196,9 @@ def register(sub) -> None:
                     help="encode unit by unit (shards) in this process, or on a Ray cluster (default: plain local build)")
     sp.add_argument("--address", type=ray_address, help="Ray cluster: auto | ray://host:10001 (default: a private local Ray)")
     sp.add_argument("--workers", type=positive_int, help="Ray actors (default: one per GPU, else per CPU)")
+    sp.add_argument("--no-hashes", action="store_true",
+                    help="skip the figures' perceptual hashes (else computed now; the Search page then hashes "
+                         "its hits on first sight)")
     sp.set_defaults(fn=cmd_build)
 
     sp = sub.add_parser("search", help="nearest figures to an image, per encoder")

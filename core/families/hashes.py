@@ -67,9 +67,10 @@ def corpus_hashes(corpus: Corpus, ids: Iterable[str] | None = None) -> dict[str,
     """``{figure id: pHash}`` of the corpus's readable figures (of ``ids`` when given); computed
     once per image content and kept in the cache (checked by its SHA-256 on load)."""
     key = key_of("phash", HASHES_VERSION, HASH_SIZE, _version(), corpus.fingerprint)
-    with _LOCK:
-        known = dict(_MEMO.get(key, {}))
     path = config.cache_dir() / "families" / f"{key}.json"
+    memo = str(path)  # per cache folder: what is remembered is what that folder holds
+    with _LOCK:
+        known = dict(_MEMO.get(memo, {}))
     if not known:
         doc = load_json(path)
         if isinstance(doc, dict) and isinstance(doc.get("hashes"), dict) \
@@ -90,5 +91,5 @@ def corpus_hashes(corpus: Corpus, ids: Iterable[str] | None = None) -> dict[str,
         except OSError:  # a read-only cache: hashed again next time
             pass
     with _LOCK:
-        _MEMO[key] = dict(known)
+        _MEMO[memo] = dict(known)
     return {i: known[i] for i in want if i in known}
