@@ -7,6 +7,7 @@ corpus (a query id, a selection, an error) shows up on another.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -60,7 +61,13 @@ def is_upload(query: str) -> bool:
     from core import config
 
     p = Path(query)
-    return p.suffix == ".png" and p.parent.resolve() == (config.cache_dir() / "uploads").resolve()
+    return p.suffix == ".png" and _resolved(str(p.parent)) == _resolved(str(config.cache_dir() / "uploads"))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(folder: str) -> Path:
+    """``Path(folder).resolve()``, remembered (asked for every query of the trail on every run)."""
+    return Path(folder).resolve()
 
 
 def push_query(fid: str) -> None:

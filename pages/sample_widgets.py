@@ -82,7 +82,7 @@ def _scores_html(c: Candidate, order: list[str]) -> str:
 def candidate_card(corpus: Corpus, c: Candidate, order: list[str], why: str, key: str) -> None:
     """A candidate's thumbnail, summed score, its score on every index (bold: drew it) and why."""
     fig = corpus.by_id[c.id]
-    st.image(services.thumbnail(str(fig.path), 220), width="stretch")
+    st.image(services.thumbnail(str(fig.path), 220), width="stretch", output_format="PNG")
     st.markdown(f"<div style='font-size:0.8em;line-height:1.3'><b>Σ {c.score:.3f}</b> · "
                 f"{html.escape(fig.patent or c.id[:12])}<br>{_scores_html(c, order)}<br>"
                 f"<span style='color:#555'>{html.escape(why)}</span></div>", unsafe_allow_html=True)

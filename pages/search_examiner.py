@@ -134,7 +134,7 @@ def query_tools(corpus_spec: str, corpus: Corpus, query: str) -> tuple[str, str]
         st.markdown(f"**Also in the query** ({len(extra)})")
         for fid in extra:
             a, b = st.columns([1, 3], vertical_alignment="center")
-            a.image(services.thumbnail(corpus.by_id[fid].path if fid in corpus.by_id else fid, 96))
+            a.image(services.thumbnail(corpus.by_id[fid].path if fid in corpus.by_id else fid, 96), output_format="PNG")
             b.caption(html.escape(fig_label(corpus, fid)))
             b.button("Remove", key=f"ex-rm-{fid}", type="tertiary", icon=":material/close:",
                      on_click=examiner.remove_added, args=(query, fid))

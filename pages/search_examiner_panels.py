@@ -68,7 +68,7 @@ def whole_patent(corpus: Corpus, query: str, patent: str, hit: tuple[str, ...]) 
     for i, fid in enumerate(figs):
         with cols[i % len(cols)]:
             st.image(services.thumbnail(str(corpus.by_id[fid].path), 160),
-                     caption=("● hit · " if fid in hit else "") + fid, width="stretch")
+                     caption=("● hit · " if fid in hit else "") + fid, width="stretch", output_format="PNG")
     a, b = st.columns([2, 1])
     other = a.selectbox("Compare with the query", figs, index=figs.index(hit[0]) if hit and hit[0] in figs else 0,
                         key=f"ex_cmp-{patent}")
@@ -143,7 +143,8 @@ def shortlist_panel(corpus_spec: str, corpus: Corpus, query: str, results, own: 
     for i, item in enumerate(sl.items):
         a, b, cat, c = st.columns([1, 5, 1.7, 1], vertical_alignment="center")
         search_examiner_classes.category_picker(corpus_spec, item.figure, item.category, cat)
-        a.image(services.thumbnail(str(corpus.by_id[item.figure].path), 96) if item.figure in corpus.by_id else None)
+        a.image(services.thumbnail(str(corpus.by_id[item.figure].path), 96) if item.figure in corpus.by_id else None,
+                output_format="PNG")
         ranks = ", ".join(f"{services.encoder_label(h.encoder)} #{h.rank} ({h.score:.3f})" for h in item.hits)
         b.markdown(f"**{html.escape(item.patent or item.figure)}** · figure {html.escape(item.figure)} · "
                    f"{html.escape(item.title)}  \n"

@@ -77,7 +77,7 @@ def example_picker(corpus: Corpus) -> None:
         cols = st.columns(max(len(examples), 4))
         for col, path in zip(cols, examples):
             with col:
-                st.image(services.thumbnail(str(path), 160), width="stretch")
+                st.image(services.thumbnail(str(path), 160), width="stretch", output_format="PNG")
                 st.button("Use", key=f"example-{path.stem}", on_click=use_example, args=(str(path),),
                           width="stretch")
 
@@ -111,7 +111,8 @@ def query_panel(corpus: Corpus, query: str, same_as: str | None = None) -> None:
     """The query image and its metadata (an upload equal to a corpus figure says which)."""
     fig = corpus.by_id.get(query)
     st.markdown("**Query**")
-    st.image(query_thumbnail(corpus, query) or services.thumbnail(fig.path if fig else query, 384), width="stretch")
+    st.image(query_thumbnail(corpus, query) or services.thumbnail(fig.path if fig else query, 384), width="stretch",
+             output_format="PNG")
     if fig is None:
         st.caption(f"Uploaded figure **{html.escape(session.upload_name(query))}** (not in the corpus)")
         return
@@ -219,23 +220,25 @@ def patent_line(fig) -> str:
 
 def _compact_row(fig, header: str, marks: str, key: str, explain: tuple = (None, "")) -> None:
     """One hit in three short lines: thumbnail beside rank · score · patent (Espacenet) · year, the marks
-    and the title (one line, full on hover), and the actions (which wrap rather than being cut)."""
-    a, b = st.columns([1, 3.4], gap="small", vertical_alignment="center")
-    with a:
-        st.image(services.thumbnail(str(fig.path), 128), width="stretch")
-    with b:
-        pat = patent_line(fig)
-        st.markdown(f"<div style='font-size:0.78em;line-height:1.35'><div class='upair-line'>{header}"
-                    + (f" · <span class='upair-patent'>{pat}</span>" if pat else "") + "</div>"
-                    f"<div style='display:flex;gap:4px;align-items:baseline'><span class='upair-marks' "
-                    f"style='flex:none'>{marks}</span><span class='upair-title' style='min-width:0' "
-                    f"title='{html.escape(fig.title)}'>{html.escape(fig.title)}</span></div></div>",
-                    unsafe_allow_html=True)
-        with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"acts-{key}"):
-            st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
-                      type="tertiary", icon=":material/search:")
-            hit_actions(fig, key)  # star, add to the query
-            search_explain.explain_button(*explain, fig, key)  # heatmap of where it matches
+    and the title (one line, full on hover), and the actions (which wrap rather than being cut).
+
+    Two elements and the buttons: the thumbnail is inline in the text's HTML (held to the left
+    by ``COMPACT_CSS``), not an image element in a column of its own. Every element is a message
+    the server sends on every run, and a results page holds ~30 hits: fewer per hit is what
+    a search costs the served app (README, served load)."""
+    pat = patent_line(fig)
+    st.markdown(f"<div class='upair-hit'><img class='upair-thumb' alt='{html.escape(fig.id)}' "
+                f"src='{services.thumbnail_uri(str(fig.path), 128)}'><div class='upair-line'>{header}"
+                + (f" · <span class='upair-patent'>{pat}</span>" if pat else "") + "</div>"
+                f"<div style='display:flex;gap:4px;align-items:baseline'><span class='upair-marks' "
+                f"style='flex:none'>{marks}</span><span class='upair-title' style='min-width:0' "
+                f"title='{html.escape(fig.title)}'>{html.escape(fig.title)}</span></div></div>",
+                unsafe_allow_html=True)
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"acts-{key}"):
+        st.button("Use as query", key=f"{key}-{fig.id}", on_click=session.push_query, args=(fig.id,),
+                  type="tertiary", icon=":material/search:")
+        hit_actions(fig, key)  # star, add to the query
+        search_explain.explain_button(*explain, fig, key)  # heatmap of where it matches
 
 
 COMPACT_CSS = """
@@ -251,6 +254,11 @@ div[class*="-grid-compact"] [data-testid="stMarkdownContainer"] p { margin: 0; }
 div[class*="-grid-compact"] button[kind="tertiary"] { min-height: 0; height: 1.15rem; padding: 0; line-height: 1; }
 div[class*="-grid-compact"] button[kind="tertiary"] p { font-size: 0.72rem; }
 div[class*="-grid-compact"] [data-testid="stImage"] img { max-height: 56px; object-fit: contain; }
+/* a hit: its thumbnail held in the left 22 % of the column, beside its text and its actions */
+.upair-hit { position: relative; padding-left: calc(22% + 0.5rem); font-size: 0.78em;
+  line-height: 1.35; }
+.upair-thumb { position: absolute; left: 0; top: 0; width: 22%; height: 54px; object-fit: contain; }
+div[class*="-grid-compact"] div[class*="st-key-acts-"] { padding-left: calc(22% + 0.5rem); }
 .upair-title { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .upair-line, .upair-marks { overflow-wrap: anywhere; }
 .upair-patent { white-space: nowrap; }

@@ -46,7 +46,7 @@ def figure_card(fig: Figure, *, header: str = "", extra_html: str = "", button: 
     """A thumbnail with header line, patent link, title (full on hover) and an optional button."""
     if header or extra_html:
         st.markdown(f"<div style='font-size:0.85em'>{header} {extra_html}</div>", unsafe_allow_html=True)
-    st.image(services.thumbnail(str(fig.path), size), width="stretch")
+    st.image(services.thumbnail(str(fig.path), size), width="stretch", output_format="PNG")
     if title_lines:
         st.markdown(f"<div title='{html.escape(fig.title)}' style='font-size:0.8em;line-height:1.2;"
                     f"display:-webkit-box;-webkit-line-clamp:{title_lines};-webkit-box-orient:vertical;"
@@ -69,6 +69,6 @@ def figure_details(fig: Figure) -> None:
 
 def figure_details_compact(fig: Figure) -> None:
     """Thumbnail and key metadata of a figure, for narrow columns."""
-    st.image(services.thumbnail(str(fig.path), 256), width="stretch")
+    st.image(services.thumbnail(str(fig.path), 256), width="stretch", output_format="PNG")
     st.markdown(f"**{fig.title or fig.id}**")
     st.caption(figure_caption(fig))

@@ -34,7 +34,9 @@ THUMBNAILS_KEPT = 2048
 
 
 def thumbnail(path: str | Path, size: int = 256) -> bytes:
-    """PNG bytes of a figure scaled to fit ``size`` px, centred on a white square (cached by path).
+    """PNG bytes of a figure scaled to fit ``size`` px, centred on a white square (cached by path;
+    greyscale when the figure has no colour). Show them with ``st.image(..., output_format="PNG")``:
+    Streamlit's "auto" re-encodes an opaque PNG as JPEG on every run.
 
     A plain LRU, not ``st.cache_data``: bytes are immutable, so every session shares one copy, and a
     repeat call costs a dict lookup instead of hashing the arguments and unpickling a copy (a Scores
@@ -53,9 +55,19 @@ def _thumbnail(path: str, size: int) -> bytes:
     im.thumbnail((size, size))
     square = Image.new("RGB", (size, size), "white")  # equal heights keep grids aligned
     square.paste(im, ((size - im.width) // 2, (size - im.height) // 2))
+    if _grey(square):  # a drawing in black and white: one channel, a third of the bytes to send
+        square = square.convert("L")
     buf = io.BytesIO()
     square.save(buf, "PNG", optimize=False)
     return buf.getvalue()
+
+
+def _grey(im) -> bool:
+    """Whether an RGB image's three channels are equal at every pixel."""
+    import numpy as np
+
+    a = np.asarray(im)
+    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
 
 
 @functools.lru_cache(maxsize=THUMBNAILS_KEPT)
