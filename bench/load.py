@@ -20,7 +20,8 @@ protocol, so the server does exactly the work a browser makes it do, and an acti
 from its request to the server's ``script_finished`` — the server's latency. N headless
 Chromium renderers on the same 2 cores measured mostly themselves (the server was 90 % idle
 while searches took 14-80 s). The Chromium driver stays (``BENCH_LOAD_DRIVER=chromium``) and
-runs one session as a cross-check (``BENCH_LOAD_CROSSCHECK=0`` skips it).
+runs one session as a cross-check (``BENCH_LOAD_CROSSCHECK=0`` skips it). py-spy records the
+server during the think-0 round of ``BENCH_LOAD_PROFILE_N`` (10) sessions.
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def settings(quick: bool) -> dict:
             "repeats": _env_list("BENCH_LOAD_REPEATS", "1" if quick else "2", int, 1)[0],
             "hostile_rounds": 2 if quick else 8, "hostile_sessions": 1 if quick else 4,
             "crosscheck": cross == "1" and driver == "ws",
-            "min_samples": 2 if quick else 8, "profile_n": 10}
+            "min_samples": 2 if quick else 8,
+            "profile_n": _env_list("BENCH_LOAD_PROFILE_N", "10", int, 1)[0]}
 
 
 # --------------------------------------------------------------------------- inputs
