@@ -144,6 +144,7 @@ def test_scores_page_without_benchmark_says_so(cache, query_patents):
     assert any("no judgements" in i.value for i in at.info)
 
 
+@pytest.mark.slow  # fits a UMAP map of the 120 query-patent figures in this process (20-30 s)
 def test_map_places_an_uploaded_query(cache, query_patents):
     at = _app(f"query-patents:{query_patents}")
     at.switch_page("../pages/search.py").run()
