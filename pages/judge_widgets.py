@@ -233,8 +233,8 @@ def adjudication_section(corpus: Corpus, store: JudgementStore, thumb) -> None:
             continue
         with st.container(border=True):
             cols = st.columns([1, 1, 2])
-            cols[0].image(thumb(str(q.path)), caption="query")
-            cols[1].image(thumb(str(c.path)), caption="candidate")
+            cols[0].image(thumb(str(q.path)), caption="query", output_format="PNG")
+            cols[1].image(thumb(str(c.path)), caption="candidate", output_format="PNG")
             votes = ", ".join(f"{n}: {VALUE_TEXT[v]}" for n, v in sorted(d.votes.items()))
             cols[2].markdown(f"**{AXIS_LABELS[d.axis]}** — *{GUIDELINE[d.axis].guide}*  \nVotes: {votes}"
                              + (f"  \nDecided: **{VALUE_TEXT[d.adjudicated]}**" if d.adjudicated is not None else ""))

@@ -135,7 +135,8 @@ def part_search_panel(corpus_spec: str, corpus: Corpus, query: str, encoders: tu
 def _part_hit(corpus_spec: str, corpus: Corpus, rank: int, h: dict, key: str) -> None:
     fig = corpus.by_id[h["figure"]]
     a, b = st.columns([1, 2], gap="small", vertical_alignment="center")
-    a.image(services.explain.boxed_thumbnail(corpus_spec, fig.id, tuple(h["box"])), width="stretch")
+    a.image(services.explain.boxed_thumbnail(corpus_spec, fig.id, tuple(h["box"])), width="stretch",
+            output_format="PNG")
     x0, y0, x1, y1 = h["box"]
     b.markdown(f"<div style='font-size:0.8em'><b>#{rank}</b> · <span title='cosine of the best window'>cosine "
                f"{h['score']:.3f}</span> · {html.escape(fig.patent or fig.id)}<br>box x {x0 * 100:.0f}–"

@@ -114,10 +114,18 @@ def cmd_build(args) -> int:
 def _build_hashes(corpus) -> None:
     """Every figure's perceptual hash (the Search page folds a family's copies with them), computed
     now and kept in the cache, so no search pays for hashing its hits on first sight."""
+    from tqdm.auto import tqdm
+
     from ..families import corpus_hashes
 
     t0 = time.perf_counter()
-    hashes = corpus_hashes(corpus)
+    ids = [f.id for f in corpus.figures]
+    step = max(1000, len(ids) // 20)  # the cache file is rewritten per chunk: ~20 writes at most
+    hashes: dict[str, int] = {}
+    with tqdm(total=len(ids), desc="Hashing figures", unit="fig", leave=False) as bar:
+        for start in range(0, len(ids), step):
+            hashes.update(corpus_hashes(corpus, ids[start:start + step]))
+            bar.update(len(ids[start:start + step]))
     print(f"ready    family hashes: {len(hashes)} figure(s) ({time.perf_counter() - t0:.1f} s)")
 
 
